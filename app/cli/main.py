@@ -1,0 +1,37 @@
+"""Parser assembly and error handling for ``labelloop``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from app.cli import pool, project
+from app.workspace import WorkspaceError
+
+# Each module adds its sub-commands; keeping them apart keeps files short.
+COMMAND_MODULES = (project, pool)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="labelloop",
+        description="Local-first active-learning labeling loop for images.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except WorkspaceError as exc:
+        print(f"labelloop: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("labelloop: interrupted", file=sys.stderr)
+        return 130

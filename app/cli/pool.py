@@ -1,0 +1,125 @@
+"""Pool commands: ``import``, ``import-labels``, ``label``, ``undo``, ``export``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app.annotator import resolve_annotator
+from app.cli.output import print_json, progress_bar
+from app.exporter import EXPORT_FORMATS, export_dataset
+from app.importer import import_images
+from app.label_import import import_labels
+from app.workspace import Workspace
+
+
+def _annotator_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--annotator", help="name stored on the labels (default: $LABELLOOP_ANNOTATOR, else OS user)"
+    )
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    imp = commands.add_parser("import", help="import image files and folders (recursively)")
+    imp.add_argument("project")
+    imp.add_argument("sources", nargs="+", metavar="SOURCE")
+    imp.add_argument("--json", action="store_true", help="print one JSON object")
+    imp.set_defaults(run=run_import)
+
+    labels = commands.add_parser("import-labels", help="label samples from a file,label CSV")
+    labels.add_argument("project")
+    labels.add_argument("csv", metavar="FILE.csv")
+    labels.add_argument("--add-classes", action="store_true",
+                        help="create classes the CSV names that the project lacks")
+    labels.add_argument("--json", action="store_true")
+    _annotator_option(labels)
+    labels.set_defaults(run=run_import_labels)
+
+    label = commands.add_parser("label", help="label one sample")
+    label.add_argument("project")
+    label.add_argument("sample", metavar="SAMPLE_ID_OR_PATH")
+    label.add_argument("class_name", metavar="CLASS", help="a class name, or '-' to unlabel")
+    label.add_argument("--seconds", type=float, help="time spent on the sample")
+    _annotator_option(label)
+    label.set_defaults(run=run_label)
+
+    undo = commands.add_parser("undo", help="undo the annotator's last label (append-only)")
+    undo.add_argument("project")
+    _annotator_option(undo)
+    undo.set_defaults(run=run_undo)
+
+    export = commands.add_parser("export", help="export labeled samples with a manifest")
+    export.add_argument("project")
+    export.add_argument("out", metavar="OUT")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="imagefolder")
+    export.add_argument("--force", action="store_true",
+                        help="replace a non-empty folder not written by Labelloop "
+                             "(its old content is moved aside, never deleted)")
+    export.add_argument("--json", action="store_true")
+    export.set_defaults(run=run_export)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    with Workspace.open(args.project) as workspace, progress_bar("importing") as bar:
+        report = import_images(workspace, args.sources, progress=bar)
+    if args.json:
+        print_json(report.to_json())
+        return 0
+    print(f"added {report.added}, duplicates skipped {report.duplicates}, "
+          f"failed {len(report.failed)} (batch {report.batch})")
+    for failure in report.failed:
+        print(f"  {failure.path}: {failure.reason}", file=sys.stderr)
+    return 0
+
+
+def run_import_labels(args: argparse.Namespace) -> int:
+    with Workspace.open(args.project) as workspace:
+        report = import_labels(workspace, args.csv, resolve_annotator(args.annotator),
+                               add_classes=args.add_classes)
+    if args.json:
+        print_json(report.to_json())
+        return 0
+    print(f"labeled {report.labeled}, already so {report.unchanged}, "
+          f"unmatched {len(report.unmatched)}, ambiguous {len(report.ambiguous)}")
+    if report.added_classes:
+        print(f"added classes: {', '.join(report.added_classes)}")
+    for name in report.unmatched[:20]:
+        print(f"  no sample matches {name!r}", file=sys.stderr)
+    for name in report.ambiguous[:20]:
+        print(f"  several samples match {name!r}; use a longer path", file=sys.stderr)
+    return 0
+
+
+def run_label(args: argparse.Namespace) -> int:
+    with Workspace.open(args.project) as workspace:
+        sample = workspace.find_sample(args.sample)
+        class_name = None if args.class_name == "-" else args.class_name
+        workspace.label(sample.id, class_name, resolve_annotator(args.annotator),
+                        seconds_spent=args.seconds, source="cli")
+    print(f"sample {sample.id} ({sample.path}): {class_name or 'unlabeled'}")
+    return 0
+
+
+def run_undo(args: argparse.Namespace) -> int:
+    with Workspace.open(args.project) as workspace:
+        undone = workspace.undo_last(resolve_annotator(args.annotator))
+    if undone is None:
+        print("nothing to undo")
+        return 1
+    print(f"undid label {undone.class_name or 'unlabeled'} on sample {undone.sample_id}")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    with Workspace.open(args.project) as workspace, progress_bar("exporting") as bar:
+        report = export_dataset(workspace, args.out, args.format, force=args.force, progress=bar)
+    if args.json:
+        print_json(report.to_json())
+        return 0
+    print(f"exported {report.files} files to {report.out} ({report.format}), "
+          f"dataset_version {report.dataset_version[:12]}")
+    if report.previous_moved_to:
+        print(f"the folder's previous content was moved to {report.previous_moved_to}")
+    for item in report.skipped:
+        print(f"  skipped {item['path']}: {item['reason']}", file=sys.stderr)
+    return 0

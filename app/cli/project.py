@@ -1,0 +1,77 @@
+"""Project commands: ``init``, ``status``, ``classes``, ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+
+from app.cli.output import print_json, print_table
+from app.workspace import Workspace, parse_class_names
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    init = commands.add_parser("init", help="create a project folder")
+    init.add_argument("project", help="folder to create the project in")
+    init.add_argument("--classes", required=True, help="comma-separated class names, e.g. cat,dog")
+    init.set_defaults(run=run_init)
+
+    status = commands.add_parser("status", help="counts of samples, labels and models")
+    status.add_argument("project")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.set_defaults(run=run_status)
+
+    classes = commands.add_parser("classes", help="list, add, rename or remove classes")
+    classes.add_argument("project")
+    group = classes.add_mutually_exclusive_group()
+    group.add_argument("--add", metavar="NAMES", help="comma-separated names to add")
+    group.add_argument("--rename", nargs=2, metavar=("OLD", "NEW"))
+    group.add_argument("--remove", metavar="NAME", help="remove a class no sample carries")
+    classes.set_defaults(run=run_classes)
+
+    demo = commands.add_parser(
+        "demo", help="build the demo project from scikit-learn's digits (no download)"
+    )
+    demo.add_argument("folder", help="where to build it (reused if already built)")
+    demo.set_defaults(run=run_demo)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    with Workspace.init(args.project, parse_class_names(args.classes)) as workspace:
+        print(f"created project {workspace.root} with classes {', '.join(workspace.classes())}")
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    with Workspace.open(args.project) as workspace:
+        status = workspace.status()
+    if args.json:
+        print_json(status)
+        return 0
+    print(f"samples:   {status['samples']}")
+    print(f"labeled:   {status['labeled']}")
+    print(f"unlabeled: {status['unlabeled']}")
+    print(f"latest model: {status['latest_model'] or 'none yet'}")
+    print_table(["class", "labeled"], list(status["per_class"].items()))
+    return 0
+
+
+def run_classes(args: argparse.Namespace) -> int:
+    with Workspace.open(args.project) as workspace:
+        if args.add:
+            workspace.add_classes(parse_class_names(args.add))
+        elif args.rename:
+            workspace.rename_class(*args.rename)
+        elif args.remove:
+            workspace.remove_class(args.remove)
+        for name in workspace.classes():
+            print(name)
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from app.demo import build_demo
+
+    paths = build_demo(args.folder)
+    print(f"demo project: {paths.project}")
+    print(f"true labels (kept aside): {paths.truth_csv}")
+    print(f"simulation pool/test: {paths.simulate_pool} {paths.simulate_test}")
+    return 0

@@ -1,0 +1,235 @@
+"""Exporting the labeled samples as a standard, versioned dataset.
+
+Every export is built in a hidden temporary folder beside ``OUT`` and renamed
+into place at the end, so an interrupted export never leaves half a dataset
+where a training script would pick it up.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from app.dataset_version import dataset_version
+from app.safe_names import safe_component, safe_folder_names
+from app.store import utc_now
+from app.workspace import Workspace, WorkspaceError
+
+EXPORT_FORMATS = ("imagefolder", "csv", "jsonl")
+MANIFEST = "manifest.json"
+GENERATOR = "labelloop"
+# torchvision's ImageFolder does not list GIFs; those samples are written as PNG.
+_CONVERT_TO_PNG = {".gif"}
+
+
+class ExportError(WorkspaceError):
+    """An export that cannot be written as asked."""
+
+
+@dataclass
+class ExportReport:
+    out: Path
+    format: str
+    files: int
+    dataset_version: str
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    previous_moved_to: Path | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "out": str(self.out),
+            "format": self.format,
+            "files": self.files,
+            "dataset_version": self.dataset_version,
+            "skipped": self.skipped,
+            "previous_moved_to": str(self.previous_moved_to) if self.previous_moved_to else None,
+        }
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _written_by_us(folder: Path) -> bool:
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("generator") == GENERATOR
+
+
+def _check_target(workspace: Workspace, out: Path, force: bool) -> bool:
+    """Validate ``out``; return whether an existing folder there must be replaced."""
+    if out == workspace.root or workspace.root.is_relative_to(out):
+        raise ExportError(f"{out}: refusing to export over the project folder itself")
+    if not out.exists():
+        return False
+    if not out.is_dir():
+        raise ExportError(f"{out}: exists and is not a folder")
+    if not any(out.iterdir()):
+        return True
+    inside = [
+        s.path for s in workspace.samples() if workspace.resolve(s.path).is_relative_to(out)
+    ]
+    if inside:
+        raise ExportError(
+            f"{out}: holds {len(inside)} of the project's own images (e.g. {inside[0]}); "
+            "refusing to replace it"
+        )
+    if not force and not _written_by_us(out):
+        raise ExportError(
+            f"{out}: folder is not empty and was not written by Labelloop; "
+            "choose another folder or pass --force"
+        )
+    return True
+
+
+def _inside(path: Path, folder: Path) -> Path:
+    """Return ``path`` after checking it cannot land outside ``folder``."""
+    resolved = path.resolve()
+    if not resolved.is_relative_to(folder.resolve()):
+        raise ExportError(f"refusing to write {path}: outside the export folder")
+    return path
+
+
+def _place_file(source: Path, dest: Path) -> None:
+    if source.suffix.lower() in _CONVERT_TO_PNG:
+        with Image.open(source) as image:
+            image.seek(0)
+            image.save(dest, format="PNG")
+        return
+    try:
+        os.link(source, dest)  # instant and no extra space on the same volume
+    except OSError:
+        shutil.copy2(source, dest)
+
+
+def export_dataset(
+    workspace: Workspace,
+    out: str | os.PathLike[str],
+    fmt: str,
+    *,
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExportReport:
+    """Write the labeled samples to ``out`` as ``imagefolder``, ``csv`` or ``jsonl``."""
+    if fmt not in EXPORT_FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; choose one of {EXPORT_FORMATS}")
+    out = Path(os.path.abspath(out))
+    replace = _check_target(workspace, out, force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.labelloop-tmp-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        manifest, skipped = _write_dataset(workspace, staging, fmt, progress)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        moved = _swap_into_place(staging, out, replace)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return ExportReport(out, fmt, len(manifest["files"]), manifest["dataset_version"], skipped,
+                        moved)
+
+
+def _write_dataset(
+    workspace: Workspace,
+    staging: Path,
+    fmt: str,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[dict, list[dict[str, str]]]:
+    classes = workspace.classes()
+    folders = safe_folder_names(classes)
+    labeled = workspace.labeled_samples()
+    newest = workspace.store.current_annotations()
+    files: list[dict] = []
+    rows: list[dict] = []
+    skipped: list[dict[str, str]] = []
+    for done, (sample, label) in enumerate(labeled, start=1):
+        source = workspace.resolve(sample.path)
+        if not source.is_file():
+            skipped.append({"path": str(source), "reason": "file missing since import"})
+            continue
+        if _sha256_file(source) != sample.sha256:
+            skipped.append({"path": str(source), "reason": "file changed since import"})
+            continue
+        written, file_sha = str(source), sample.sha256
+        if fmt == "imagefolder":
+            converted = source.suffix.lower() in _CONVERT_TO_PNG
+            suffix = ".png" if converted else source.suffix.lower()
+            name = f"{sample.id:06d}_{safe_component(source.stem)}{suffix}"
+            folder = _inside(staging / folders[label], staging)
+            folder.mkdir(exist_ok=True)
+            dest = _inside(folder / name, staging)
+            _place_file(source, dest)
+            written = dest.relative_to(staging).as_posix()
+            if converted:
+                file_sha = _sha256_file(dest)
+        annotation = newest[sample.id]
+        files.append({"path": written, "label": label, "sha256": file_sha,
+                      "source_sha256": sample.sha256})
+        rows.append({"path": written, "label": label, "sha256": sample.sha256,
+                     "annotator": annotation.annotator, "labeled_at": annotation.created_at})
+        if progress:
+            progress(done, len(labeled))
+    if fmt == "csv":
+        with open(staging / "labels.csv", "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else
+                                    ["path", "label", "sha256", "annotator", "labeled_at"])
+            writer.writeheader()
+            writer.writerows(rows)
+    elif fmt == "jsonl":
+        with open(staging / "labels.jsonl", "w", encoding="utf-8") as handle:
+            for row in rows:
+                handle.write(json.dumps(row) + "\n")
+    counts = {name: 0 for name in classes}
+    for item in files:
+        counts[item["label"]] += 1
+    present = sorted(folders[name] for name in classes if counts[name])
+    manifest = {
+        "generator": GENERATOR,
+        "format": fmt,
+        "created_at": utc_now(),
+        "project": str(workspace.root),
+        "classes": classes,
+        "class_folders": folders,
+        # What torchvision.datasets.ImageFolder will assign: sorted folder names.
+        "class_to_idx": {folder: i for i, folder in enumerate(present)},
+        "counts": counts,
+        "files": files,
+        "dataset_version": dataset_version((f["source_sha256"], f["label"]) for f in files),
+        "skipped": skipped,
+    }
+    return manifest, skipped
+
+
+def _swap_into_place(staging: Path, out: Path, replace: bool) -> Path | None:
+    """Rename the finished export to ``out``; return where foreign content went, if any."""
+    if not replace:
+        os.rename(staging, out)
+        return None
+    if not any(out.iterdir()):
+        out.rmdir()
+        os.rename(staging, out)
+        return None
+    ours = _written_by_us(out)
+    aside = out.parent / f"{out.name}.replaced-{uuid.uuid4().hex[:8]}"
+    os.rename(out, aside)
+    os.rename(staging, out)
+    if ours:
+        shutil.rmtree(aside, ignore_errors=True)
+        return None
+    # Someone else's files (allowed by --force): never delete them, keep them aside.
+    return aside

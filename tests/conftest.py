@@ -1,0 +1,67 @@
+"""Shared fixtures: real projects on disk, real images, Qt offscreen."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+# Qt must never try to open a display in tests.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``python -m app ARGS`` in a real subprocess, as a user would."""
+    result = subprocess.run(
+        [sys.executable, "-m", "app", *map(str, args)],
+        capture_output=True, text=True, cwd=REPO,
+        env={**os.environ, **(env or {})}, timeout=600,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"labelloop {' '.join(map(str, args))} exited {result.returncode}\n"
+            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
+    return result
+
+
+def write_noise_images(folder: Path, count: int, *, size: int = 24, seed: int = 0,
+                       prefix: str = "img") -> list[Path]:
+    """Distinct random RGB PNGs (distinct content, so distinct sha256)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        pixels = rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8)
+        path = folder / f"{prefix}_{i:04d}.png"
+        Image.fromarray(pixels).save(path)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    """An open three-class workspace with 12 imported noise images."""
+    from app.importer import import_images
+    from app.workspace import Workspace
+
+    images = write_noise_images(tmp_path / "images", 12)
+    workspace = Workspace.init(tmp_path / "proj", ["cat", "dog", "bird"])
+    import_images(workspace, [images[0].parent], workers=1)
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture(scope="session")
+def digits_demo(tmp_path_factory: pytest.TempPathFactory):
+    """The real demo (1,797 digit PNGs, truth CSV, simulate split), built once."""
+    from app.demo import build_demo
+
+    return build_demo(tmp_path_factory.mktemp("demo"))
