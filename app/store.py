@@ -369,14 +369,14 @@ class SqliteStore:
     def count_annotations(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM annotations")[0][0])
 
-    def count_annotations_since(self, created_at: str | None) -> int:
-        if created_at is None:
-            return self.count_annotations()
-        return int(
-            self._query(
-                "SELECT COUNT(*) FROM annotations WHERE created_at > ?", (created_at,)
-            )[0][0]
-        )
+    def count_labels_since(self, created_at: str | None) -> int:
+        """Label rows (undo rows excluded) newer than ``created_at`` (all if None)."""
+        sql = "SELECT COUNT(*) FROM annotations WHERE undoes_id IS NULL"
+        params: tuple[str, ...] = ()
+        if created_at is not None:
+            sql += " AND created_at > ?"
+            params = (created_at,)
+        return int(self._query(sql, params)[0][0])
 
     def all_annotations(self) -> list[Annotation]:
         return [_annotation(r) for r in self._query(f"{_ANNOTATION_SELECT} ORDER BY a.id")]

@@ -6,11 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from app.cli import pool, project
+from app.cli import pool, project, registry, training
 from app.workspace import WorkspaceError
 
 # Each module adds its sub-commands; keeping them apart keeps files short.
-COMMAND_MODULES = (project, pool)
+COMMAND_MODULES = (project, pool, training, registry)
 
 
 def build_parser() -> argparse.ArgumentParser:

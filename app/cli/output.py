@@ -16,6 +16,11 @@ def print_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
+def print_json_line(value: Any) -> None:
+    """One compact JSON object per line, flushed at once (for streaming)."""
+    print(json.dumps(value), flush=True)
+
+
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Plain aligned columns; right-align numbers so they line up by digit."""
     cells = [[str(h) for h in headers]] + [[_cell(v) for v in row] for row in rows]

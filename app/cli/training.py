@@ -1,0 +1,184 @@
+"""Model commands: ``train``, ``jobs``, ``score``, ``evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tqdm import tqdm
+
+from app.annotator import resolve_annotator
+from app.cli.output import print_json, print_json_line, print_table, progress_bar
+from app.jobs import JobHandle, reconcile_jobs, start_job
+from app.workspace import Workspace, WorkspaceError
+
+ARCH_CHOICES = ("small_cnn", "resnet18")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser("train", help="train a new model version (in its own process)")
+    train.add_argument("project")
+    train.add_argument("--arch", choices=ARCH_CHOICES, default="small_cnn")
+    train.add_argument("--epochs", type=int, default=30)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--val-fraction", type=float, default=0.2)
+    train.add_argument("--input-size", type=int, help="square input side (default: from images)")
+    train.add_argument("--patience", type=int, default=5, help="early-stopping patience (epochs)")
+    train.add_argument("--weights", help="local state_dict to start from (e.g. ImageNet resnet18)")
+    train.add_argument("--annotator", help="creator recorded on the version")
+    train.add_argument("--json", action="store_true", help="JSON lines: one per epoch, then done")
+    train.set_defaults(run=run_train)
+
+    jobs = commands.add_parser("jobs", help="list training and scoring jobs")
+    jobs.add_argument("project")
+    jobs.add_argument("--json", action="store_true")
+    jobs.set_defaults(run=run_jobs)
+
+    score = commands.add_parser("score", help="score the pool with a model version (cached)")
+    score.add_argument("project")
+    score.add_argument("--model", type=int, help="version id (default: latest)")
+    score.add_argument("--mc-samples", type=int, default=10, help="MC-dropout passes T")
+    score.add_argument("--json", action="store_true")
+    score.set_defaults(run=run_score)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a version on a labeled folder")
+    evaluate.add_argument("project")
+    evaluate.add_argument("test_dir", metavar="TEST_DIR", help="one subfolder per class")
+    evaluate.add_argument("--model", type=int, help="version id (default: latest)")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(run=run_evaluate)
+
+
+def follow(handle: JobHandle, *, as_json: bool, description: str) -> dict:
+    """Show a job's progress until it ends; Ctrl+C cancels it cleanly."""
+    final: dict = {}
+    bar = None
+    try:
+        for event in handle.events():
+            kind = event.get("event")
+            if as_json:
+                print_json_line(event)
+            elif kind == "progress":
+                bar = _advance(bar, event, description)
+            elif kind == "log":
+                print(event["message"], file=sys.stderr)
+            if kind in ("done", "error", "cancelled"):
+                final = event
+    except KeyboardInterrupt:
+        handle.cancel()
+        print("\ncancelling...", file=sys.stderr)
+        for event in handle.events():
+            if event.get("event") in ("done", "error", "cancelled"):
+                final = event
+    finally:
+        if bar is not None:
+            bar.close()
+    job = handle.wait()
+    if not final:
+        final = {"event": "error" if job.status == "failed" else job.status,
+                 "message": job.error or ""}
+    return final
+
+
+def _advance(bar: tqdm | None, event: dict, description: str) -> tqdm | None:
+    if not sys.stderr.isatty():
+        return None
+    if bar is None:
+        bar = tqdm(total=1000, desc=description, file=sys.stderr, leave=False,
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+    bar.n = int(1000 * float(event.get("fraction_done", 0)))
+    postfix = {k: event[k] for k in ("epoch", "loss", "val_accuracy", "done") if k in event}
+    bar.set_postfix({k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in postfix.items()})
+    return bar
+
+
+def run_train(args: argparse.Namespace) -> int:
+    params = {
+        "arch": args.arch, "epochs": args.epochs, "seed": args.seed,
+        "val_fraction": args.val_fraction, "input_size": args.input_size,
+        "patience": args.patience, "weights": args.weights,
+        "creator": resolve_annotator(args.annotator),
+    }
+    with Workspace.open(args.project) as workspace:
+        if len(set(workspace.current_labels().values())) < 2:
+            raise WorkspaceError("training needs labeled samples of at least 2 classes")
+        handle = start_job(workspace, "train", params)
+    final = follow(handle, as_json=args.json, description="training")
+    if final.get("event") != "done":
+        if not args.json:
+            print(f"training {final.get('event')}: {final.get('message', '')}", file=sys.stderr)
+        return 1 if final.get("event") == "error" else 2
+    if not args.json:
+        print(f"registered model version {final['model_version']}")
+        print_metrics(final["metrics"])
+        for note in final.get("notes", []):
+            print(f"note: {note}")
+    return 0
+
+
+def print_metrics(metrics: dict) -> None:
+    print(f"accuracy {metrics['accuracy']:.4f}   macro-F1 {metrics['macro_f1']:.4f}   "
+          f"(on the {metrics.get('split', 'validation')} split, n={metrics.get('n')})")
+    per_class = metrics["per_class"]
+    print_table(["class", "precision", "recall", "f1", "support"],
+                [[name, v["precision"], v["recall"], v["f1"], v["support"]]
+                 for name, v in per_class.items()])
+    names = list(per_class)
+    print("confusion matrix (rows: true, columns: predicted)")
+    print_table(["", *names], [[name, *row] for name, row in
+                               zip(names, metrics["confusion_matrix"], strict=True)])
+
+
+def run_jobs(args: argparse.Namespace) -> int:
+    with Workspace.open(args.project) as workspace:
+        reconcile_jobs(workspace)
+        jobs = workspace.store.list_jobs()
+    if args.json:
+        print_json([{"id": j.id, "kind": j.kind, "status": j.status, "created_at": j.created_at,
+                     "finished_at": j.finished_at, "error": j.error,
+                     "model_version": j.model_version_id, "progress": j.progress}
+                    for j in jobs])
+        return 0
+    print_table(["job", "kind", "status", "started", "model", "error"],
+                [[j.id, j.kind, j.status, j.created_at[:19], j.model_version_id, j.error or ""]
+                 for j in jobs])
+    return 0
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from app.model_registry import resolve_version
+    from app.scoring import ensure_scores
+
+    with Workspace.open(args.project) as workspace, progress_bar("scoring") as bar:
+        version = resolve_version(workspace, args.model)
+        scores = ensure_scores(workspace, version, args.mc_samples, progress=bar)
+    summary = {"model": version.id, "scored": int(len(scores.sample_ids)),
+               "mc_samples": int(scores.mc_probs.shape[-1]),
+               "embedding_dim": int(scores.embeddings.shape[-1]) if scores.embeddings.ndim == 2
+               else 0,
+               "failed": [{"sample_id": k, "reason": v} for k, v in scores.failed.items()]}
+    if args.json:
+        print_json(summary)
+    else:
+        print(f"model {version.id}: {summary['scored']} samples scored "
+              f"(T={summary['mc_samples']}, d={summary['embedding_dim']}), "
+              f"{len(scores.failed)} unreadable")
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from app.evaluation import evaluate_version
+    from app.model_registry import resolve_version
+
+    with Workspace.open(args.project) as workspace:
+        version = resolve_version(workspace, args.model)
+        result = evaluate_version(workspace, version, args.test_dir)
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"model {result['model']} on {args.test_dir} (n={result['n']}): "
+          f"accuracy {result['accuracy']:.4f}, macro-F1 {result['macro_f1']:.4f}")
+    print_table(["class", "precision", "recall", "f1", "support"],
+                [[name, v["precision"], v["recall"], v["f1"], v["support"]]
+                 for name, v in result["per_class"].items()])
+    return 0

@@ -1,0 +1,133 @@
+"""Entry point of a job process: ``python -m app.job_worker PROJECT JOB_ID``.
+
+Prints one JSON object per line on stdout (``progress``, then ``done``,
+``error`` or ``cancelled``) and records the outcome in the jobs table.
+SIGTERM asks the job to stop: training checks the flag between batches and
+ends without writing a checkpoint or a registry row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import traceback
+from typing import Any
+
+from app.annotator import resolve_annotator
+from app.jobs import EXIT_CANCELLED
+from app.store import utc_now
+from app.workspace import Workspace, WorkspaceError
+
+
+class _StopFlag:
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+
+def emit(event: str, **fields: Any) -> None:
+    print(json.dumps({"event": event, **fields}), flush=True)
+
+
+def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _StopFlag) -> dict:
+    from models.checkpoint import save_checkpoint
+    from models.networks import default_input_size
+    from models.training import TrainConfig, train
+
+    from app.model_registry import checkpoint_path, register_version, training_set
+
+    data = training_set(workspace)
+    arch = params.get("arch", "small_cnn")
+    input_size = params.get("input_size") or default_input_size(data.image_sizes, arch)
+    parent = workspace.latest_model()
+    config = TrainConfig(
+        arch=arch,
+        epochs=int(params.get("epochs", 30)),
+        seed=int(params.get("seed", 0)),
+        val_fraction=float(params.get("val_fraction", 0.2)),
+        input_size=int(input_size),
+        weights=params.get("weights"),
+        patience=int(params.get("patience", 5)),
+    )
+
+    def progress(event: dict) -> None:
+        emit("progress", **event)
+        workspace.store.update_job(job_id, progress=event)
+
+    result = train(data.paths, data.labels, data.classes, config, progress, should_stop)
+    path = checkpoint_path(workspace, job_id)
+    sha = save_checkpoint(result.state_dict, path)
+    version_id = register_version(
+        workspace, result=result, config=config, data=data,
+        creator=resolve_annotator(params.get("creator")), checkpoint=path,
+        checkpoint_sha256=sha, parent_id=parent.id if parent else None,
+    )
+    return {"model_version": version_id, "metrics": result.metrics,
+            "notes": list(result.notes)}
+
+
+def run_scoring(workspace: Workspace, job_id: int, params: dict, should_stop: _StopFlag) -> dict:
+    from app.model_registry import resolve_version
+    from app.scoring import ensure_scores
+
+    version = resolve_version(workspace, params.get("model"))
+
+    def progress(done: int, total: int) -> None:
+        event = {"done": done, "total": total, "fraction_done": done / total if total else 1.0}
+        emit("progress", **event)
+        workspace.store.update_job(job_id, progress=event)
+
+    scores = ensure_scores(workspace, version, int(params.get("mc_samples", 10)),
+                           progress=progress, should_stop=should_stop)
+    return {"model_version": version.id, "scored": len(scores.sample_ids)}
+
+
+RUNNERS = {"train": run_training, "score": run_scoring}
+
+
+def main(argv: list[str]) -> int:
+    project, job_id = argv[0], int(argv[1])
+    stop = _StopFlag()
+
+    def on_sigterm(_signum: int, _frame: Any) -> None:
+        stop.requested = True
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    with Workspace.open(project) as workspace:
+        job = workspace.store.get_job(job_id)
+        if job is None:
+            emit("error", message=f"no job {job_id}")
+            return 1
+        workspace.store.update_job(job_id, status="running", pid=os.getpid())
+        from models.training import TrainingCancelled, TrainingError
+
+        try:
+            outcome = RUNNERS[job.kind](workspace, job_id, job.params, stop)
+        except TrainingCancelled:
+            workspace.store.update_job(job_id, status="cancelled", finished_at=utc_now())
+            emit("cancelled")
+            return EXIT_CANCELLED
+        except (WorkspaceError, TrainingError, ValueError, OSError) as exc:
+            message = str(exc)
+            traceback.print_exc()
+        except Exception as exc:  # an unexpected crash: keep the whole story in the log
+            message = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+        else:
+            workspace.store.update_job(
+                job_id, status="succeeded", finished_at=utc_now(),
+                model_version_id=outcome.get("model_version"),
+            )
+            emit("done", **outcome)
+            return 0
+        workspace.store.update_job(job_id, status="failed", finished_at=utc_now(), error=message)
+        emit("error", message=message)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
