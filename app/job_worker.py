@@ -34,11 +34,10 @@ def emit(event: str, **fields: Any) -> None:
 
 
 def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _StopFlag) -> dict:
+    from app.model_registry import checkpoint_path, register_version, training_set
     from models.checkpoint import save_checkpoint
     from models.networks import default_input_size
     from models.training import TrainConfig, train
-
-    from app.model_registry import checkpoint_path, register_version, training_set
 
     data = training_set(workspace)
     arch = params.get("arch", "small_cnn")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+
 from app.cli.output import print_json, print_table
 from app.records import ModelVersion
 from app.workspace import Workspace
@@ -66,9 +67,8 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def _show(workspace: Workspace, version_id: int, as_json: bool) -> int:
-    from models.summary import describe_network, format_summary
-
     from app.model_registry import load_network
+    from models.summary import describe_network, format_summary
 
     version = workspace.model_version(version_id)
     rows = describe_network(load_network(workspace, version), version.input_shape)

@@ -15,7 +15,7 @@ import pytest
 from app.importer import import_images
 from app.jobs import reconcile_jobs, start_job
 from app.label_import import import_labels
-from app.model_registry import AUTO_RETRAIN_SETTING, delete_version, load_network, retrain_due
+from app.model_registry import AUTO_RETRAIN_SETTING, load_network, retrain_due
 from app.scoring import cached_scores, ensure_scores
 from app.workspace import Workspace, WorkspaceError
 from tests.conftest import run_cli

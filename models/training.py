@@ -1,0 +1,499 @@
+"""Supervised training of a network on labeled image files, reproducibly.
+
+``train`` is a pure function of its inputs: the same files, labels, classes
+and config (including ``seed`` and ``num_threads``) on the same machine and
+library build give byte-identical weights, hence the same checkpoint sha256.
+It never touches the workspace; the caller stores the result.
+
+Memory: labeled images are decoded once into a ``uint8`` cache of
+``n * 3 * s * s`` bytes (1,000 images at 32 px: 3 MiB; 10,000 at 224 px:
+1.4 GiB). Above ``TrainConfig.cache_bytes`` the images are decoded again on
+every access instead, which bounds memory at the price of speed (use
+``num_workers`` to decode in parallel then).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from torch import Tensor, nn
+from torch.utils.data import DataLoader
+
+from models.data import (
+    ImageDataset,
+    ImageReadError,
+    decode_images,
+    eval_transform,
+    read_image_size,
+    train_transform,
+)
+from models.inference import eval_mode
+from models.metrics import classification_metrics
+from models.networks import ARCHITECTURES, build_network, default_input_size
+
+
+class TrainingError(ValueError):
+    """The inputs cannot be trained on (message says why)."""
+
+
+class TrainingCancelled(Exception):
+    """``should_stop()`` returned True; no result was produced."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one training run.
+
+    Attributes
+    ----------
+    arch : str
+        One of :data:`models.networks.ARCHITECTURES`.
+    epochs : int
+        Upper bound on passes over the training split.
+    batch_size : int
+        Images per optimiser step.
+    lr, weight_decay : float
+        AdamW settings; the learning rate follows a cosine decay to 0 over
+        ``epochs``.
+    val_fraction : float
+        Share of the labeled images held out (stratified) for early stopping
+        and metrics; 0 trains on everything and reports training metrics.
+    patience : int
+        Stop after this many epochs without a lower validation loss and keep
+        the best epoch's weights; 0 disables early stopping.
+    seed : int
+        Seeds initialisation, the split, shuffling, augmentation and dropout.
+    input_size : int, optional
+        Side of the square inputs; by default from the images' median size.
+    augment, flip : bool
+        Random affine jitter during training; ``flip`` adds left-right
+        mirroring (off: it breaks digits and text).
+    weights : str, optional
+        Local state_dict file to initialise the body from (e.g. ImageNet).
+    warm_start_state : mapping of str to Tensor, optional
+        A previous version's state_dict to continue from; tensors whose shape
+        no longer fits (the classifier after adding a class) are skipped.
+    dropout : float
+        Dropout before the classifier.
+    label_smoothing : float
+        Cross-entropy label smoothing for the training loss.
+    num_threads : int, optional
+        torch intra-op threads during training. Part of the recipe: CPU
+        kernels split their reductions by thread, so 1 and 2 threads give
+        different weights. 1 makes the bytes independent of the machine's
+        core count and avoids the severe slow-down of OpenMP threads on a
+        busy machine (17x measured with 2 threads at load 7 on 2 cores); raise
+        it for big models on an idle machine and record it. None: leave
+        torch's setting as is.
+    num_workers : int
+        DataLoader worker processes (useful only without the cache).
+    cache_bytes : int
+        Largest decoded-image cache to keep in memory.
+    device : str
+        Where to train; byte-identical results are promised on "cpu" only.
+    """
+
+    arch: str = "small_cnn"
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    val_fraction: float = 0.2
+    patience: int = 5
+    seed: int = 0
+    input_size: int | None = None
+    augment: bool = True
+    flip: bool = False
+    weights: str | None = None
+    warm_start_state: Mapping[str, Tensor] | None = field(default=None, repr=False)
+    dropout: float = 0.3
+    label_smoothing: float = 0.0
+    num_threads: int | None = 1
+    num_workers: int = 0
+    cache_bytes: int = 2 * 2**30
+    device: str = "cpu"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly settings; ``warm_start_state`` becomes a flag."""
+        values = asdict(self)
+        values["warm_start_state"] = self.warm_start_state is not None
+        return values
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced.
+
+    Attributes
+    ----------
+    state_dict : dict of str to Tensor
+        Weights of the best epoch (lowest validation loss), on the CPU.
+    metrics : dict
+        :func:`models.metrics.classification_metrics` on the validation split
+        (training split when there is none) plus ``"split"`` naming it.
+    history : list of dict
+        Per epoch: ``epoch, epochs, loss, val_loss, val_accuracy,
+        fraction_done, seconds``.
+    input_shape : tuple of int
+        ``(3, s, s)``.
+    classes : tuple of str
+    n_train, n_val : int
+    epochs_run, best_epoch : int
+        1-based.
+    duration_s : float
+    stopped_early : bool
+    notes : tuple of str
+        Fallbacks taken (no stratification, skipped warm-start tensors, ...).
+    weights_source : str
+        Where the initial weights came from (see ``build_network``).
+    """
+
+    state_dict: dict[str, Tensor] = field(repr=False)
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    input_shape: tuple[int, int, int]
+    classes: tuple[str, ...]
+    n_train: int
+    n_val: int
+    epochs_run: int
+    best_epoch: int
+    duration_s: float
+    stopped_early: bool
+    notes: tuple[str, ...] = ()
+    weights_source: str = "random"
+
+
+def _check_inputs(
+    paths: Sequence[str | Path], labels: Sequence[int], classes: Sequence[str], config: TrainConfig
+) -> np.ndarray:
+    if config.arch not in ARCHITECTURES:
+        raise TrainingError(
+            f"unknown architecture {config.arch!r}; expected one of {ARCHITECTURES}"
+        )
+    if config.epochs < 1 or config.batch_size < 1:
+        raise TrainingError("epochs and batch_size must be at least 1")
+    if not 0 <= config.val_fraction < 1:
+        raise TrainingError(f"val_fraction must lie in [0, 1), got {config.val_fraction}")
+    if len(paths) != len(labels):
+        raise TrainingError(f"{len(paths)} paths but {len(labels)} labels")
+    if len(set(classes)) != len(classes):
+        raise TrainingError(f"class names must be unique, got {list(classes)}")
+    y = np.asarray(labels, dtype=np.int64).reshape(-1)
+    if y.size and (y.min() < 0 or y.max() >= len(classes)):
+        raise TrainingError(f"labels must be class indices in [0, {len(classes)})")
+    counts = np.bincount(y, minlength=len(classes))
+    if np.count_nonzero(counts) < 2:
+        empty = [c for c, n in zip(classes, counts, strict=True) if n == 0]
+        why = ", ".join(f"class {c!r} has no labeled samples" for c in empty[:5])
+        raise TrainingError(
+            "need labeled samples of at least 2 classes; "
+            + (why or f"only {len(classes)} class(es) defined")
+        )
+    return y
+
+
+def split_train_val(
+    labels: np.ndarray, val_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """Indices of the training and validation splits, and a note on any fallback.
+
+    Stratified when every class present has at least 2 samples and both splits
+    can hold one sample per class; otherwise a plain random split. Without
+    enough samples for both splits (fewer than 2 for training or 1 for
+    validation) everything trains and the validation split is empty.
+    """
+    n = len(labels)
+    everything = np.arange(n)
+    if val_fraction == 0:
+        return everything, everything[:0], "val_fraction is 0: no validation split"
+    n_val = math.ceil(val_fraction * n)  # scikit-learn's rounding
+    if n - n_val < 2:
+        note = f"only {n} labeled samples: no validation split, metrics are on training data"
+        return everything, everything[:0], note
+    counts = Counter(labels.tolist())
+    note = None
+    stratify = None
+    if min(counts.values()) >= 2 and min(n_val, n - n_val) >= len(counts):
+        stratify = labels
+    else:
+        note = "validation split is not stratified: some class has fewer than 2 samples"
+    train_idx, val_idx = train_test_split(
+        everything, test_size=n_val, random_state=seed, stratify=stratify
+    )
+    return np.sort(train_idx), np.sort(val_idx), note
+
+
+@contextlib.contextmanager
+def _deterministic(seed: int, num_threads: int | None) -> Iterator[None]:
+    """Seed torch and fix its threads/algorithms; restore the caller's state after."""
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    # fork_rng: seeding here must not reset the global RNG of the caller.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if num_threads:
+            torch.set_num_threads(num_threads)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+            torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+
+
+def _epoch_batches(n: int, batch_size: int, generator: torch.Generator) -> list[list[int]]:
+    order = torch.randperm(n, generator=generator).tolist()
+    batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    # A batch of one breaks BatchNorm on 1x1 feature maps; fold it into the previous one.
+    if len(batches) > 1 and len(batches[-1]) == 1:
+        batches[-2].extend(batches.pop())
+    return batches
+
+
+def _decode_cache(paths: Sequence[str | Path], input_size: int, limit: int) -> Tensor | None:
+    if len(paths) * 3 * input_size * input_size > limit:
+        return None
+    try:
+        return decode_images(paths, input_size)
+    except ImageReadError as err:
+        raise TrainingError(str(err)) from err
+
+
+def _subset(
+    paths: Sequence[str | Path],
+    labels: np.ndarray,
+    indices: np.ndarray,
+    input_size: int,
+    cache: Tensor | None,
+    augment: bool,
+    flip: bool,
+) -> ImageDataset:
+    """The labeled images at ``indices``, augmented or not."""
+    return ImageDataset(
+        [paths[i] for i in indices],
+        input_size,
+        labels=labels[indices].tolist(),
+        transform=train_transform(flip=flip) if augment else eval_transform(),
+        cache=None if cache is None else cache[torch.from_numpy(indices)],
+    )
+
+
+def _initial_model(
+    config: TrainConfig, num_classes: int, input_size: int, notes: list[str]
+) -> nn.Module:
+    warm = config.warm_start_state
+    model = build_network(
+        config.arch,
+        num_classes,
+        input_size,
+        weights=config.weights,
+        pretrained=warm is None,
+        dropout=config.dropout,
+    )
+    if warm is not None:
+        own = model.state_dict()
+        fitting = {k: v for k, v in warm.items() if k in own and own[k].shape == v.shape}
+        if not fitting:
+            raise TrainingError("warm_start_state does not fit this architecture at all")
+        model.load_state_dict(fitting, strict=False)
+        skipped = sorted(set(own) - set(fitting))
+        if skipped:
+            notes.append(f"warm start: kept initial values for {', '.join(skipped[:8])}")
+        model.weights_source = "warm-start"
+    return model
+
+
+def _train_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    device: torch.device,
+    should_stop: Callable[[], bool] | None,
+) -> float:
+    """One pass over ``loader``; returns the mean training loss per image."""
+    model.train()
+    loss_sum, count = 0.0, 0
+    try:
+        for images, targets in loader:
+            if should_stop is not None and should_stop():
+                raise TrainingCancelled("training cancelled")
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(images.to(device)), targets.to(device))
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * len(targets)
+            count += len(targets)
+    except ImageReadError as err:  # only without the cache: decoding happens here
+        raise TrainingError(str(err)) from err
+    return loss_sum / max(count, 1)
+
+
+def _evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> tuple[float, Tensor]:
+    """Mean cross-entropy and predicted classes over a labeled loader."""
+    losses, predictions = [], []
+    with eval_mode(model), torch.inference_mode():
+        for images, targets in loader:
+            logits = model(images.to(device))
+            losses.append(nn.functional.cross_entropy(logits, targets.to(device), reduction="sum"))
+            predictions.append(logits.argmax(dim=1).cpu())
+    total = float(torch.stack(losses).sum()) / len(loader.dataset)
+    return total, torch.cat(predictions)
+
+
+def train(
+    paths: Sequence[str | Path],
+    labels: Sequence[int],
+    classes: Sequence[str],
+    config: TrainConfig = TrainConfig(),  # noqa: B008 - frozen, so sharing is safe
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
+    """Train a classifier on labeled image files.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        Image files.
+    labels : sequence of int
+        Class index (into ``classes``) of each file.
+    classes : sequence of str
+        All class names; the network gets one output per class, including
+        classes without samples yet (at least 2 classes need samples).
+    config : TrainConfig
+        Hyper-parameters.
+    progress : callable, optional
+        Called after every epoch with ``{"epoch", "epochs", "loss",
+        "val_loss", "val_accuracy", "fraction_done", "seconds"}`` (the
+        ``val_*`` values are None without a validation split).
+    should_stop : callable, optional
+        Polled before every batch; returning True raises
+        :class:`TrainingCancelled`.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    TrainingError
+        Bad inputs: mismatched lengths, labels out of range, fewer than 2
+        classes with samples, an unreadable image (named in the message).
+    TrainingCancelled
+        ``should_stop()`` returned True.
+    """
+    started = time.perf_counter()
+    y = _check_inputs(paths, labels, classes, config)
+    notes: list[str] = []
+    device = torch.device(config.device)
+    with _deterministic(config.seed, config.num_threads):
+        try:
+            input_size = config.input_size or default_input_size(
+                (read_image_size(p) for p in paths), config.arch
+            )
+        except ImageReadError as err:
+            raise TrainingError(str(err)) from err
+        train_idx, val_idx, note = split_train_val(y, config.val_fraction, config.seed)
+        if note:
+            notes.append(note)
+        cache = _decode_cache(paths, input_size, config.cache_bytes)
+        if cache is None:
+            notes.append("images decoded on every access: the cache would exceed cache_bytes")
+
+        train_set = _subset(paths, y, train_idx, input_size, cache, config.augment, config.flip)
+        val_set = _subset(paths, y, val_idx, input_size, cache, False, False)
+        # Metrics fall back to the (unaugmented) training split without validation.
+        report_set = (
+            val_set
+            if len(val_set)
+            else _subset(paths, y, train_idx, input_size, cache, False, False)
+        )
+        del cache  # the subsets hold their own copies
+
+        model = _initial_model(config, len(classes), input_size, notes).to(device)
+        optimizer = torch.optim.AdamW(
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+        loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+        generator = torch.Generator().manual_seed(config.seed)
+        eval_loader = DataLoader(val_set, batch_size=256, num_workers=config.num_workers)
+
+        history: list[dict[str, Any]] = []
+        best_loss, best_epoch, best_state = math.inf, 0, None
+        stopped_early = False
+        for epoch in range(1, config.epochs + 1):
+            epoch_start = time.perf_counter()
+            loader = DataLoader(
+                train_set,
+                batch_sampler=_epoch_batches(len(train_set), config.batch_size, generator),
+                num_workers=config.num_workers,
+                generator=generator,
+            )
+            train_loss = _train_epoch(model, loader, optimizer, loss_fn, device, should_stop)
+            scheduler.step()
+
+            val_loss = val_accuracy = None
+            if len(val_set):
+                val_loss, predicted = _evaluate(model, eval_loader, device)
+                val_accuracy = float((predicted == torch.as_tensor(val_set.labels)).float().mean())
+            record = {
+                "epoch": epoch,
+                "epochs": config.epochs,
+                "loss": train_loss,
+                "val_loss": val_loss,
+                "val_accuracy": val_accuracy,
+                "fraction_done": epoch / config.epochs,
+                "seconds": time.perf_counter() - epoch_start,
+            }
+            history.append(record)
+            if progress is not None:
+                progress(dict(record))
+
+            # Without validation the last epoch counts as the best one.
+            monitored = val_loss if val_loss is not None else -epoch
+            if monitored < best_loss:
+                best_loss, best_epoch = monitored, epoch
+                best_state = copy.deepcopy(model.state_dict())
+            elif (
+                config.patience > 0
+                and val_loss is not None
+                and epoch - best_epoch >= config.patience
+            ):
+                stopped_early = epoch < config.epochs
+                break
+
+        assert best_state is not None  # at least one epoch ran
+        model.load_state_dict(best_state)
+        report_loader = DataLoader(report_set, batch_size=256, num_workers=config.num_workers)
+        _, predicted = _evaluate(model, report_loader, device)
+        metrics = classification_metrics(report_set.labels, predicted.numpy(), classes)
+        metrics["split"] = "validation" if len(val_set) else "train"
+
+    return TrainResult(
+        state_dict={k: v.detach().cpu().clone() for k, v in best_state.items()},
+        metrics=metrics,
+        history=history,
+        input_shape=(3, input_size, input_size),
+        classes=tuple(classes),
+        n_train=len(train_set),
+        n_val=len(val_set),
+        epochs_run=len(history),
+        best_epoch=best_epoch,
+        duration_s=time.perf_counter() - started,
+        stopped_early=stopped_early,
+        notes=tuple(notes),
+        weights_source=str(getattr(model, "weights_source", "unknown")),
+    )
