@@ -6,11 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from app.cli import pool, project, registry, training
+from app.cli import gui, pool, project, ranking, registry, training
 from app.workspace import WorkspaceError
 
 # Each module adds its sub-commands; keeping them apart keeps files short.
-COMMAND_MODULES = (project, pool, training, registry)
+COMMAND_MODULES = (project, pool, training, registry, ranking, gui)
 
 
 def build_parser() -> argparse.ArgumentParser:

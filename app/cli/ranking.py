@@ -1,0 +1,35 @@
+"""``labelloop rank``: the unlabeled pool in an active-learning strategy's order."""
+
+from __future__ import annotations
+
+import argparse
+
+from app.cli.output import print_json, print_table, progress_bar
+from app.ranking import rank_unlabeled
+from app.workspace import Workspace
+from sampling.strategies import STRATEGIES
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    rank = commands.add_parser(
+        "rank", help="rank unlabeled samples by a strategy (scores with the latest model)",
+        description="Strategies: " + "; ".join(
+            f"{name}: {spec.description}" for name, spec in STRATEGIES.items()),
+    )
+    rank.add_argument("project")
+    rank.add_argument("--strategy", default="margin", choices=list(STRATEGIES))
+    rank.add_argument("--top", type=int, default=20, metavar="K")
+    rank.add_argument("--seed", type=int, default=0)
+    rank.add_argument("--json", action="store_true")
+    rank.set_defaults(run=run_rank)
+
+
+def run_rank(args: argparse.Namespace) -> int:
+    with Workspace.open(args.project) as workspace, progress_bar("scoring") as bar:
+        ranked = rank_unlabeled(workspace, args.strategy, args.top, seed=args.seed, progress=bar)
+    if args.json:
+        print_json([r.to_json() for r in ranked])
+        return 0
+    print_table(["#", "sample", "score", "path"],
+                [[i, r.sample_id, r.score, r.path] for i, r in enumerate(ranked, start=1)])
+    return 0

@@ -1,0 +1,89 @@
+"""Failure sets: known model failures that targeted learning mines look-alikes of.
+
+A failure is either a pool sample or an image from outside the pool; the
+latter is copied into ``PROJECT/failures/`` (so the set survives the
+original being moved) and hashed exactly like an imported sample.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from app.image_io import UnreadableImage, load_image
+from app.importer import ImportFailure, find_image_files
+from app.records import FailureItem
+from app.workspace import Workspace, WorkspaceError
+from sampling.hashing import codes_to_int64, hash_images
+
+
+@dataclass
+class FailureAddReport:
+    name: str
+    added: int = 0
+    already_there: int = 0
+    failed: list[ImportFailure] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"failure_set": self.name, "added": self.added,
+                "already_there": self.already_there,
+                "failed": [{"path": f.path, "reason": f.reason} for f in self.failed]}
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise WorkspaceError("a failure set needs a name")
+    return name
+
+
+def add_samples(workspace: Workspace, name: str, sample_ids: Sequence[int]) -> FailureAddReport:
+    """Add pool samples (by id) to the failure set ``name``, creating it if needed."""
+    set_id = workspace.store.create_failure_set(_check_name(name))
+    samples = [workspace.sample(int(i)) for i in sample_ids]
+    added = workspace.store.add_failure_items(
+        set_id, [(s.id, None, s.sha256, s.phash) for s in samples])
+    return FailureAddReport(name, added, len(samples) - added)
+
+
+def add_files(workspace: Workspace, name: str, sources: Sequence[str | os.PathLike[str]]
+              ) -> FailureAddReport:
+    """Add images from outside the pool; unreadable ones are reported, the rest go in."""
+    set_id = workspace.store.create_failure_set(_check_name(name))
+    paths, missing = find_image_files(sources)
+    report = FailureAddReport(name, failed=list(missing))
+    items = []
+    folder = workspace.failures_dir / f"set-{set_id:04d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        try:
+            loaded = load_image(path)
+        except UnreadableImage as exc:
+            report.failed.append(ImportFailure(path, str(exc)))
+            continue
+        code = int(codes_to_int64(hash_images([loaded.image], "phash"))[0])
+        copy = folder / f"{loaded.sha256[:16]}{os.path.splitext(path)[1].lower()}"
+        if not copy.exists():
+            shutil.copyfile(path, copy)
+        items.append((None, workspace.stored_path(copy), loaded.sha256, code))
+    report.added = workspace.store.add_failure_items(set_id, items)
+    report.already_there = len(items) - report.added
+    return report
+
+
+def failure_items(workspace: Workspace, name: str) -> list[FailureItem]:
+    items = workspace.store.failure_items(name)
+    if not items and name not in workspace.store.failure_set_names():
+        known = ", ".join(workspace.store.failure_set_names()) or "none yet"
+        raise WorkspaceError(f"no failure set named {name!r} (failure sets: {known})")
+    return items
+
+
+def remove_set(workspace: Workspace, name: str) -> None:
+    items = failure_items(workspace, name)
+    workspace.store.remove_failure_set(name)
+    for item in items:
+        if item.path and item.sample_id is None:
+            workspace.resolve(item.path).unlink(missing_ok=True)

@@ -1,0 +1,48 @@
+"""Every menu action of the main window, declared in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    menu: str
+    name: str          # the MainWindow method it calls: on_<name>
+    text: str
+    shortcut: QKeySequence.StandardKey | str | None = None
+    needs_project: bool = True
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("&File", "new_project", "&New project…", QKeySequence.StandardKey.New, False),
+    ActionSpec("&File", "open_project", "&Open project…", QKeySequence.StandardKey.Open, False),
+    ActionSpec("&File", "import_images", "&Import images…", "Ctrl+I"),
+    ActionSpec("&File", "import_labels", "Import &labels (CSV)…", "Ctrl+L"),
+    ActionSpec("&File", "export", "&Export dataset…", "Ctrl+E"),
+    ActionSpec("&File", "quit", "&Quit", QKeySequence.StandardKey.Quit, False),
+    ActionSpec("&Label", "undo", "&Undo last label   (Backspace)", None),
+    ActionSpec("&Label", "new_failure_set", "Choose &failure set for F…", None),
+    ActionSpec("&Label", "rebuild_queue", "&Rebuild queue", "F5"),
+)
+
+
+def install_actions(window: QMainWindow) -> dict[str, QAction]:
+    """Create the menus and actions; return them by name."""
+    menus: dict[str, QMenu] = {}
+    actions: dict[str, QAction] = {}
+    for spec in ACTIONS:
+        menu = menus.get(spec.menu) or menus.setdefault(
+            spec.menu, window.menuBar().addMenu(spec.menu))
+        action = QAction(spec.text, window)
+        action.setObjectName(f"action_{spec.name}")
+        if spec.shortcut is not None:
+            action.setShortcut(QKeySequence(spec.shortcut))
+        action.triggered.connect(getattr(window, f"on_{spec.name}"))
+        action.setProperty("needs_project", spec.needs_project)
+        menu.addAction(action)
+        actions[spec.name] = action
+    return actions

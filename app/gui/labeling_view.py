@@ -1,0 +1,198 @@
+"""The labeling view: the current sample large, why it is here, and the class buttons."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.project_model import ProjectModel
+from app.gui.thumbnails import ImageCache
+from app.ranking import RankedSample
+
+PREFETCH = 4  # samples ahead decoded in the background, so the next one shows at once
+
+
+class LabelingView(QWidget):
+    def __init__(self, project: ProjectModel, images: ImageCache, thumbnails: ImageCache) -> None:
+        super().__init__()
+        self.project = project
+        self.images = images
+        self.thumbnails = thumbnails
+        self.setObjectName("labelingView")
+
+        self.title = QLabel()
+        self.title.setObjectName("sampleTitle")
+        self.reason = QLabel()
+        self.reason.setObjectName("sampleReason")
+        self.reason.setWordWrap(True)
+        self.image = QLabel()
+        self.image.setObjectName("sampleImage")
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(240, 240)
+        # Ignored: the pixmap must never push the layout; it is fitted on every resize.
+        self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.failure_thumb = QLabel()
+        self.failure_thumb.setFixedSize(72, 72)
+        self.failure_thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.failure_thumb.hide()
+
+        header = QHBoxLayout()
+        text = QVBoxLayout()
+        text.addWidget(self.title)
+        text.addWidget(self.reason)
+        header.addLayout(text, 1)
+        header.addWidget(self.failure_thumb)
+
+        self.buttons_box = QGridLayout()
+        self.buttons_box.setSpacing(6)
+        actions = QHBoxLayout()
+        for caption, slot in (("Skip  [S]", project.skip),
+                              ("Undo  [Backspace]", project.undo),
+                              ("◀ Previous", lambda: project.move(-1)),
+                              ("Next ▶", lambda: project.move(+1))):
+            button = QPushButton(caption)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.clicked.connect(slot)
+            actions.addWidget(button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.image, 1)
+        layout.addLayout(self.buttons_box)
+        layout.addLayout(actions)
+
+        self.class_buttons: dict[str, QPushButton] = {}
+        self.rebuild_buttons()
+        project.currentChanged.connect(self.show_current)
+        project.labelsChanged.connect(self.show_current)
+        images.ready.connect(self._image_ready)
+        thumbnails.ready.connect(self._thumb_ready)
+        self.show_current()
+
+    def rebuild_buttons(self) -> None:
+        while self.buttons_box.count():
+            widget = self.buttons_box.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        keys = {name: key for key, name in self.project.shortcuts().items()}
+        self.class_buttons = {}
+        for i, name in enumerate(self.project.classes()):
+            key = keys.get(name)
+            button = QPushButton(f"[{key.upper()}]  {name}" if key else name)
+            button.setObjectName("classButton")
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setCheckable(True)
+            button.clicked.connect(lambda _=False, n=name: self.project.label(n))
+            self.buttons_box.addWidget(button, i // 5, i % 5)
+            self.class_buttons[name] = button
+
+    # -- painting -------------------------------------------------------------
+
+    def show_current(self) -> None:
+        item = self.project.current
+        if item is None:
+            done = bool(self.project.queue)
+            self.title.setText("Queue done 🎉" if done else "Nothing to show")
+            self.reason.setText("Pick another queue on the left, or import images "
+                                "(File ▸ Import images, or drop a folder here).")
+            self.image.setPixmap(QPixmap())
+            self.failure_thumb.hide()
+            self._check_button(None)
+            return
+        sample = self.project.workspace.sample(item.sample_id)
+        position = self.project.session.position
+        self.title.setText(f"<b>Sample {item.sample_id}</b> · {sample.path} · "
+                           f"{position + 1} of {len(self.project.queue)}")
+        self.reason.setText(self._reason_text(item))
+        path = str(self.project.workspace.resolve(sample.path))
+        pixmap = self.images.request(item.sample_id, path)
+        if pixmap is None:  # meanwhile the small thumbnail, scaled up
+            pixmap = self.thumbnails.get(item.sample_id)
+        self._set_image(pixmap)
+        self._show_failure(item)
+        self._check_button(self.project.label_of(item.sample_id))
+        self._prefetch(position)
+
+    def _prefetch(self, position: int) -> None:
+        queue = self.project.queue
+        upcoming = [q.sample_id for q in queue[position + 1 : position + 1 + PREFETCH]]
+        for sample in self.project.workspace.samples(upcoming):
+            self.images.request(sample.id, str(self.project.workspace.resolve(sample.path)))
+
+    def _reason_text(self, item: RankedSample) -> str:
+        reason = item.reason
+        if "strategy" in reason:
+            model = reason.get("model")
+            via = f" (model v{model})" if model else ""
+            return f"Picked by <b>{reason['strategy']}</b>{via}: score {item.score:.4f}"
+        if "failure_set" in reason:
+            parts = [f"Similar to failure set <b>{reason['failure_set']}</b>: "
+                     f"score {item.score:.3f}"]
+            if reason.get("hamming") is not None:
+                parts.append(f"Hamming {reason['hamming']}")
+            if reason.get("cosine") is not None:
+                parts.append(f"cosine {reason['cosine']:.3f}")
+            return " · ".join(parts)
+        if "label" in reason:
+            return f"Labeled <b>{reason['label']}</b> (review)"
+        return "Unlabeled, in import order"
+
+    def _show_failure(self, item: RankedSample) -> None:
+        nearest = item.reason.get("nearest_failure")
+        if not nearest or not nearest.get("path"):
+            self.failure_thumb.hide()
+            return
+        key = -int(nearest["id"])  # failure items share the cache under negative keys
+        pixmap = self.thumbnails.request(key, str(self.project.workspace.resolve(nearest["path"])))
+        self.failure_thumb.setToolTip(f"nearest failure: {nearest['path']}")
+        if pixmap is not None and not pixmap.isNull():
+            self.failure_thumb.setPixmap(pixmap.scaled(
+                72, 72, Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation))
+        self.failure_thumb.show()
+
+    def _check_button(self, label: str | None) -> None:
+        for name, button in self.class_buttons.items():
+            button.setChecked(name == label)
+
+    def _set_image(self, pixmap: QPixmap | None) -> None:
+        if pixmap is None or pixmap.isNull():
+            self.image.setText("loading…" if pixmap is None else "cannot decode this image")
+            return
+        target = self.image.size()
+        self.image.setPixmap(pixmap.scaled(
+            target, Qt.AspectRatioMode.KeepAspectRatio,
+            # Small images (digits) are enlarged a lot: keep their pixels crisp.
+            Qt.TransformationMode.FastTransformation if pixmap.width() < 128
+            else Qt.TransformationMode.SmoothTransformation))
+
+    def _image_ready(self, sample_id: int) -> None:
+        current = self.project.current
+        if current is not None and current.sample_id == sample_id:
+            self._set_image(self.images.get(sample_id))
+
+    def _thumb_ready(self, sample_id: int) -> None:
+        current = self.project.current
+        if current is None:
+            return
+        nearest = current.reason.get("nearest_failure") or {}
+        if sample_id == current.sample_id and self.images.get(sample_id) is None:
+            self._set_image(self.thumbnails.get(sample_id))
+        elif nearest and sample_id == -int(nearest.get("id", 0)):
+            self._show_failure(current)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        current = self.project.current
+        if current is not None:
+            self._set_image(self.images.get(current.sample_id)
+                            or self.thumbnails.get(current.sample_id))

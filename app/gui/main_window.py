@@ -1,0 +1,230 @@
+"""The main window: menus, the workbench of the open project, background work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+)
+
+from app.gui.actions import install_actions
+from app.gui.dialogs import ExportDialog, NewProjectDialog
+from app.gui.keyboard import KeyboardRouter
+from app.gui.project_model import ProjectModel
+from app.gui.status_bar import ProjectStatusBar
+from app.gui.workbench import Workbench
+from app.workspace import Workspace, WorkspaceError, parse_class_names
+
+LAST_PROJECT = "last_project"
+DEFAULT_FAILURE_SET = "failures"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings, annotator: str) -> None:
+        super().__init__()
+        self.settings = settings
+        self.annotator = annotator
+        self.project: ProjectModel | None = None
+        self.workbench: Workbench | None = None
+        self.router: KeyboardRouter | None = None
+        self.failure_set = DEFAULT_FAILURE_SET
+        self.last_error: str | None = None
+        self.setWindowTitle("Labelloop")
+        self.resize(1280, 800)
+        self.setAcceptDrops(True)
+        self.actions_by_name = install_actions(self)
+        self._show_welcome()
+
+    # -- project lifecycle ------------------------------------------------
+
+    def _show_welcome(self) -> None:
+        welcome = QLabel("<h2>Labelloop</h2><p>File ▸ New project… or File ▸ Open project…</p>")
+        welcome.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setCentralWidget(welcome)
+        self._enable_project_actions(False)
+
+    def open_project(self, path: str | Path) -> bool:
+        try:
+            workspace = Workspace.open(path)
+        except WorkspaceError as exc:
+            self.show_error(str(exc))
+            return False
+        self._close_project()
+        self.project = ProjectModel(workspace, self.annotator)
+        self.project.error.connect(self.show_error)
+        self.project.show_queue(self.project.spec)  # first sample on screen at once
+        self.workbench = Workbench(self.project)
+        self.setCentralWidget(self.workbench)
+        self.setStatusBar(ProjectStatusBar(self.project))
+        self.router = KeyboardRouter(self, self.project, lambda: self.failure_set)
+        QApplication.instance().installEventFilter(self.router)
+        self.setWindowTitle(f"Labelloop — {workspace.root.name}")
+        self.settings.setValue(LAST_PROJECT, str(workspace.root))
+        self.failure_set = str(self.settings.value(f"failure_set/{workspace.root}",
+                                                   DEFAULT_FAILURE_SET))
+        self._enable_project_actions(True)
+        return True
+
+    def _close_project(self) -> None:
+        if self.router is not None:
+            QApplication.instance().removeEventFilter(self.router)
+            self.router = None
+        if self.project is not None:
+            self.project.close()
+            self.project = None
+
+    def _enable_project_actions(self, enabled: bool) -> None:
+        for action in self.actions_by_name.values():
+            if action.property("needs_project"):
+                action.setEnabled(enabled)
+
+    def show_error(self, text: str) -> None:
+        self.last_error = text
+        box = QMessageBox(QMessageBox.Icon.Warning, "Labelloop", text,
+                          QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("errorBox")
+        box.open()  # not exec(): the loop keeps running, labeling stays possible
+
+    # -- menu actions -------------------------------------------------------
+
+    def on_new_project(self) -> None:
+        dialog = NewProjectDialog(self)
+        if not dialog.exec():
+            return
+        try:
+            Workspace.init(dialog.folder.text(), parse_class_names(dialog.classes.text())).close()
+        except WorkspaceError as exc:
+            self.show_error(str(exc))
+            return
+        self.open_project(dialog.folder.text())
+
+    def on_open_project(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a Labelloop project")
+        if folder:
+            self.open_project(folder)
+
+    def on_import_images(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import a folder of images")
+        if folder:
+            self.import_paths([folder])
+
+    def import_paths(self, paths: list[str]) -> None:
+        """Import files and folders in the background, with progress."""
+        if self.project is None or not paths:
+            return
+        from app.importer import import_images
+
+        project = self.project
+
+        def done(report) -> None:
+            project.idle.emit()
+            message = (f"Imported {report.added} images ({report.duplicates} duplicates skipped, "
+                       f"{len(report.failed)} unreadable)")
+            project.message.emit(message)
+            if report.failed:
+                lines = "\n".join(f"{f.path}: {f.reason}" for f in report.failed[:20])
+                self.show_error(f"{message}:\n{lines}")
+            project.labelsChanged.emit()
+            project.refresh_queue()
+
+        def failed(text: str) -> None:
+            project.idle.emit()
+            self.show_error(f"Import failed: {text}")
+
+        project.busy.emit("Importing…", 0, 0)
+        project.run_in_background(
+            lambda ws, progress: import_images(ws, paths, progress=progress), done, failed,
+            lambda d, t: project.busy.emit("Importing", d, t))
+
+    def on_import_labels(self) -> None:
+        if self.project is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Import labels", "", "CSV files (*.csv)")
+        if not path:
+            return
+        from app.label_import import import_labels
+
+        project, annotator = self.project, self.annotator
+
+        def done(report) -> None:
+            project.idle.emit()
+            project.message.emit(f"Imported {report.labeled} labels "
+                                 f"({len(report.unmatched)} unmatched)")
+            project.labelsChanged.emit()
+            project.refresh_queue()
+
+        project.busy.emit("Importing labels…", 0, 0)
+        project.run_in_background(lambda ws, _p: import_labels(ws, path, annotator), done,
+                                  lambda text: (project.idle.emit(), self.show_error(text)))
+
+    def on_export(self) -> None:
+        if self.project is None:
+            return
+        dialog = ExportDialog(str(self.project.root / "exports" / "dataset"), self)
+        if not dialog.exec():
+            return
+        self.export(dialog.folder.text(), dialog.format.currentText())
+
+    def export(self, folder: str, fmt: str, *, force: bool = False) -> None:
+        from app.exporter import export_dataset
+
+        project = self.project
+        assert project is not None
+
+        def done(report) -> None:
+            project.idle.emit()
+            project.message.emit(f"Exported {report.files} files to {report.out} "
+                                 f"(version {report.dataset_version[:12]})")
+
+        project.busy.emit("Exporting…", 0, 0)
+        project.run_in_background(
+            lambda ws, progress: export_dataset(ws, folder, fmt, force=force, progress=progress),
+            done, lambda text: (project.idle.emit(), self.show_error(f"Export failed: {text}")),
+            lambda d, t: project.busy.emit("Exporting", d, t))
+
+    def on_quit(self) -> None:
+        self.close()
+
+    def on_undo(self) -> None:
+        if self.project is not None:
+            self.project.undo()
+
+    def on_new_failure_set(self) -> None:
+        if self.project is None:
+            return
+        names = self.project.failure_sets() or [DEFAULT_FAILURE_SET]
+        name, ok = QInputDialog.getItem(self, "Failure set for F",
+                                        "Samples marked with F go into:", names,
+                                        max(0, names.index(self.failure_set))
+                                        if self.failure_set in names else 0, True)
+        if ok and name.strip():
+            self.failure_set = name.strip()
+            self.settings.setValue(f"failure_set/{self.project.root}", self.failure_set)
+            self.project.message.emit(f"F now adds to failure set “{self.failure_set}”")
+
+    def on_rebuild_queue(self) -> None:
+        if self.project is not None:
+            self.project.refresh_queue()
+
+    # -- drag and drop ----------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        if self.project is not None and event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        self.import_paths(paths)
+        event.acceptProposedAction()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        self._close_project()
+        super().closeEvent(event)

@@ -1,0 +1,194 @@
+"""The Qt face of an open project: the one object every widget subscribes to.
+
+It owns the :class:`Workspace` and the :class:`LabelingSession` (the logic
+lives there, in app/) and turns their changes into signals, so widgets hold
+no state of their own (napari's ``QtDims(dims)`` pattern).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.gui.tasks import WorkspaceTask, run_task
+from app.labeling import LabelingSession, class_shortcuts
+from app.queues import QueueSpec, build_queue, queue_counts
+from app.ranking import RankedSample
+from app.workspace import Workspace, WorkspaceError
+
+# Queues built without a model are fast enough to build on the UI thread,
+# which lets the window open with its first sample already on screen.
+SYNC_KINDS = frozenset({"unlabeled", "labeled"})
+
+
+class ProjectModel(QObject):
+    queueChanged = Signal()      # a new queue (order) is shown
+    currentChanged = Signal()    # another sample is current
+    labelsChanged = Signal()     # a label was written or undone
+    busy = Signal(str, int, int)  # message, done, total (total 0: indeterminate)
+    idle = Signal()
+    message = Signal(str)        # a short notice for the status bar
+    error = Signal(str)          # something the user must read
+
+    def __init__(self, workspace: Workspace, annotator: str) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.annotator = annotator
+        self.session = LabelingSession(workspace, annotator)
+        self.spec = QueueSpec()
+        self._tasks: set[WorkspaceTask] = set()
+        self._queue_generation = 0
+
+    # -- read-only views ----------------------------------------------------
+
+    @property
+    def root(self) -> Path:
+        return self.workspace.root
+
+    @property
+    def queue(self) -> list[RankedSample]:
+        return self.session.queue
+
+    @property
+    def current(self) -> RankedSample | None:
+        return self.session.current
+
+    def classes(self) -> list[str]:
+        return self.workspace.classes()
+
+    def shortcuts(self) -> dict[str, str]:
+        return class_shortcuts(self.classes())
+
+    def status(self) -> dict[str, Any]:
+        from app.model_registry import labels_since_latest_model
+
+        status = self.workspace.status()
+        status["labels_since_training"] = labels_since_latest_model(self.workspace)
+        return status
+
+    def counts(self) -> dict[str, int]:
+        return queue_counts(self.workspace)
+
+    def failure_sets(self) -> list[str]:
+        return self.workspace.store.failure_set_names()
+
+    def label_of(self, sample_id: int) -> str | None:
+        return self.workspace.current_labels().get(sample_id)
+
+    # -- queues -------------------------------------------------------------
+
+    def show_queue(self, spec: QueueSpec, *, keep_sample: int | None = None) -> None:
+        """Switch to ``spec``'s queue; model-based queues are built in the background."""
+        self.spec = spec
+        self._queue_generation += 1
+        generation = self._queue_generation
+        if spec.kind in SYNC_KINDS:
+            self._apply_queue(build_queue(self.workspace, spec), keep_sample)
+            return
+
+        def build(workspace: Workspace, progress: Callable[[int, int], None]) -> list:
+            if spec.kind == "uncertain":
+                from app.ranking import rank_unlabeled
+
+                return rank_unlabeled(workspace, spec.strategy, spec.size, seed=spec.seed,
+                                      progress=progress)
+            return build_queue(workspace, spec)
+
+        def done(items: list[RankedSample]) -> None:
+            if generation == self._queue_generation:  # a later switch wins
+                self._apply_queue(items, keep_sample)
+            self.idle.emit()
+
+        def failed(text: str) -> None:
+            self.idle.emit()
+            if generation == self._queue_generation:
+                self.error.emit(f"{spec.title}: {text}")
+
+        self.busy.emit(f"Building queue “{spec.title}”…", 0, 0)
+        self.run_in_background(build, done, failed,
+                               lambda d, t: self.busy.emit("Scoring the pool…", d, t))
+
+    def refresh_queue(self) -> None:
+        """Rebuild the current queue, keeping the sample on screen."""
+        current = self.current
+        self.show_queue(self.spec, keep_sample=current.sample_id if current else None)
+
+    def _apply_queue(self, items: list[RankedSample], keep_sample: int | None) -> None:
+        self.session.set_queue(items, self.spec.kind, keep_sample)
+        self.queueChanged.emit()
+        self.currentChanged.emit()
+
+    # -- actions ------------------------------------------------------------
+
+    def label(self, class_name: str) -> None:
+        try:
+            written = self.session.label(class_name)
+        except WorkspaceError as exc:
+            self.error.emit(str(exc))
+            return
+        if written is not None:
+            self.labelsChanged.emit()
+            self.currentChanged.emit()
+
+    def label_by_key(self, key: str) -> bool:
+        name = self.shortcuts().get(key.lower())
+        if name is None:
+            return False
+        self.label(name)
+        return True
+
+    def skip(self) -> None:
+        self.session.skip()
+        self.currentChanged.emit()
+
+    def undo(self) -> None:
+        undone = self.session.undo()
+        if undone is None:
+            self.message.emit("Nothing to undo")
+            return
+        self.message.emit(f"Undid “{undone.class_name}” on sample {undone.sample_id}")
+        self.labelsChanged.emit()
+        self.currentChanged.emit()
+
+    def move(self, delta: int) -> None:
+        self.session.move(delta)
+        self.currentChanged.emit()
+
+    def go_to(self, index: int) -> None:
+        self.session.go_to(index)
+        self.currentChanged.emit()
+
+    def mark_failure(self, failure_set: str) -> None:
+        current = self.current
+        if current is None:
+            return
+        try:
+            added = self.session.mark_failure(failure_set)
+        except WorkspaceError as exc:
+            self.error.emit(str(exc))
+            return
+        note = "added to" if added else "already in"
+        self.message.emit(f"Sample {current.sample_id} {note} failure set “{failure_set}”")
+
+    # -- background work ----------------------------------------------------
+
+    def run_in_background(self, fn, on_done, on_error, on_progress=None) -> None:
+        task: WorkspaceTask
+
+        def finished(result: Any) -> None:
+            self._tasks.discard(task)
+            on_done(result)
+
+        def failed(text: str) -> None:
+            self._tasks.discard(task)
+            on_error(text)
+
+        task = run_task(self.root, fn, on_done=finished, on_error=failed,
+                        on_progress=on_progress)
+        self._tasks.add(task)
+
+    def close(self) -> None:
+        self.workspace.close()

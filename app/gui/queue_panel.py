@@ -1,0 +1,146 @@
+"""The queue chooser: which samples the annotator sees, in which order."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.project_model import ProjectModel
+from app.queues import QUEUE_KINDS, QUEUE_TITLES, QueueSpec
+from sampling.strategies import STRATEGIES
+
+MINING_METHODS = ("phash", "embedding", "both")
+ALL_CLASSES = "All classes"
+
+
+class QueuePanel(QWidget):
+    def __init__(self, project: ProjectModel) -> None:
+        super().__init__()
+        self.project = project
+        self.setObjectName("queuePanel")
+        self.kinds = QListWidget()
+        self.kinds.setObjectName("queueKinds")
+        self.kinds.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for kind in QUEUE_KINDS:
+            item = QListWidgetItem(QUEUE_TITLES[kind])
+            item.setData(Qt.ItemDataRole.UserRole, kind)
+            self.kinds.addItem(item)
+        self.kinds.setMaximumHeight(150)
+
+        self.strategy = QComboBox()
+        for name, spec in STRATEGIES.items():
+            if name != "random":
+                self.strategy.addItem(name, name)
+                self.strategy.setItemData(self.strategy.count() - 1, spec.description,
+                                          Qt.ItemDataRole.ToolTipRole)
+        self.strategy.setCurrentIndex(max(0, self.strategy.findData("margin")))
+        self.failure_set = QComboBox()
+        self.method = QComboBox()
+        self.method.addItems(MINING_METHODS)
+        self.class_filter = QComboBox()
+        self.refresh = QPushButton("Rebuild queue")
+        for widget in (self.strategy, self.failure_set, self.method, self.class_filter,
+                       self.refresh):
+            widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+
+        options = QFormLayout()
+        options.addRow("Strategy", self.strategy)
+        options.addRow("Failure set", self.failure_set)
+        options.addRow("Method", self.method)
+        options.addRow("Class", self.class_filter)
+
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setObjectName("queueHint")
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>Queues</b>"))
+        layout.addWidget(self.kinds)
+        layout.addLayout(options)
+        layout.addWidget(self.refresh)
+        layout.addWidget(self.hint)
+        layout.addStretch(1)
+
+        self.reload_choices()
+        self._select_kind(project.spec.kind)
+        self.kinds.currentRowChanged.connect(lambda _row: self.apply())
+        for combo in (self.strategy, self.failure_set, self.method, self.class_filter):
+            combo.activated.connect(lambda _i: self.apply())
+        self.refresh.clicked.connect(self.apply)
+        project.labelsChanged.connect(self.update_counts)
+        project.queueChanged.connect(self.update_counts)
+
+    def reload_choices(self) -> None:
+        current_set = self.failure_set.currentText()
+        self.failure_set.clear()
+        self.failure_set.addItems(self.project.failure_sets())
+        if current_set:
+            self.failure_set.setCurrentText(current_set)
+        self.class_filter.clear()
+        self.class_filter.addItem(ALL_CLASSES)
+        self.class_filter.addItems(self.project.classes())
+        self.update_counts()
+
+    def update_counts(self) -> None:
+        counts = self.project.counts()
+        for row in range(self.kinds.count()):
+            item = self.kinds.item(row)
+            kind = item.data(Qt.ItemDataRole.UserRole)
+            shown = len(self.project.queue) if kind == self.project.spec.kind else None
+            text = f"{QUEUE_TITLES[kind]}  ({counts[kind]})"
+            if kind == "failures":
+                text = f"{QUEUE_TITLES[kind]}  ({shown if shown is not None else '–'})"
+            item.setText(text)
+        kind = self.project.spec.kind
+        self.hint.setText({
+            "uncertain": "Unlabeled samples the latest model is least sure of.",
+            "failures": "Unlabeled samples that look like a known failure.",
+            "random": "An unbiased sample: live accuracy here is an honest estimate.",
+            "unlabeled": "Unlabeled samples in the order they were imported.",
+            "labeled": "Already labeled samples, for review.",
+        }[kind])
+
+    def _select_kind(self, kind: str) -> None:
+        self.kinds.blockSignals(True)
+        self.kinds.setCurrentRow(QUEUE_KINDS.index(kind))
+        self.kinds.blockSignals(False)
+
+    def current_spec(self) -> QueueSpec:
+        item = self.kinds.currentItem()
+        kind = item.data(Qt.ItemDataRole.UserRole) if item else "unlabeled"
+        class_name = self.class_filter.currentText()
+        return QueueSpec(
+            kind=kind,
+            strategy=self.strategy.currentData() or "margin",
+            failure_set=self.failure_set.currentText() or None,
+            method=self.method.currentText(),
+            class_filter=None if class_name in ("", ALL_CLASSES) else class_name,
+        )
+
+    def select(self, spec: QueueSpec) -> None:
+        """Show ``spec`` (used by tests and menus as a user's click would)."""
+        self._select_kind(spec.kind)
+        if spec.kind == "uncertain":
+            self.strategy.setCurrentIndex(self.strategy.findData(spec.strategy))
+        if spec.failure_set:
+            self.failure_set.setCurrentText(spec.failure_set)
+            self.method.setCurrentText(spec.method)
+        self.apply()
+
+    def apply(self) -> None:
+        spec = self.current_spec()
+        self.strategy.setEnabled(spec.kind == "uncertain")
+        self.failure_set.setEnabled(spec.kind == "failures")
+        self.method.setEnabled(spec.kind == "failures")
+        self.class_filter.setEnabled(spec.kind == "labeled")
+        self.project.show_queue(spec)
+        self.update_counts()

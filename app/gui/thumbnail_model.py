@@ -1,0 +1,76 @@
+"""The queue as a Qt list model for the virtualised thumbnail grid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QPixmap
+
+from app.gui.project_model import ProjectModel
+from app.gui.thumbnails import ImageCache
+
+SampleIdRole = Qt.ItemDataRole.UserRole + 1
+
+
+class ThumbnailListModel(QAbstractListModel):
+    """Rows are the project's current queue; only visible rows ask for pixmaps."""
+
+    def __init__(self, project: ProjectModel, thumbnails: ImageCache) -> None:
+        super().__init__()
+        self.project = project
+        self.thumbnails = thumbnails
+        self._row_of: dict[int, int] = {}
+        self._labels: dict[int, str] = {}
+        self._samples: dict[int, tuple[str, str]] = {}
+        self._placeholder = QPixmap(thumbnails.box, thumbnails.box)
+        self._placeholder.fill(QColor("#3a3f44"))
+        project.queueChanged.connect(self.reload)
+        project.labelsChanged.connect(self.refresh_labels)
+        thumbnails.ready.connect(self._thumbnail_ready)
+        self.reload()
+
+    def reload(self) -> None:
+        self.beginResetModel()
+        queue = self.project.queue
+        self._row_of = {item.sample_id: row for row, item in enumerate(queue)}
+        samples = self.project.workspace.samples([item.sample_id for item in queue])
+        self._samples = {s.id: (str(self.project.workspace.resolve(s.path)), s.sha256)
+                         for s in samples}
+        self._labels = self.project.workspace.current_labels()
+        self.endResetModel()
+
+    def refresh_labels(self) -> None:
+        self._labels = self.project.workspace.current_labels()
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0), self.index(self.rowCount() - 1),
+                                  [Qt.ItemDataRole.DisplayRole])
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:  # noqa: N802
+        return 0 if parent is not None and parent.isValid() else len(self.project.queue)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+             ) -> Any:
+        if not index.isValid() or index.row() >= len(self.project.queue):
+            return None
+        item = self.project.queue[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            label = self._labels.get(item.sample_id)
+            score = f"{item.score:.3f}" if item.score else f"#{item.sample_id}"
+            return f"{score}\n{label}" if label else score
+        if role == Qt.ItemDataRole.DecorationRole:
+            path, sha = self._samples.get(item.sample_id, ("", ""))
+            return self.thumbnails.request(item.sample_id, path, sha) or self._placeholder
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"sample {item.sample_id}\n{item.path}"
+        if role == Qt.ItemDataRole.ForegroundRole and item.sample_id in self._labels:
+            return QColor("#7fd17f")
+        if role == SampleIdRole:
+            return item.sample_id
+        return None
+
+    def _thumbnail_ready(self, sample_id: int) -> None:
+        row = self._row_of.get(sample_id)
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])

@@ -1,0 +1,108 @@
+"""Decoding images off the UI thread, with bounded memory and a disk cache.
+
+Worker threads decode into ``QImage`` (thread-safe); only the UI thread
+turns them into ``QPixmap``, as Qt requires.  Recently used pixmaps stay in
+memory up to a fixed count; small thumbnails also go to the project's
+cache folder so the next session starts warm.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QImage, QImageReader, QPixmap
+
+
+def decode_scaled(path: str, box: int) -> QImage:
+    """The image at ``path``, upright (EXIF), scaled to fit ``box`` x ``box``."""
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    size = reader.size()
+    if size.isValid() and (size.width() > box or size.height() > box):
+        # Decoding at the target size is much cheaper for big JPEGs.
+        reader.setScaledSize(size.scaled(QSize(box, box), Qt.AspectRatioMode.KeepAspectRatio))
+    image = reader.read()
+    if image.isNull():
+        return image
+    if image.width() != box and image.height() != box:
+        # Down: smooth. Up (tiny images such as digits): keep the pixels crisp.
+        mode = (Qt.TransformationMode.SmoothTransformation
+                if image.width() > box or image.height() > box
+                else Qt.TransformationMode.FastTransformation)
+        image = image.scaled(box, box, Qt.AspectRatioMode.KeepAspectRatio, mode)
+    return image
+
+
+class _DecodeSignals(QObject):
+    decoded = Signal(int, QImage)
+
+
+class _DecodeJob(QRunnable):
+    def __init__(self, key: int, path: str, box: int, disk_path: Path | None,
+                 signals: _DecodeSignals) -> None:
+        super().__init__()
+        self.key, self.path, self.box, self.disk_path, self.signals = (
+            key, path, box, disk_path, signals)
+
+    def run(self) -> None:
+        image = QImage()
+        if self.disk_path is not None and self.disk_path.exists():
+            image = QImage(str(self.disk_path))
+        if image.isNull():
+            image = decode_scaled(self.path, self.box)
+            if not image.isNull() and self.disk_path is not None:
+                self.disk_path.parent.mkdir(parents=True, exist_ok=True)
+                image.save(str(self.disk_path), "PNG")
+        self.signals.decoded.emit(self.key, image)
+
+
+class ImageCache(QObject):
+    """Pixmaps by sample id, decoded on demand in a thread pool.
+
+    ``ready(sample_id)`` is emitted when a requested pixmap arrives; a file
+    that cannot be decoded gives a null pixmap (and is not retried).
+    """
+
+    ready = Signal(int)
+
+    def __init__(self, box: int, capacity: int, disk_dir: Path | None = None,
+                 pool: QThreadPool | None = None) -> None:
+        super().__init__()
+        self.box = box
+        self.capacity = capacity
+        self.disk_dir = disk_dir
+        self._pool = pool or QThreadPool.globalInstance()
+        self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
+        self._pending: set[int] = set()
+        self._signals = _DecodeSignals()
+        self._signals.decoded.connect(self._on_decoded)
+
+    def get(self, sample_id: int) -> QPixmap | None:
+        pixmap = self._pixmaps.get(sample_id)
+        if pixmap is not None:
+            self._pixmaps.move_to_end(sample_id)
+        return pixmap
+
+    def request(self, sample_id: int, path: str, sha256: str | None = None) -> QPixmap | None:
+        """The pixmap if cached, else None and a decode is queued."""
+        cached = self.get(sample_id)
+        if cached is not None or sample_id in self._pending:
+            return cached
+        self._pending.add(sample_id)
+        disk = None
+        if self.disk_dir is not None and sha256:
+            disk = self.disk_dir / sha256[:2] / f"{sha256}-{self.box}.png"
+        self._pool.start(_DecodeJob(sample_id, path, self.box, disk, self._signals))
+        return None
+
+    def __len__(self) -> int:
+        return len(self._pixmaps)
+
+    def _on_decoded(self, sample_id: int, image: QImage) -> None:
+        self._pending.discard(sample_id)
+        self._pixmaps[sample_id] = QPixmap.fromImage(image)
+        while len(self._pixmaps) > self.capacity:
+            self._pixmaps.popitem(last=False)
+        self.ready.emit(sample_id)

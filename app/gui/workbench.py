@@ -1,0 +1,41 @@
+"""The central widget of an open project: queues | current sample | thumbnail grid."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+
+from app.gui.grid_view import TILE, ThumbnailGrid
+from app.gui.labeling_view import LabelingView
+from app.gui.project_model import ProjectModel
+from app.gui.queue_panel import QueuePanel
+from app.gui.thumbnail_model import ThumbnailListModel
+from app.gui.thumbnails import ImageCache
+
+THUMBNAIL_CAPACITY = 3000  # pixmaps kept in memory (~100 MB at 96 px)
+IMAGE_CAPACITY = 32        # large images kept for back/forward
+
+
+class Workbench(QWidget):
+    def __init__(self, project: ProjectModel) -> None:
+        super().__init__()
+        self.project = project
+        self.thumbnails = ImageCache(TILE, THUMBNAIL_CAPACITY,
+                                     disk_dir=project.root / "cache" / "thumbs")
+        self.images = ImageCache(1024, IMAGE_CAPACITY)
+        self.queue_panel = QueuePanel(project)
+        self.labeling = LabelingView(project, self.images, self.thumbnails)
+        self.grid_model = ThumbnailListModel(project, self.thumbnails)
+        self.grid = ThumbnailGrid(project, self.grid_model)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.queue_panel)
+        splitter.addWidget(self.labeling)
+        splitter.addWidget(self.grid)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(2, 2)
+        splitter.setSizes([230, 640, 400])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(splitter)
