@@ -8,6 +8,8 @@ fields keep their keys, so typing a failure-set name still works.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
@@ -27,16 +29,20 @@ _TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
 class KeyboardRouter(QObject):
     """Turns key presses inside ``window`` into calls on the project model."""
 
-    def __init__(self, window: QWidget, project: ProjectModel, failure_set: callable) -> None:
+    def __init__(self, window: QWidget, project: ProjectModel, failure_set: Callable[[], str],
+                 active: Callable[[], bool] = lambda: True) -> None:
         super().__init__(window)
         self.window = window
         self.project = project
         self.failure_set = failure_set  # returns the failure set F adds to
+        self.active = active
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() != QEvent.Type.KeyPress or not isinstance(watched, QWidget):
             return False
         if watched.window() is not self.window or not self.window.isEnabled():
+            return False
+        if not self.active():
             return False
         if isinstance(watched, _TEXT_INPUTS) or (
                 isinstance(watched, QComboBox) and watched.isEditable()):

@@ -13,11 +13,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QTabWidget,
 )
 
 from app.gui.actions import install_actions
 from app.gui.dialogs import ExportDialog, NewProjectDialog
 from app.gui.keyboard import KeyboardRouter
+from app.gui.models_tab import ModelsTab
 from app.gui.project_model import ProjectModel
 from app.gui.status_bar import ProjectStatusBar
 from app.gui.workbench import Workbench
@@ -34,6 +36,8 @@ class MainWindow(QMainWindow):
         self.annotator = annotator
         self.project: ProjectModel | None = None
         self.workbench: Workbench | None = None
+        self.models_tab: ModelsTab | None = None
+        self.tabs: QTabWidget | None = None
         self.router: KeyboardRouter | None = None
         self.failure_set = DEFAULT_FAILURE_SET
         self.last_error: str | None = None
@@ -62,9 +66,15 @@ class MainWindow(QMainWindow):
         self.project.error.connect(self.show_error)
         self.project.show_queue(self.project.spec)  # first sample on screen at once
         self.workbench = Workbench(self.project)
-        self.setCentralWidget(self.workbench)
+        self.models_tab = ModelsTab(self.project)
+        self.workbench.training.modelsChanged.connect(self.models_tab.reload)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.workbench, "Label")
+        self.tabs.addTab(self.models_tab, "Models")
+        self.setCentralWidget(self.tabs)
         self.setStatusBar(ProjectStatusBar(self.project))
-        self.router = KeyboardRouter(self, self.project, lambda: self.failure_set)
+        self.router = KeyboardRouter(self, self.project, lambda: self.failure_set,
+                                     active=self.labeling_visible)
         QApplication.instance().installEventFilter(self.router)
         self.setWindowTitle(f"Labelloop — {workspace.root.name}")
         self.settings.setValue(LAST_PROJECT, str(workspace.root))
@@ -73,7 +83,13 @@ class MainWindow(QMainWindow):
         self._enable_project_actions(True)
         return True
 
+    def labeling_visible(self) -> bool:
+        """Labeling keys act only while the Label tab is in front."""
+        return self.tabs is not None and self.tabs.currentWidget() is self.workbench
+
     def _close_project(self) -> None:
+        if self.workbench is not None:
+            self.workbench.training.shutdown()
         if self.router is not None:
             QApplication.instance().removeEventFilter(self.router)
             self.router = None

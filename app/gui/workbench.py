@@ -11,6 +11,7 @@ from app.gui.project_model import ProjectModel
 from app.gui.queue_panel import QueuePanel
 from app.gui.thumbnail_model import ThumbnailListModel
 from app.gui.thumbnails import ImageCache
+from app.gui.training_panel import TrainingPanel
 
 THUMBNAIL_CAPACITY = 3000  # pixmaps kept in memory (~100 MB at 96 px)
 IMAGE_CAPACITY = 32        # large images kept for back/forward
@@ -27,15 +28,23 @@ class Workbench(QWidget):
         self.labeling = LabelingView(project, self.images, self.thumbnails)
         self.grid_model = ThumbnailListModel(project, self.thumbnails)
         self.grid = ThumbnailGrid(project, self.grid_model)
+        self.training = TrainingPanel(project)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.queue_panel, 1)
+        left_layout.addWidget(self.training)
+        left.setMinimumWidth(250)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.queue_panel)
+        splitter.addWidget(left)
         splitter.addWidget(self.labeling)
         splitter.addWidget(self.grid)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 2)
-        splitter.setSizes([230, 640, 400])
+        splitter.setSizes([260, 620, 400])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)

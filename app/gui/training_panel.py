@@ -1,0 +1,144 @@
+"""Retraining from the labeling view: start, watch, cancel; optional auto-retrain.
+
+Training runs in its own process; after it succeeds the pool is re-scored by
+a second job and the current queue re-ranks, keeping the sample on screen.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.annotator import resolve_annotator
+from app.gui.job_runner import JobRunner
+from app.gui.project_model import ProjectModel
+from app.model_registry import AUTO_RETRAIN_SETTING, retrain_due
+
+
+class TrainingPanel(QWidget):
+    modelsChanged = Signal()  # a new version was registered
+
+    def __init__(self, project: ProjectModel) -> None:
+        super().__init__()
+        self.project = project
+        self.trainer = JobRunner(project.root, "train")
+        self.scorer = JobRunner(project.root, "score")
+        self.retrain = QPushButton("Retrain now")
+        self.retrain.setObjectName("retrainButton")
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setEnabled(False)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 500)
+        self.epochs.setValue(15)
+        self.auto_every = QSpinBox()
+        self.auto_every.setRange(0, 100_000)
+        self.auto_every.setSpecialValueText("off")
+        self.auto_every.setValue(int(project.workspace.setting(AUTO_RETRAIN_SETTING, "0") or 0))
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.state = QLabel("No training running")
+        self.state.setObjectName("trainingState")
+        self.state.setWordWrap(True)
+        for widget in (self.retrain, self.cancel, self.epochs, self.auto_every):
+            widget.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.retrain)
+        buttons.addWidget(self.cancel)
+        form = QFormLayout()
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Auto every N labels", self.auto_every)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 8, 0, 0)
+        layout.addWidget(QLabel("<b>Training</b>"))
+        layout.addLayout(buttons)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.state)
+
+        self.retrain.clicked.connect(self.start_training)
+        self.cancel.clicked.connect(self.trainer.cancel)
+        self.auto_every.valueChanged.connect(
+            lambda n: project.workspace.set_setting(AUTO_RETRAIN_SETTING, str(n)))
+        self.trainer.progress.connect(self._on_progress)
+        self.trainer.succeeded.connect(self._on_trained)
+        self.trainer.failed.connect(self._on_failed)
+        self.trainer.cancelled.connect(self._on_cancelled)
+        self.scorer.progress.connect(
+            lambda e: self.project.busy.emit("Scoring the pool", e.get("done", 0),
+                                             e.get("total", 0)))
+        self.scorer.succeeded.connect(self._on_scored)
+        self.scorer.failed.connect(self._on_failed)
+        project.labelsChanged.connect(self._maybe_auto_retrain)
+
+    # -- training ---------------------------------------------------------
+
+    def start_training(self) -> bool:
+        params = {"epochs": self.epochs.value(), "creator": resolve_annotator(
+            self.project.annotator)}
+        if not self.trainer.start(self.project.workspace, params):
+            return False
+        self.retrain.setEnabled(False)
+        self.cancel.setEnabled(True)
+        self.progress.setValue(0)
+        self.state.setText("Training started… you can keep labeling.")
+        return True
+
+    def _maybe_auto_retrain(self) -> None:
+        if not self.trainer.running and retrain_due(self.project.workspace):
+            self.project.message.emit("Auto-retrain: enough new labels, training started")
+            self.start_training()
+
+    def _on_progress(self, event: dict) -> None:
+        self.progress.setValue(int(1000 * float(event.get("fraction_done", 0))))
+        accuracy = event.get("val_accuracy")
+        self.state.setText(
+            f"Epoch {event.get('epoch')}/{event.get('epochs')} · loss {event.get('loss', 0):.3f}"
+            + (f" · val acc {accuracy:.3f}" if accuracy is not None else ""))
+
+    def _on_trained(self, event: dict) -> None:
+        self._idle_buttons()
+        self.progress.setValue(1000)
+        version = event.get("model_version")
+        accuracy = event.get("metrics", {}).get("accuracy")
+        self.state.setText(f"Model v{version} registered"
+                           + (f" · val acc {accuracy:.3f}" if accuracy is not None else "")
+                           + " · re-scoring the pool…")
+        self.modelsChanged.emit()
+        self.project.labelsChanged.emit()  # status bar: new model, 0 labels since
+        self.scorer.start(self.project.workspace, {"model": version, "mc_samples": 10})
+
+    def _on_scored(self, _event: dict) -> None:
+        self.project.idle.emit()
+        self.state.setText(self.state.text().replace(" · re-scoring the pool…", ""))
+        self.project.refresh_queue()  # re-rank with the new model, same sample on screen
+
+    def _on_failed(self, text: str) -> None:
+        self._idle_buttons()
+        self.project.idle.emit()
+        self.state.setText("Training failed; nothing changed.")
+        self.project.error.emit(f"Training failed: {text}")
+
+    def _on_cancelled(self) -> None:
+        self._idle_buttons()
+        self.progress.setValue(0)
+        self.state.setText("Training cancelled; nothing changed.")
+
+    def _idle_buttons(self) -> None:
+        self.retrain.setEnabled(True)
+        self.cancel.setEnabled(False)
+
+    def shutdown(self) -> None:
+        for runner in (self.trainer, self.scorer):
+            runner.cancel()
+            runner.wait()

@@ -1,0 +1,134 @@
+"""Retraining from the window, the registry table, comparison and curves."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.gui.main_window import MainWindow
+from app.label_import import import_labels
+from app.queues import QueueSpec
+from app.ranking import rank_unlabeled
+from app.workspace import Workspace
+from tests.conftest import run_cli
+
+TRAIN_TIMEOUT_MS = 180_000
+
+
+@pytest.fixture(scope="module")
+def trained_template(digits_demo, tmp_path_factory):
+    """The demo project with 300 true labels and one model version (v1)."""
+    root = tmp_path_factory.mktemp("gui-models") / "project"
+    shutil.copytree(digits_demo.project, root)
+    with open(digits_demo.truth_csv, newline="") as handle:
+        rows = list(csv.reader(handle))[1:301]
+    subset = root.parent / "labels.csv"
+    with open(subset, "w", newline="") as handle:
+        csv.writer(handle).writerows([["file", "label"], *rows])
+    with Workspace.open(root) as ws:
+        import_labels(ws, subset, "seed")
+    run_cli("train", root, "--epochs", "3", "--seed", "1")
+    return root
+
+
+@pytest.fixture
+def trained_window(qtbot, settings, trained_template, tmp_path):
+    root = tmp_path / "project"
+    shutil.copytree(trained_template, root)
+    win = MainWindow(settings, "gui-tester")
+    qtbot.addWidget(win)
+    assert win.open_project(root)
+    win.show()
+    yield win
+    win.close()
+
+
+def test_retrain_moves_progress_adds_a_version_and_reranks_keeping_the_sample(
+        qtbot, trained_window):
+    win = trained_window
+    bench = win.workbench
+    with qtbot.waitSignal(win.project.queueChanged, timeout=60_000):
+        bench.queue_panel.select(QueueSpec(kind="uncertain", strategy="margin"))
+    win.project.go_to(3)
+    seen = []
+    bench.training.trainer.progress.connect(lambda e: seen.append(e["fraction_done"]))
+    bench.training.epochs.setValue(2)
+    with qtbot.waitSignal(bench.training.trainer.succeeded, timeout=TRAIN_TIMEOUT_MS):
+        qtbot.mouseClick(bench.training.retrain, Qt.MouseButton.LeftButton)
+        qtbot.keyClick(win, "7")  # labeling goes on while training runs
+        on_screen = win.project.current.sample_id
+    assert seen and seen[-1] == 1.0 and bench.training.progress.value() == 1000
+    assert win.models_tab.table_model.rowCount() == 2
+    with qtbot.waitSignal(win.project.queueChanged, timeout=TRAIN_TIMEOUT_MS):
+        pass  # scoring job, then the re-rank
+    assert win.project.current.sample_id == on_screen
+    expected = rank_unlabeled(win.project.workspace, "margin", 500)
+    assert [r.sample_id for r in win.project.queue] == [r.sample_id for r in expected]
+    assert all(r.reason["model"] == 2 for r in win.project.queue)
+
+
+def test_cancel_mid_run_adds_nothing_and_the_app_stays_usable(qtbot, trained_window):
+    win = trained_window
+    training = win.workbench.training
+    training.epochs.setValue(300)
+    with qtbot.waitSignal(training.trainer.progress, timeout=TRAIN_TIMEOUT_MS):
+        training.start_training()
+    with qtbot.waitSignal(training.trainer.cancelled, timeout=TRAIN_TIMEOUT_MS):
+        qtbot.mouseClick(training.cancel, Qt.MouseButton.LeftButton)
+    assert win.models_tab.table_model.rowCount() == 1
+    assert "cancelled" in training.state.text()
+    before = len(win.project.workspace.current_labels())
+    qtbot.keyClick(win, "3")
+    assert len(win.project.workspace.current_labels()) == before + 1
+    assert training.retrain.isEnabled()
+
+
+def test_a_failing_job_shows_its_error(qtbot, settings, digits_demo, tmp_path):
+    root = tmp_path / "project"
+    shutil.copytree(digits_demo.project, root)
+    win = MainWindow(settings, "t")
+    qtbot.addWidget(win)
+    win.open_project(root)
+    for _ in range(5):
+        qtbot.keyClick(win, "1")  # one class only: nothing to learn from
+    with qtbot.waitSignal(win.workbench.training.trainer.failed, timeout=TRAIN_TIMEOUT_MS):
+        win.workbench.training.start_training()
+    assert "at least 2 classes" in win.last_error or "classes" in win.last_error
+    assert win.models_tab.table_model.rowCount() == 0
+    win.close()
+
+
+def test_compare_architecture_curve_simulation_and_delete(qtbot, trained_window, tmp_path,
+                                                          trained_template):
+    win = trained_window
+    run_cli("train", win.project.root, "--epochs", "2", "--seed", "2")
+    tab = win.models_tab
+    tab.reload()
+    assert tab.table_model.rowCount() == 2
+    result = tab.show_comparison()
+    assert result["a"]["id"] == 1 and result["b"]["id"] == 2
+    assert tab.confusions.axes_count() == 4  # two heat maps and their colour bars
+    assert tab.compare_table.rowCount() == 2 + 2 * 10
+    curve = tab.curve.figure.axes[0].lines[0]
+    assert len(curve.get_xdata()) == 2  # one point per version
+    assert "Conv2d" in tab.show_architecture() and "input shape (3, 32, 32)" in \
+        tab.architecture.toPlainText()
+    png = tmp_path / "curve.png"
+    tab.export_curve(str(png))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    curves = tmp_path / "curves.json"
+    curves.write_text(json.dumps({"config": {}, "strategies": {
+        "random": [{"labels": 10, "accuracy": 0.5, "macro_f1": 0.4, "std": 0.01},
+                   {"labels": 20, "accuracy": 0.6, "macro_f1": 0.5, "std": 0.02}],
+        "margin": [{"labels": 10, "accuracy": 0.5, "macro_f1": 0.4, "std": 0.01},
+                   {"labels": 20, "accuracy": 0.7, "macro_f1": 0.6, "std": 0.02}]}}))
+    tab.show_simulation(str(curves))
+    assert len(tab.simulation.figure.axes[0].lines) == 2
+    tab.table.selectRow(0)  # newest first
+    assert tab.delete_selected(confirm=False)
+    assert tab.table_model.rowCount() == 1
+    assert win.project.workspace.model_versions(include_deleted=True)[-1].deleted_at
