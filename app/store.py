@@ -303,15 +303,17 @@ class SqliteStore:
         predicted_class_id: int | None = None,
         predicted_confidence: float | None = None,
         model_version_id: int | None = None,
+        suggested: bool = False,
     ) -> int:
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO annotations(sample_id, class_id, annotator, created_at, "
                 "seconds_spent, source, undoes_id, predicted_class_id, predicted_confidence, "
-                "model_version_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "model_version_id, suggested) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     sample_id, class_id, annotator, utc_now(), seconds_spent, source,
                     undoes_id, predicted_class_id, predicted_confidence, model_version_id,
+                    int(suggested),
                 ),
             )
             return int(cur.lastrowid)
@@ -525,6 +527,28 @@ class SqliteStore:
     def list_jobs(self) -> list[Job]:
         return [_job(r) for r in self._query("SELECT * FROM jobs ORDER BY id")]
 
+    # -- live accuracy ----------------------------------------------------
+
+    def annotations_with_predictions(
+        self,
+    ) -> list[tuple[Annotation, str | None, float | None, int | None]]:
+        """Every annotation, oldest first, with the model's prediction recorded on it.
+
+        Each item is ``(annotation, predicted class name, predicted confidence,
+        model version id)``; the last three are None where no prediction was
+        recorded.  Undo rows are included, so callers can tell undone labels.
+        """
+        rows = self._query(
+            "SELECT a.*, c.name AS class_name, p.name AS predicted_name FROM annotations a "
+            "LEFT JOIN classes c ON c.id = a.class_id "
+            "LEFT JOIN classes p ON p.id = a.predicted_class_id ORDER BY a.id"
+        )
+        return [
+            (_annotation(r), r["predicted_name"], r["predicted_confidence"],
+             r["model_version_id"])
+            for r in rows
+        ]
+
 
 # The newest annotation row of each sample; its class (possibly NULL) is the
 # sample's current label.  MAX(id) is the newest because ids only grow.
@@ -550,7 +574,7 @@ def _sample(r: sqlite3.Row) -> Sample:
 def _annotation(r: sqlite3.Row) -> Annotation:
     return Annotation(
         r["id"], r["sample_id"], r["class_name"], r["annotator"], r["created_at"],
-        r["seconds_spent"], r["source"], r["undoes_id"],
+        r["seconds_spent"], r["source"], r["undoes_id"], bool(r["suggested"]),
     )
 
 

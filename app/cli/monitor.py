@@ -1,0 +1,143 @@
+"""Monitoring commands: ``live`` (live accuracy) and ``drift`` (data drift of a batch)."""
+
+from __future__ import annotations
+
+import argparse
+
+from app.cli.output import print_json, print_table, progress_bar
+from app.drift import DEFAULT_ALPHA, DEFAULT_TOP, DriftReport, drift_report
+from app.monitoring import (
+    ALERT_MARGIN_SETTING,
+    DEFAULT_WINDOW,
+    LiveAccuracy,
+    LiveFigures,
+    Tally,
+    live_accuracy,
+)
+from app.workspace import Workspace
+
+RANDOM_NOTE = (
+    "note: queued samples were picked by a strategy (hard ones), so figures over all labels "
+    "are biased low; the random-queue rows are the unbiased estimate."
+)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    live = commands.add_parser(
+        "live", help="live accuracy: the model's predictions against the labels given since",
+        description="Accuracy of a model version's predictions (recorded when each label was "
+                    "given) on freshly labeled samples: overall, over the last N labels, per "
+                    "class, and for the random queue alone (the unbiased estimate), with 95% "
+                    f"Wilson intervals; alerts below validation accuracy minus the project "
+                    f"setting {ALERT_MARGIN_SETTING} (default 0.1).",
+    )
+    live.add_argument("project")
+    live.add_argument("--model", type=int, help="version id (default: latest)")
+    live.add_argument("--window", type=int, default=DEFAULT_WINDOW, metavar="N",
+                      help=f"sliding window: the last N labels (default {DEFAULT_WINDOW})")
+    live.add_argument("--json", action="store_true")
+    live.set_defaults(run=run_live)
+
+    drift = commands.add_parser(
+        "drift", help="test an import batch for data drift against the model's training data",
+        description="MMD two-sample test on embeddings (RBF kernel, median-heuristic "
+                    "bandwidth, permutation p-value), PSI of the predicted classes and the "
+                    "change in mean confidence, batch vs the samples labeled when the model "
+                    "version's training started. top_samples in --json are objects "
+                    "{sample_id, path, distance}: batch samples farthest (embedding distance) "
+                    "from their nearest training sample, farthest first.",
+    )
+    drift.add_argument("project")
+    drift.add_argument("--batch", type=int, help="import batch id (default: newest with samples)")
+    drift.add_argument("--model", type=int, help="version id (default: latest)")
+    drift.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
+                       help=f"significance level of the test (default {DEFAULT_ALPHA})")
+    drift.add_argument("--top", type=int, default=DEFAULT_TOP, metavar="K",
+                       help="how many most-responsible samples to list")
+    drift.add_argument("--seed", type=int, default=0)
+    drift.add_argument("--json", action="store_true")
+    drift.set_defaults(run=run_drift)
+
+
+def _tally_row(title: str, tally: Tally) -> list:
+    low, high = tally.interval or (None, None)
+    return [title, tally.n, tally.correct, tally.accuracy, low, high]
+
+
+def _class_rows(figures: LiveFigures) -> list[list]:
+    return [_tally_row(name, t) for name, t in figures.per_class.items() if t.n]
+
+
+def print_live(report: LiveAccuracy) -> None:
+    validation = ("-" if report.validation_accuracy is None
+                  else f"{report.validation_accuracy:.4f} ({report.validation_split})")
+    print(f"model version {report.model}: validation accuracy {validation}, "
+          f"alert margin {report.margin:g}")
+    headers = ["labels", "n", "correct", "accuracy", "95% CI low", "95% CI high"]
+    window = f"last {report.window}"
+    print_table(headers, [
+        _tally_row("all", report.overall.overall),
+        _tally_row(window, report.windowed.overall),
+        _tally_row("random queue, all", report.random_overall.overall),
+        _tally_row(f"random queue, {window}", report.random_windowed.overall),
+    ])
+    print(RANDOM_NOTE)
+    if report.n_suggested:
+        print(f"note: {report.n_suggested} of the {report.overall.overall.n} labels were given "
+              "with the prediction pre-selected (suggestion mode); anchoring may inflate "
+              "their agreement.")
+    for title, figures in ((f"per class, {window} labels", report.windowed),
+                           (f"per class, random queue, {window}", report.random_windowed)):
+        rows = _class_rows(figures)
+        if rows:
+            print(f"\n{title}:")
+            print_table(["class", "n", "correct", "accuracy", "95% CI low", "95% CI high"],
+                        rows)
+    if report.overall.overall.n == 0:
+        print("\nno labels with a recorded prediction of this version yet")
+    if report.alert is not None:
+        print(f"\nALERT: {report.alert.message}")
+    else:
+        print("\nno alert")
+
+
+def run_live(args: argparse.Namespace) -> int:
+    with Workspace.open(args.project) as workspace:
+        report = live_accuracy(workspace, args.model, args.window)
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print_live(report)
+    return 0
+
+
+def print_drift(report: DriftReport) -> None:
+    exact = "exact" if report.reference.exact else "approximate"
+    print(f"batch {report.batch} ({report.n_batch} samples) vs the training data of model "
+          f"version {report.model} ({report.n_reference} samples, {exact})")
+    print(f"MMD test on embeddings: mmd2 {report.mmd2:.5f}, p-value {report.mmd_p_value:.4f} "
+          f"({report.n_permutations} permutations, {report.n_batch_tested} vs "
+          f"{report.n_reference_tested} samples)")
+    print(f"predicted classes: PSI {report.psi:.4f} ({report.psi_level})")
+    print(f"mean confidence: {report.mean_confidence_reference:.4f} -> "
+          f"{report.mean_confidence_batch:.4f} (delta {report.mean_confidence_delta:+.4f})")
+    verdict = "DRIFT" if report.drift else "no drift"
+    print(f"verdict at alpha {report.alpha:g}: {verdict}")
+    if report.unscored:
+        print(f"{len(report.unscored)} batch sample(s) could not be scored and were left out")
+    if report.top_samples:
+        print("\nsamples farthest from the training data:")
+        print_table(["#", "sample", "distance", "path"],
+                    [[i, s.sample_id, s.distance, s.path]
+                     for i, s in enumerate(report.top_samples, start=1)])
+
+
+def run_drift(args: argparse.Namespace) -> int:
+    with Workspace.open(args.project) as workspace, progress_bar("scoring") as bar:
+        report = drift_report(workspace, args.batch, args.alpha, args.top, args.seed,
+                              version_id=args.model, progress=bar)
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print_drift(report)
+    return 0
