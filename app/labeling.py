@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from app.failures import add_samples
+from app.monitoring import prediction_for
 from app.ranking import RankedSample
 from app.records import Annotation
 from app.workspace import Workspace
@@ -63,18 +64,36 @@ class LabelingSession:
 
     # -- actions ----------------------------------------------------------
 
-    def label(self, class_name: str, **prediction: object) -> int | None:
-        """Commit ``class_name`` for the current sample, then advance. Returns the row id."""
+    def label(self, class_name: str, *, suggested: bool = False) -> int | None:
+        """Commit ``class_name`` for the current sample, then advance. Returns the row id.
+
+        What the latest model predicted for the sample is stored with the
+        label (live accuracy); ``suggested`` says the prediction was shown
+        pre-selected, so a different class is a correction.
+        """
         item = self.current
         if item is None:
             return None
+        prediction = prediction_for(self.workspace, item.sample_id) or {}
         row = self.workspace.label(
             item.sample_id, class_name, self.annotator,
             seconds_spent=round(self.seconds_on_current(), 3), source=self.source,
-            **prediction,  # type: ignore[arg-type]
+            suggested=suggested, **prediction,
         )
         self._advance()
         return row
+
+    def suggestion(self) -> dict | None:
+        """The latest model's prediction for the current sample (from cached scores)."""
+        item = self.current
+        return None if item is None else prediction_for(self.workspace, item.sample_id)
+
+    def accept_suggestion(self) -> int | None:
+        """Label the current sample with the model's suggested class (the Enter key)."""
+        suggestion = self.suggestion()
+        if suggestion is None:
+            return None
+        return self.label(suggestion["predicted_class"], suggested=True)
 
     def skip(self) -> RankedSample | None:
         self._advance()
@@ -122,3 +141,21 @@ def class_shortcuts(classes: list[str]) -> dict[str, str]:
     if len(set(lowered)) == len(classes) and all(name in CLASS_KEYS for name in lowered):
         return {key: name for key, name in zip(lowered, classes, strict=True)}
     return {key: name for key, name in zip(CLASS_KEYS, classes, strict=False)}
+
+
+def acceptance_rate(workspace: Workspace) -> dict[str, float | int | None]:
+    """How often annotators accepted the pre-selected suggestion.
+
+    Counts labels given in suggestion mode that still stand (undone ones
+    and undo rows are left out); ``rate`` is None before the first one.
+    """
+    rows = workspace.store.annotations_with_predictions()
+    undone = {a.undoes_id for a, *_ in rows if a.undoes_id is not None}
+    shown = accepted = 0
+    for annotation, predicted, _confidence, _version in rows:
+        if not annotation.suggested or annotation.id in undone or annotation.undoes_id:
+            continue
+        shown += 1
+        accepted += int(annotation.class_name == predicted)
+    return {"suggested": shown, "accepted": accepted,
+            "corrected": shown - accepted, "rate": accepted / shown if shown else None}

@@ -39,6 +39,7 @@ class Annotation:
     seconds_spent: float | None
     source: str
     undoes_id: int | None
+    suggested: bool = False
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,11 @@ MIGRATIONS: tuple[str, ...] = (
         model_version_id INTEGER REFERENCES model_versions(id)
     );
     """,
+    # 1 -> 2: labels given in suggestion mode (the model's class pre-selected,
+    # Enter accepts) are marked, so the acceptance rate can be measured.
+    """
+    ALTER TABLE annotations ADD COLUMN suggested INTEGER NOT NULL DEFAULT 0
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -193,15 +193,21 @@ class Workspace:
         predicted_class: str | None = None,
         predicted_confidence: float | None = None,
         model_version_id: int | None = None,
+        suggested: bool = False,
     ) -> int:
-        """Record one label (``None`` = unlabeled again), committed before returning."""
+        """Record one label (``None`` = unlabeled again), committed before returning.
+
+        ``predicted_*`` is what the current model said before the annotator
+        answered (for live accuracy); ``suggested`` marks a label given while
+        that prediction was shown pre-selected.
+        """
         self.sample(sample_id)
         class_id = None if class_name is None else self._class_id(class_name)
         predicted_id = None if predicted_class is None else self._class_id(predicted_class)
         return self.store.add_annotation(
             sample_id, class_id, annotator, seconds_spent, source,
             predicted_class_id=predicted_id, predicted_confidence=predicted_confidence,
-            model_version_id=model_version_id,
+            model_version_id=model_version_id, suggested=suggested,
         )
 
     def undo_last(self, annotator: str) -> Annotation | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from app.annotator import resolve_annotator
 
@@ -14,7 +16,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     gui.set_defaults(run=run_gui_command)
 
 
+def _has_display() -> bool:
+    if sys.platform != "linux" or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_gui_command(args: argparse.Namespace) -> int:
+    if not _has_display():
+        # Qt would abort with a cryptic plugin error; say what is wrong instead.
+        print("labelloop: no display found (DISPLAY/WAYLAND_DISPLAY unset). Run it on a "
+              "desktop, or under a virtual screen: xvfb-run labelloop gui PROJECT",
+              file=sys.stderr)
+        if args.project:
+            from app.cli.project import run_status
+
+            run_status(argparse.Namespace(project=args.project, json=False))
+        return 1
     from app.gui.application import run_gui
 
     return run_gui(args.project, resolve_annotator(args.annotator))

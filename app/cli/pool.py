@@ -10,6 +10,7 @@ from app.cli.output import print_json, progress_bar
 from app.exporter import EXPORT_FORMATS, export_dataset
 from app.importer import import_images
 from app.label_import import import_labels
+from app.monitoring import prediction_for
 from app.workspace import Workspace
 
 
@@ -94,8 +95,10 @@ def run_label(args: argparse.Namespace) -> int:
     with Workspace.open(args.project) as workspace:
         sample = workspace.find_sample(args.sample)
         class_name = None if args.class_name == "-" else args.class_name
+        # What the latest model said before this answer: live accuracy's raw data.
+        prediction = prediction_for(workspace, sample.id) or {}
         workspace.label(sample.id, class_name, resolve_annotator(args.annotator),
-                        seconds_spent=args.seconds, source="cli")
+                        seconds_spent=args.seconds, source="cli", **prediction)
     print(f"sample {sample.id} ({sample.path}): {class_name or 'unlabeled'}")
     return 0
 

@@ -15,6 +15,7 @@ class ActionSpec:
     text: str
     shortcut: QKeySequence.StandardKey | str | None = None
     needs_project: bool = True
+    checkable: bool = False
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -26,6 +27,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("&File", "quit", "&Quit", QKeySequence.StandardKey.Quit, False),
     ActionSpec("&Label", "undo", "&Undo last label   (Backspace)", None),
     ActionSpec("&Label", "new_failure_set", "Choose &failure set for F…", None),
+    ActionSpec("&Label", "suggest_mode", "&Suggest the model's class (Enter accepts)", "Ctrl+G",
+               checkable=True),
     ActionSpec("&Label", "rebuild_queue", "&Rebuild queue", "F5"),
 )
 
@@ -41,6 +44,7 @@ def install_actions(window: QMainWindow) -> dict[str, QAction]:
         action.setObjectName(f"action_{spec.name}")
         if spec.shortcut is not None:
             action.setShortcut(QKeySequence(spec.shortcut))
+        action.setCheckable(spec.checkable)
         action.triggered.connect(getattr(window, f"on_{spec.name}"))
         action.setProperty("needs_project", spec.needs_project)
         menu.addAction(action)

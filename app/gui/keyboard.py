@@ -64,6 +64,8 @@ class KeyboardRouter(QObject):
             project.move(+1)
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_Up):
             project.move(-1)
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and project.suggest_mode:
+            project.accept_suggestion()
         elif key == Qt.Key.Key_S:
             project.skip()
         elif key == Qt.Key.Key_F:

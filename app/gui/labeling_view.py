@@ -34,6 +34,9 @@ class LabelingView(QWidget):
         self.reason = QLabel()
         self.reason.setObjectName("sampleReason")
         self.reason.setWordWrap(True)
+        self.suggestion = QLabel()
+        self.suggestion.setObjectName("suggestion")
+        self.suggestion.hide()
         self.image = QLabel()
         self.image.setObjectName("sampleImage")
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -49,6 +52,7 @@ class LabelingView(QWidget):
         text = QVBoxLayout()
         text.addWidget(self.title)
         text.addWidget(self.reason)
+        text.addWidget(self.suggestion)
         header.addLayout(text, 1)
         header.addWidget(self.failure_thumb)
 
@@ -120,6 +124,7 @@ class LabelingView(QWidget):
         self._set_image(pixmap)
         self._show_failure(item)
         self._check_button(self.project.label_of(item.sample_id))
+        self._show_suggestion()
         self._prefetch(position)
 
     def _prefetch(self, position: int) -> None:
@@ -133,7 +138,7 @@ class LabelingView(QWidget):
         if "strategy" in reason:
             model = reason.get("model")
             via = f" (model v{model})" if model else ""
-            return f"Picked by <b>{reason['strategy']}</b>{via}: score {item.score:.4f}"
+            return f"Picked by <b>{reason['strategy']}</b>{via}: score {item.score:.4g}"
         if "failure_set" in reason:
             parts = [f"Similar to failure set <b>{reason['failure_set']}</b>: "
                      f"score {item.score:.3f}"]
@@ -159,6 +164,23 @@ class LabelingView(QWidget):
                 72, 72, Qt.AspectRatioMode.KeepAspectRatio,
                 Qt.TransformationMode.SmoothTransformation))
         self.failure_thumb.show()
+
+    def _show_suggestion(self) -> None:
+        suggestion = self.project.suggestion()
+        for name, button in self.class_buttons.items():
+            button.setProperty("suggested", bool(suggestion)
+                               and name == suggestion["predicted_class"])
+            button.style().unpolish(button)
+            button.style().polish(button)
+        if not self.project.suggest_mode:
+            self.suggestion.hide()
+            return
+        self.suggestion.setText(
+            f"Model v{suggestion['model_version_id']} suggests "
+            f"<b>{suggestion['predicted_class']}</b> "
+            f"({suggestion['predicted_confidence']:.0%}) — Enter accepts, a class key corrects"
+            if suggestion else "No suggestion for this sample (no scored model yet)")
+        self.suggestion.show()
 
     def _check_button(self, label: str | None) -> None:
         for name, button in self.class_buttons.items():

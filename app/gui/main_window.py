@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
@@ -23,10 +25,12 @@ from app.gui.models_tab import ModelsTab
 from app.gui.project_model import ProjectModel
 from app.gui.status_bar import ProjectStatusBar
 from app.gui.workbench import Workbench
+from app.queues import QueueSpec
 from app.workspace import Workspace, WorkspaceError, parse_class_names
 
 LAST_PROJECT = "last_project"
 DEFAULT_FAILURE_SET = "failures"
+QUEUE_SPEC_FIELDS = {f.name for f in dataclasses.fields(QueueSpec)}
 
 
 class MainWindow(QMainWindow):
@@ -64,7 +68,10 @@ class MainWindow(QMainWindow):
         self._close_project()
         self.project = ProjectModel(workspace, self.annotator)
         self.project.error.connect(self.show_error)
-        self.project.show_queue(self.project.spec)  # first sample on screen at once
+        # The annotator comes back to the queue they left; the cheap queue shows
+        # first so a sample is on screen at once, a model queue follows.
+        self.project.show_queue(self.project.spec)
+        remembered = self._remembered_queue(workspace.root)
         self.workbench = Workbench(self.project)
         self.models_tab = ModelsTab(self.project)
         self.workbench.training.modelsChanged.connect(self.models_tab.reload)
@@ -75,13 +82,32 @@ class MainWindow(QMainWindow):
         self.setStatusBar(ProjectStatusBar(self.project))
         self.router = KeyboardRouter(self, self.project, lambda: self.failure_set,
                                      active=self.labeling_visible)
+        self.project.queueChanged.connect(self._remember_queue)
+        if remembered is not None and remembered != self.project.spec:
+            self.workbench.queue_panel.select(remembered)
         QApplication.instance().installEventFilter(self.router)
         self.setWindowTitle(f"Labelloop — {workspace.root.name}")
         self.settings.setValue(LAST_PROJECT, str(workspace.root))
         self.failure_set = str(self.settings.value(f"failure_set/{workspace.root}",
                                                    DEFAULT_FAILURE_SET))
+        self.actions_by_name["suggest_mode"].setChecked(False)
         self._enable_project_actions(True)
         return True
+
+    def _remembered_queue(self, root: Path) -> QueueSpec | None:
+        value = self.settings.value(f"queue/{root}")
+        if not value:
+            return None
+        try:
+            fields = json.loads(str(value))
+            return QueueSpec(**{k: v for k, v in fields.items() if k in QUEUE_SPEC_FIELDS})
+        except (ValueError, TypeError):
+            return None  # an older or hand-edited setting: start from the default
+
+    def _remember_queue(self) -> None:
+        if self.project is not None:
+            self.settings.setValue(f"queue/{self.project.root}",
+                                   json.dumps(dataclasses.asdict(self.project.spec)))
 
     def labeling_visible(self) -> bool:
         """Labeling keys act only while the Label tab is in front."""
@@ -225,6 +251,10 @@ class MainWindow(QMainWindow):
             self.failure_set = name.strip()
             self.settings.setValue(f"failure_set/{self.project.root}", self.failure_set)
             self.project.message.emit(f"F now adds to failure set “{self.failure_set}”")
+
+    def on_suggest_mode(self, checked: bool = False) -> None:
+        if self.project is not None:
+            self.project.set_suggest_mode(bool(checked))
 
     def on_rebuild_queue(self) -> None:
         if self.project is not None:

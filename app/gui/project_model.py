@@ -30,6 +30,7 @@ class ProjectModel(QObject):
     labelsChanged = Signal()     # a label was written or undone
     busy = Signal(str, int, int)  # message, done, total (total 0: indeterminate)
     idle = Signal()
+    suggestModeChanged = Signal(bool)
     message = Signal(str)        # a short notice for the status bar
     error = Signal(str)          # something the user must read
 
@@ -41,6 +42,7 @@ class ProjectModel(QObject):
         self.spec = QueueSpec()
         self._tasks: set[WorkspaceTask] = set()
         self._queue_generation = 0
+        self.suggest_mode = False
 
     # -- read-only views ----------------------------------------------------
 
@@ -123,9 +125,29 @@ class ProjectModel(QObject):
 
     # -- actions ------------------------------------------------------------
 
+    def set_suggest_mode(self, enabled: bool) -> None:
+        """Show the model's class pre-selected; Enter accepts, another key corrects."""
+        self.suggest_mode = enabled
+        self.suggestModeChanged.emit(enabled)
+        self.currentChanged.emit()
+
+    def suggestion(self) -> dict | None:
+        return self.session.suggestion() if self.suggest_mode else None
+
     def label(self, class_name: str) -> None:
+        self._commit(lambda: self.session.label(class_name, suggested=self.suggest_mode))
+
+    def accept_suggestion(self) -> None:
+        if not self.suggest_mode:
+            return
+        if self.session.suggestion() is None:
+            self.message.emit("No suggestion: the latest model has not scored this sample")
+            return
+        self._commit(self.session.accept_suggestion)
+
+    def _commit(self, action: Callable[[], int | None]) -> None:
         try:
-            written = self.session.label(class_name)
+            written = action()
         except WorkspaceError as exc:
             self.error.emit(str(exc))
             return

@@ -56,7 +56,7 @@ class ThumbnailListModel(QAbstractListModel):
         item = self.project.queue[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             label = self._labels.get(item.sample_id)
-            score = f"{item.score:.3f}" if item.score else f"#{item.sample_id}"
+            score = f"{item.score:.3g}" if item.score else f"#{item.sample_id}"
             return f"{score}\n{label}" if label else score
         if role == Qt.ItemDataRole.DecorationRole:
             path, sha = self._samples.get(item.sample_id, ("", ""))

@@ -32,6 +32,7 @@ def trained_template(digits_demo, tmp_path_factory):
     with Workspace.open(root) as ws:
         import_labels(ws, subset, "seed")
     run_cli("train", root, "--epochs", "3", "--seed", "1")
+    run_cli("score", root, "--mc-samples", "2")
     return root
 
 
@@ -132,3 +133,32 @@ def test_compare_architecture_curve_simulation_and_delete(qtbot, trained_window,
     assert tab.delete_selected(confirm=False)
     assert tab.table_model.rowCount() == 1
     assert win.project.workspace.model_versions(include_deleted=True)[-1].deleted_at
+
+
+def test_suggestion_mode_enter_accepts_and_a_key_corrects(qtbot, trained_window):
+    from app.labeling import acceptance_rate
+    from app.monitoring import prediction_for
+
+    win = trained_window
+    project = win.project
+    win.actions_by_name["suggest_mode"].trigger()
+    assert project.suggest_mode
+    first = project.current.sample_id
+    expected = prediction_for(project.workspace, first)["predicted_class"]
+    suggestion_text = win.workbench.labeling.suggestion.text()
+    assert f"<b>{expected}</b>" in suggestion_text
+    assert win.workbench.labeling.class_buttons[expected].property("suggested")
+    qtbot.keyClick(win, Qt.Key.Key_Return)
+    second = project.current.sample_id
+    predicted_second = prediction_for(project.workspace, second)["predicted_class"]
+    other = next(c for c in project.classes() if c != predicted_second)
+    qtbot.keyClick(win, other)
+    rows = {a.sample_id: a for a in project.workspace.store.all_annotations()
+            if a.sample_id in (first, second)}
+    assert rows[first].class_name == expected and rows[first].suggested
+    assert rows[second].class_name == other and rows[second].suggested
+    with_predictions = {a.sample_id: (a, p) for a, p, _c, _v in
+                        project.workspace.store.annotations_with_predictions()}
+    assert with_predictions[second][1] == predicted_second  # the correction keeps the guess
+    assert acceptance_rate(project.workspace) == {
+        "suggested": 2, "accepted": 1, "corrected": 1, "rate": 0.5}
