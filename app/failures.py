@@ -50,13 +50,15 @@ def add_samples(workspace: Workspace, name: str, sample_ids: Sequence[int]) -> F
 
 def add_files(workspace: Workspace, name: str, sources: Sequence[str | os.PathLike[str]]
               ) -> FailureAddReport:
-    """Add images from outside the pool; unreadable ones are reported, the rest go in."""
-    set_id = workspace.store.create_failure_set(_check_name(name))
+    """Add images from outside the pool; unreadable ones are reported, the rest go in.
+
+    A set that does not exist yet is only created when at least one image is
+    readable, so a mistyped folder leaves no empty set behind.
+    """
+    name = _check_name(name)
     paths, missing = find_image_files(sources)
     report = FailureAddReport(name, failed=list(missing))
-    items = []
-    folder = workspace.failures_dir / f"set-{set_id:04d}"
-    folder.mkdir(parents=True, exist_ok=True)
+    readable = []
     for path in paths:
         try:
             loaded = load_image(path)
@@ -64,13 +66,45 @@ def add_files(workspace: Workspace, name: str, sources: Sequence[str | os.PathLi
             report.failed.append(ImportFailure(path, str(exc)))
             continue
         code = int(codes_to_int64(hash_images([loaded.image], "phash"))[0])
-        copy = folder / f"{loaded.sha256[:16]}{os.path.splitext(path)[1].lower()}"
+        readable.append((path, loaded.sha256, code))
+    if not readable:
+        return report
+    set_id = workspace.store.create_failure_set(name)
+    items = []
+    folder = workspace.failures_dir / f"set-{set_id:04d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for path, sha256, code in readable:
+        copy = folder / f"{sha256[:16]}{os.path.splitext(path)[1].lower()}"
         if not copy.exists():
             shutil.copyfile(path, copy)
-        items.append((None, workspace.stored_path(copy), loaded.sha256, code))
+        items.append((None, workspace.stored_path(copy), sha256, code))
     report.added = workspace.store.add_failure_items(set_id, items)
     report.already_there = len(items) - report.added
     return report
+
+
+@dataclass(frozen=True)
+class FailureSetSummary:
+    """One failure set and how many of its items are pool samples or outside images."""
+
+    name: str
+    items: int
+    pool_samples: int
+    outside_images: int
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "items": self.items, "pool_samples": self.pool_samples,
+                "outside_images": self.outside_images}
+
+
+def failure_sets(workspace: Workspace) -> list[FailureSetSummary]:
+    """Every failure set, by name, with its counts (empty sets included)."""
+    summaries = []
+    for name in workspace.store.failure_set_names():
+        items = workspace.store.failure_items(name)
+        in_pool = sum(item.sample_id is not None for item in items)
+        summaries.append(FailureSetSummary(name, len(items), in_pool, len(items) - in_pool))
+    return summaries
 
 
 def failure_items(workspace: Workspace, name: str) -> list[FailureItem]:

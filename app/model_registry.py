@@ -131,7 +131,11 @@ def delete_version(workspace: Workspace, version_id: int) -> ModelVersion:
     """Remove a version's checkpoint and caches; keep its row, marked deleted."""
     version = workspace.model_version(version_id)
     workspace.resolve(version.checkpoint_path).unlink(missing_ok=True)
+    # Everything derived from this version: scores, its similarity index, and
+    # the embeddings of outside failure images.
     shutil.rmtree(score_cache_dir(workspace, version_id), ignore_errors=True)
+    shutil.rmtree(workspace.cache_dir / "index" / f"v{version_id:05d}", ignore_errors=True)
+    (workspace.cache_dir / "failures" / f"v{version_id:05d}.npz").unlink(missing_ok=True)
     workspace.store.mark_model_deleted(version_id)
     return version
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -35,3 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("labelloop: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `labelloop ... | head`: the reader left; that is not an error of ours.
+        # Point stdout at devnull so the interpreter's final flush stays quiet
+        # (the recipe in Python's signal module documentation).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
