@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from app.ranking import RankedSample, rank_unlabeled, unlabeled_ids
 from app.workspace import Workspace
 
-QUEUE_KINDS = ("uncertain", "failures", "random", "unlabeled", "labeled")
+QUEUE_KINDS = ("uncertain", "failures", "random", "unlabeled", "labeled", "drift")
 QUEUE_TITLES = {
     "uncertain": "Most uncertain",
     "failures": "Similar to failures",
     "random": "Random",
     "unlabeled": "Unlabeled (import order)",
     "labeled": "Labeled (review)",
+    "drift": "Drifted (newest batch)",
 }
 DEFAULT_QUEUE_SIZE = 500
 
@@ -31,6 +32,7 @@ class QueueSpec:
     failure_set: str | None = None
     method: str = "phash"
     class_filter: str | None = None
+    batch: int | None = None  # import batch for the "drift" queue (None: the newest)
     seed: int = 0
     size: int = DEFAULT_QUEUE_SIZE
 
@@ -51,6 +53,10 @@ def build_queue(workspace: Workspace, spec: QueueSpec) -> list[RankedSample]:
         if not spec.failure_set:
             return []
         return mine_failures(workspace, spec.failure_set, spec.size, spec.method)
+    if spec.kind == "drift":
+        from app.drift import drift_report
+
+        return drift_report(workspace, spec.batch, top=spec.size).as_queue()
     if spec.kind == "unlabeled":
         ids = unlabeled_ids(workspace)[: spec.size].tolist()
         return [RankedSample(s.id, s.path, 0.0, {"order": "import"})
@@ -73,4 +79,5 @@ def queue_counts(workspace: Workspace) -> dict[str, int]:
         "unlabeled": status["unlabeled"],
         "labeled": status["labeled"],
         "failures": status["unlabeled"],
+        "drift": status["samples"],
     }

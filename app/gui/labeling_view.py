@@ -147,6 +147,9 @@ class LabelingView(QWidget):
             if reason.get("cosine") is not None:
                 parts.append(f"cosine {reason['cosine']:.3f}")
             return " · ".join(parts)
+        if "drift_batch" in reason:
+            return (f"Far from model v{reason.get('model')}'s training data "
+                    f"(import batch {reason['drift_batch']}): distance {item.score:.3g}")
         if "label" in reason:
             return f"Labeled <b>{reason['label']}</b> (review)"
         return "Unlabeled, in import order"

@@ -6,7 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QThreadPool
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -22,6 +22,7 @@ from app.gui.actions import install_actions
 from app.gui.dialogs import ExportDialog, NewProjectDialog
 from app.gui.keyboard import KeyboardRouter
 from app.gui.models_tab import ModelsTab
+from app.gui.monitor_tab import MonitorTab
 from app.gui.project_model import ProjectModel
 from app.gui.status_bar import ProjectStatusBar
 from app.gui.workbench import Workbench
@@ -41,6 +42,7 @@ class MainWindow(QMainWindow):
         self.project: ProjectModel | None = None
         self.workbench: Workbench | None = None
         self.models_tab: ModelsTab | None = None
+        self.monitor_tab: MonitorTab | None = None
         self.tabs: QTabWidget | None = None
         self.router: KeyboardRouter | None = None
         self.failure_set = DEFAULT_FAILURE_SET
@@ -78,6 +80,10 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.workbench, "Label")
         self.tabs.addTab(self.models_tab, "Models")
+        self.monitor_tab = MonitorTab(self.project, self.open_queue)
+        self.tabs.addTab(self.monitor_tab, "Monitor")
+        self.workbench.training.modelsChanged.connect(self.monitor_tab.refresh)
+        self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
         self.setStatusBar(ProjectStatusBar(self.project))
         self.router = KeyboardRouter(self, self.project, lambda: self.failure_set,
@@ -93,6 +99,16 @@ class MainWindow(QMainWindow):
         self.actions_by_name["suggest_mode"].setChecked(False)
         self._enable_project_actions(True)
         return True
+
+    def open_queue(self, spec: QueueSpec) -> None:
+        """Show ``spec`` in the Label tab (used by the monitor's drift button)."""
+        if self.workbench is not None and self.tabs is not None:
+            self.tabs.setCurrentWidget(self.workbench)
+            self.workbench.queue_panel.select(spec)
+
+    def _tab_changed(self, _index: int) -> None:
+        if self.tabs is not None and self.tabs.currentWidget() is self.monitor_tab:
+            self.monitor_tab.refresh()  # labels given since it was last shown
 
     def _remembered_queue(self, root: Path) -> QueueSpec | None:
         value = self.settings.value(f"queue/{root}")
@@ -272,5 +288,7 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        # Background tasks hold their own connections; let them finish first.
+        QThreadPool.globalInstance().waitForDone(10_000)
         self._close_project()
         super().closeEvent(event)

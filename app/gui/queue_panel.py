@@ -26,6 +26,7 @@ class QueuePanel(QWidget):
     def __init__(self, project: ProjectModel) -> None:
         super().__init__()
         self.project = project
+        self._batch: int | None = None  # set when the monitor opens a batch's drift queue
         self.setObjectName("queuePanel")
         self.kinds = QListWidget()
         self.kinds.setObjectName("queueKinds")
@@ -34,7 +35,7 @@ class QueuePanel(QWidget):
             item = QListWidgetItem(QUEUE_TITLES[kind])
             item.setData(Qt.ItemDataRole.UserRole, kind)
             self.kinds.addItem(item)
-        self.kinds.setMaximumHeight(150)
+        self.kinds.setMaximumHeight(160)
 
         self.strategy = QComboBox()
         for name, spec in STRATEGIES.items():
@@ -97,7 +98,7 @@ class QueuePanel(QWidget):
             kind = item.data(Qt.ItemDataRole.UserRole)
             shown = len(self.project.queue) if kind == self.project.spec.kind else None
             text = f"{QUEUE_TITLES[kind]}  ({counts[kind]})"
-            if kind == "failures":
+            if kind in ("failures", "drift"):
                 text = f"{QUEUE_TITLES[kind]}  ({shown if shown is not None else '–'})"
             item.setText(text)
         kind = self.project.spec.kind
@@ -107,6 +108,7 @@ class QueuePanel(QWidget):
             "random": "An unbiased sample: live accuracy here is an honest estimate.",
             "unlabeled": "Unlabeled samples in the order they were imported.",
             "labeled": "Already labeled samples, for review.",
+            "drift": "Samples of an import batch farthest from the model's training data.",
         }[kind])
 
     def _select_kind(self, kind: str) -> None:
@@ -124,6 +126,7 @@ class QueuePanel(QWidget):
             failure_set=self.failure_set.currentText() or None,
             method=self.method.currentText(),
             class_filter=None if class_name in ("", ALL_CLASSES) else class_name,
+            batch=self._batch if kind == "drift" else None,
         )
 
     def select(self, spec: QueueSpec) -> None:
@@ -134,6 +137,7 @@ class QueuePanel(QWidget):
         if spec.failure_set:
             self.failure_set.setCurrentText(spec.failure_set)
             self.method.setCurrentText(spec.method)
+        self._batch = spec.batch
         self.apply()
 
     def apply(self) -> None:

@@ -7,16 +7,31 @@ delivers on the UI thread.
 
 from __future__ import annotations
 
+import sys
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, SignalInstance
 
 from app.workspace import Workspace, WorkspaceError
 
 # fn(workspace, progress) -> result; progress(done, total)
+
+# Two pool threads importing torch at the same time can leave its operator
+# registry half-built ("operator prims::acosh does not exist"); the first
+# import is serialised here, later ones find the module already loaded.
+_TORCH_IMPORT = threading.Lock()
+
+
+def import_torch_once() -> None:
+    if "torch" in sys.modules and "torchvision" in sys.modules:
+        return
+    with _TORCH_IMPORT:
+        import torch  # noqa: F401
+        import torchvision  # noqa: F401
 TaskFunction = Callable[[Workspace, Callable[[int, int], None]], Any]
 
 
@@ -38,15 +53,26 @@ class WorkspaceTask(QRunnable):
 
     def run(self) -> None:
         try:
+            import_torch_once()
             with Workspace.open(self.project) as workspace:
-                result = self.fn(workspace, self.signals.progress.emit)
+                result = self.fn(workspace, self._progress)
         except WorkspaceError as exc:
-            self.signals.failed.emit(str(exc))
+            self._emit(self.signals.failed, str(exc))
         except Exception as exc:  # shown to the user; the app stays usable
             traceback.print_exc()
-            self.signals.failed.emit(f"{type(exc).__name__}: {exc}")
+            self._emit(self.signals.failed, f"{type(exc).__name__}: {exc}")
         else:
-            self.signals.finished.emit(result)
+            self._emit(self.signals.finished, result)
+
+    def _progress(self, done: int, total: int) -> None:
+        self._emit(self.signals.progress, done, total)
+
+    @staticmethod
+    def _emit(signal: SignalInstance, *args: object) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:
+            pass  # the window closed while we worked: nobody is listening any more
 
 
 def run_task(project: Path, fn: TaskFunction, *, on_done: Callable[[Any], None],

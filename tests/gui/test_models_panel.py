@@ -162,3 +162,45 @@ def test_suggestion_mode_enter_accepts_and_a_key_corrects(qtbot, trained_window)
     assert with_predictions[second][1] == predicted_second  # the correction keeps the guess
     assert acceptance_rate(project.workspace) == {
         "suggested": 2, "accepted": 1, "corrected": 1, "rate": 0.5}
+
+
+def test_monitor_shows_live_accuracy_alerts_and_drift_queue(qtbot, trained_window, tmp_path):
+    from PIL import Image, ImageOps
+
+    from app.monitoring import prediction_for
+
+    win = trained_window
+    project = win.project
+    project.workspace.set_setting("accuracy_alert_margin", "0.05")
+    with qtbot.waitSignal(project.queueChanged, timeout=30_000):
+        win.workbench.queue_panel.select(QueueSpec(kind="random"))
+    for _ in range(25):  # answer against the model every time: live accuracy 0
+        predicted = prediction_for(project.workspace, project.current.sample_id)
+        wrong = next(c for c in project.classes() if c != predicted["predicted_class"])
+        qtbot.keyClick(win, wrong)
+    win.tabs.setCurrentWidget(win.monitor_tab)  # refreshes on show
+    tab = win.monitor_tab
+    assert "Random queue (the unbiased estimate): 0.000" in tab.summary.text()
+    assert not tab.alert.isHidden() and "below validation accuracy" in tab.alert.text()
+    assert len(tab.chart.figure.axes[0].lines) >= 2  # the series and the reference lines
+
+    inverted = tmp_path / "inverted"
+    inverted.mkdir()
+    for path in sorted((project.root / "pool").iterdir())[:120]:
+        ImageOps.invert(Image.open(path).convert("L")).save(inverted / path.name)
+    with qtbot.waitSignal(project.idle, timeout=60_000):
+        win.import_paths([str(inverted)])
+    tab.refresh()
+    batch = project.workspace.store.list_batches()[-1].id
+    with qtbot.waitSignal(tab.driftChecked, timeout=300_000):
+        tab.check_batch(batch)
+    assert tab.reports[batch].drift
+    row = tab.batches.rowCount() - 1
+    assert tab.batches.item(row, 6).text() == "DRIFT"
+    tab.batches.selectRow(row)
+    assert tab.open_button.isEnabled()
+    with qtbot.waitSignal(project.queueChanged, timeout=120_000):
+        qtbot.mouseClick(tab.open_button, Qt.MouseButton.LeftButton)
+    assert win.tabs.currentWidget() is win.workbench and project.spec.kind == "drift"
+    batch_ids = set(project.workspace.store.sample_ids_in_batch(batch))
+    assert project.queue and {item.sample_id for item in project.queue} <= batch_ids
