@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.formatting import score_text
 from app.gui.project_model import ProjectModel
 from app.gui.thumbnails import ImageCache
 from app.ranking import RankedSample
@@ -138,7 +139,7 @@ class LabelingView(QWidget):
         if "strategy" in reason:
             model = reason.get("model")
             via = f" (model v{model})" if model else ""
-            return f"Picked by <b>{reason['strategy']}</b>{via}: score {item.score:.4g}"
+            return f"Picked by <b>{reason['strategy']}</b>{via}: {score_text(item)}"
         if "failure_set" in reason:
             parts = [f"Similar to failure set <b>{reason['failure_set']}</b>: "
                      f"score {item.score:.3f}"]

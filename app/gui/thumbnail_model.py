@@ -7,6 +7,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QPixmap
 
+from app.gui.formatting import score_text
 from app.gui.project_model import ProjectModel
 from app.gui.thumbnails import ImageCache
 
@@ -56,7 +57,7 @@ class ThumbnailListModel(QAbstractListModel):
         item = self.project.queue[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             label = self._labels.get(item.sample_id)
-            score = f"{item.score:.3g}" if item.score else f"#{item.sample_id}"
+            score = score_text(item) if item.score else f"#{item.sample_id}"
             return f"{score}\n{label}" if label else score
         if role == Qt.ItemDataRole.DecorationRole:
             path, sha = self._samples.get(item.sample_id, ("", ""))

@@ -123,3 +123,22 @@ def test_a_broken_project_path_shows_an_error_and_the_app_stays_up(qtbot, settin
     assert not win.open_project(tmp_path / "nope")
     assert "not a Labelloop project" in win.last_error
     assert win.project is None
+
+
+def test_marked_failures_feed_the_similar_to_failures_queue(qtbot, window):
+    project = window.project
+    qtbot.keyClick(window, "f")  # sample 1 becomes a known failure
+    failure_path = project.workspace.sample(1).path
+    window.workbench.queue_panel.reload_choices()
+    with qtbot.waitSignal(project.queueChanged, timeout=60_000):
+        window.workbench.queue_panel.select(
+            QueueSpec(kind="failures", failure_set="failures", method="phash"))
+    queue = project.queue
+    assert queue and 1 not in {item.sample_id for item in queue}  # never the failure itself
+    top = queue[0].reason
+    assert top["nearest_failure"]["path"] == failure_path and top["hamming"] is not None
+    scores = [item.score for item in queue]
+    assert scores == sorted(scores, reverse=True)
+    view = window.workbench.labeling
+    assert "Similar to failure set <b>failures</b>" in view.reason.text()
+    assert not view.failure_thumb.isHidden()
