@@ -10,6 +10,10 @@ from typing import Any
 
 from tqdm import tqdm
 
+# tqdm's monitor thread would make the CLI multi-threaded, which rules out
+# fork-started import workers (see app.importer); the bars update themselves.
+tqdm.monitor_interval = 0
+
 
 def print_json(value: Any) -> None:
     json.dump(value, sys.stdout, indent=2, sort_keys=False)

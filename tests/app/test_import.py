@@ -131,6 +131,26 @@ def test_parallel_import_matches_serial_import(tmp_path):
         assert facts(serial) == facts(parallel)
 
 
+def test_import_from_a_thread_uses_spawned_workers_and_gets_the_same_rows(tmp_path):
+    import threading
+
+    write_noise_images(tmp_path / "src", 200, size=16)
+    results = {}
+
+    def run():  # the GUI imports from a worker thread: forking there is unsafe
+        with Workspace.init(tmp_path / "p", ["x"]) as ws:
+            results["report"] = import_images(ws, [tmp_path / "src"], workers=2)
+            results["rows"] = sorted((s.sha256, s.phash) for s in ws.samples())
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=300)
+    assert results["report"].added == 200 and results["report"].failed == []
+    with Workspace.init(tmp_path / "q", ["x"]) as ws:
+        import_images(ws, [tmp_path / "src"], workers=1)
+        assert sorted((s.sha256, s.phash) for s in ws.samples()) == results["rows"]
+
+
 def test_samples_record_size_hash_and_relative_paths(tmp_path):
     with Workspace.init(tmp_path / "proj", ["a"]) as ws:
         inside = ws.root / "pool"

@@ -16,7 +16,7 @@ from PIL import Image
 from app.importer import import_images
 from app.workspace import Workspace
 
-N_FILES = int(os.environ.get("LABELLOOP_BENCH_IMPORT_FILES", "2000"))
+N_FILES = int(os.environ.get("LABELLOOP_BENCH_IMPORT_FILES", "5000"))
 
 
 def _make_images(folder, count):
