@@ -41,7 +41,10 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
 
     data = training_set(workspace)
     arch = params.get("arch", "small_cnn")
-    input_size = params.get("input_size") or default_input_size(data.image_sizes, arch)
+    # The default input size follows the pool (what the model will score), not
+    # only the labeled part of it.
+    pool_sizes = [(s.width, s.height) for s in workspace.samples()]
+    input_size = params.get("input_size") or default_input_size(pool_sizes, arch)
     parent = workspace.latest_model()
     config = TrainConfig(
         arch=arch,

@@ -33,7 +33,6 @@ class TrainingSet:
     labels: list[int]
     classes: list[str]
     data_version: str
-    image_sizes: list[tuple[int, int]]
 
 
 def training_set(workspace: Workspace) -> TrainingSet:
@@ -46,7 +45,6 @@ def training_set(workspace: Workspace) -> TrainingSet:
         labels=[index[label] for _, label in labeled],
         classes=classes,
         data_version=dataset_version((s.sha256, label) for s, label in labeled),
-        image_sizes=[(s.width, s.height) for s, _ in labeled],
     )
 
 

@@ -204,3 +204,19 @@ def test_monitor_shows_live_accuracy_alerts_and_drift_queue(qtbot, trained_windo
     assert win.tabs.currentWidget() is win.workbench and project.spec.kind == "drift"
     batch_ids = set(project.workspace.store.sample_ids_in_batch(batch))
     assert project.queue and {item.sample_id for item in project.queue} <= batch_ids
+
+
+def test_auto_retrain_starts_a_job_after_n_new_labels(qtbot, trained_window):
+    win = trained_window
+    training = win.workbench.training
+    training.auto_every.setValue(3)
+    assert win.project.workspace.setting("auto_retrain_every") == "3"
+    started = []
+    training.trainer.started.connect(started.append)
+    qtbot.keyClick(win, "1")
+    qtbot.keyClick(win, "2")
+    assert started == []
+    qtbot.keyClick(win, "3")
+    assert len(started) == 1 and training.trainer.running
+    with qtbot.waitSignal(training.trainer.cancelled, timeout=TRAIN_TIMEOUT_MS):
+        training.trainer.cancel()
