@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import imagehash
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 from sklearn.datasets import load_digits
 
+from sampling import hashing
 from sampling.hashing import (
     HASH_METHODS,
     code_to_hex,
@@ -219,3 +222,254 @@ def test_hamming_distance_matches_unpackbits_and_imagehash() -> None:
     h1, h2 = (imagehash.hex_to_hash(code_to_hex(c)) for c in (a[0], b[0]))
     assert int(got[0]) == h1 - h2
     assert hamming_distance(np.zeros(8, np.uint8), np.full(8, 255, np.uint8)) == 64
+
+
+# --- the vectorised LANCZOS resize against PIL, pixel for pixel --------------
+#
+# hash_images reproduces PIL's ``resize(size, LANCZOS)`` of grey images with
+# numpy (sampling.hashing._resize_stack). These tests hold it to PIL's output
+# on every pixel, over sizes that exercise each branch of Pillow's
+# Resample.c: down- and upscaling, one or two passes, either pass order,
+# truncated filter windows at the edges, long filters (exact float64 sums)
+# and the float32 sums whose rounding has to be checked and redone.
+
+LANCZOS = Image.Resampling.LANCZOS
+HASH_SIZES = [(32, 32), (9, 8), (8, 8)]
+
+
+def _pil_resize(stack: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return np.stack([np.asarray(Image.fromarray(p).resize(size, LANCZOS)) for p in stack])
+
+
+def _content(kind: str, rng: np.random.Generator, n: int, height: int, width: int) -> np.ndarray:
+    if kind == "noise":
+        return _noise(rng, (n, height, width))
+    if kind == "uniform":  # every sum sits halfway between two rounding boundaries
+        return np.full((n, height, width), rng.integers(0, 256), dtype=np.uint8)
+    if kind == "binary":  # extreme contrast: the filter's negative lobes clip
+        return (rng.integers(0, 2, (n, height, width)) * 255).astype(np.uint8)
+    yy, xx = np.mgrid[0:height, 0:width]
+    phase = rng.uniform(0, 6, (n, 1, 1))
+    return (127.5 + 127.5 * np.sin(xx / 7.0 + phase) * np.cos(yy / 5.0)).astype(np.uint8)
+
+
+def _assert_resize_matches_pil(stack: np.ndarray, size: tuple[int, int]) -> None:
+    got = hashing._resize_stack(stack, size)
+    assert got is not None, f"{stack.shape} -> {size} fell back to PIL"
+    expected = _pil_resize(stack, size)
+    assert got.shape == expected.shape and got.dtype == np.uint8
+    diff = np.flatnonzero(got != expected)
+    assert diff.size == 0, f"{stack.shape} -> {size}: {diff.size} pixels differ"
+
+
+def test_self_check_enables_the_vectorised_resize() -> None:
+    # Otherwise every hash would silently take the (correct but slow) PIL path.
+    assert hashing._resize_matches_pil()
+
+
+@pytest.mark.parametrize(
+    "width, height",
+    [
+        (1, 1), (1, 7), (7, 1), (1, 300), (300, 1), (2, 2), (3, 2000), (2000, 3),
+        (8, 8), (9, 8), (32, 32), (31, 33), (33, 31), (64, 64), (256, 256), (255, 257),
+        (160, 120), (640, 480), (100, 1000), (1000, 100), (1500, 40), (40, 1500),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("kind", ["noise", "uniform", "binary", "smooth"])
+def test_resize_matches_pil_on_edge_sizes(width: int, height: int, kind: str) -> None:
+    rng = np.random.default_rng(width * 7919 + height)
+    stack = _content(kind, rng, 3, height, width)
+    for size in HASH_SIZES:
+        _assert_resize_matches_pil(stack, size)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    width=st.integers(1, 400),
+    height=st.integers(1, 400),
+    out_width=st.integers(1, 48),
+    out_height=st.integers(1, 48),
+    kind=st.sampled_from(["noise", "uniform", "binary", "smooth"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_resize_matches_pil_on_random_sizes(
+    width: int, height: int, out_width: int, out_height: int, kind: str, seed: int
+) -> None:
+    stack = _content(kind, np.random.default_rng(seed), 2, height, width)
+    _assert_resize_matches_pil(stack, (out_width, out_height))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    width=st.integers(10, 200),
+    out_width=st.integers(1, 40),
+    out_height=st.integers(1, 40),
+    offset=st.integers(-2, 2),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_resize_matches_pil_around_the_pass_order_switch(
+    width: int, out_width: int, out_height: int, offset: int, seed: int
+) -> None:
+    # Pillow >= 13 runs the vertical pass first when the height loses more
+    # than twice as many pixels as the width; sizes on both sides of that line.
+    height = max(1, out_height + 2 * (width - out_width) + offset)
+    stack = _noise(np.random.default_rng(seed), (2, height, width))
+    _assert_resize_matches_pil(stack, (out_width, out_height))
+
+
+def test_resize_of_an_image_already_at_size_is_a_copy() -> None:
+    stack = _noise(np.random.default_rng(5), (4, 8, 9))
+    got = hashing._resize_stack(stack, (9, 8))
+    assert got is not None and np.array_equal(got, stack)
+    assert not np.shares_memory(got, stack)
+
+
+@pytest.mark.parametrize("size", [(32, 20), (20, 32), (640, 7), (7, 640)])
+def test_resize_with_one_axis_unchanged_runs_one_pass(size: tuple[int, int]) -> None:
+    # Pillow skips the pass of an axis whose size does not change; running it
+    # would alter the pixels (the filter is not the identity at scale 1).
+    width, height = size
+    stack = _noise(np.random.default_rng(6), (3, height, width))
+    for target in [(width, 32), (32, height), (width, 8), (9, height)]:
+        _assert_resize_matches_pil(stack, target)
+
+
+def test_resize_exact_recomputation_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Make every float32 sum look uncertain, so that all pixels go through the
+    # exact int64 recomputation: it alone must reproduce PIL.
+    wide = 1 << 20
+    original = hashing._build_pass
+
+    def uncertain(in_size: int, out_size: int) -> hashing._Pass | None:
+        plan = original(in_size, out_size)
+        if plan is None or plan.exact:
+            return plan
+        return dataclasses.replace(
+            plan,
+            bias=np.full_like(plan.bias, hashing._FIXED_HALF - wide),
+            span=np.full_like(plan.span, hashing._FIXED_ONE - 2 * wide),
+        )
+
+    monkeypatch.setattr(hashing, "_PLANS", {})
+    monkeypatch.setattr(hashing, "_build_pass", uncertain)
+    rng = np.random.default_rng(8)
+    for width, height in [(64, 64), (256, 200), (23, 211), (5, 3)]:
+        for size in HASH_SIZES:
+            _assert_resize_matches_pil(_content("noise", rng, 2, height, width), size)
+            _assert_resize_matches_pil(_content("binary", rng, 2, height, width), size)
+
+
+def test_resize_in_small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Large images are processed in blocks of rows, columns and images; tiny
+    # blocks exercise every boundary on small inputs.
+    monkeypatch.setattr(hashing, "_BLOCK_ELEMENTS", 300)
+    rng = np.random.default_rng(9)
+    for width, height in [(64, 64), (300, 40), (40, 300), (97, 61), (1, 50), (50, 1)]:
+        for size in HASH_SIZES:
+            _assert_resize_matches_pil(_content("noise", rng, 5, height, width), size)
+
+
+def test_resize_uses_exact_float64_sums_for_long_filters() -> None:
+    # A strong downscale has long filters: float32 would need too many
+    # rechecks, so the pass sums in float64, which is exact.
+    plan = hashing._pass_plan(3000, 8)
+    assert plan is not None and plan.exact
+    stack = _noise(np.random.default_rng(10), (1, 40, 3000))
+    _assert_resize_matches_pil(stack, (8, 8))
+
+
+# --- grey conversion -----------------------------------------------------------
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R 601-2 luma in Pillow's fixed point: L = (19595 R + 38470 G + 7471 B + 2**15) >> 16."""
+    r, g, b = (rgb[..., i].astype(np.uint32) for i in range(3))
+    return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16).astype(np.uint8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    sizes=st.lists(st.tuples(st.integers(1, 90), st.integers(1, 90)), min_size=1, max_size=6),
+    modes=st.lists(st.sampled_from(["RGB", "RGBA", "L", "P", "LA", "I;16"]), min_size=1),
+    count=st.integers(1, 40),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_grey_conversion_matches_pil_convert(
+    sizes: list[tuple[int, int]], modes: list[str], count: int, seed: int
+) -> None:
+    # Small RGB(A) images are converted several to a tile; each must still get
+    # exactly its own convert("L") pixels, whatever the mix of modes and sizes.
+    rng = np.random.default_rng(seed)
+    images = []
+    for i in range(count):
+        width, height = sizes[i % len(sizes)]
+        mode = modes[i % len(modes)]
+        rgba = Image.fromarray(_noise(rng, (height, width, 4)), "RGBA")
+        images.append(rgba if mode == "RGBA" else rgba.convert(mode))
+    greys = hashing._greys(images)
+    assert len(greys) == len(images)
+    for image, grey in zip(images, greys, strict=True):
+        expected = np.asarray(image.convert("L"))
+        assert grey.dtype == np.uint8 and np.array_equal(grey, expected)
+        if image.mode in ("RGB", "RGBA"):
+            assert np.array_equal(grey, _luma(np.asarray(image)))
+
+
+# --- whole hashes, batched, against imagehash ------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    width=st.integers(1, 300),
+    height=st.integers(1, 300),
+    mode=st.sampled_from(["RGB", "RGBA", "L", "P", "I;16", "CMYK", "1"]),
+    kind=st.sampled_from(["noise", "uniform", "binary", "smooth"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_same_size_batches_match_imagehash(
+    width: int, height: int, mode: str, kind: str, seed: int
+) -> None:
+    # Six same-size images: enough to take the vectorised path in any case.
+    rng = np.random.default_rng(seed)
+    channels = [_content(kind, rng, 6, height, width) for _ in range(3)]
+    images = [
+        Image.fromarray(np.dstack([c[i] for c in channels]), "RGB").convert(mode) for i in range(6)
+    ]
+    for method in HASH_METHODS:
+        expected = [str(REFERENCE[method](image)) for image in images]
+        assert [code_to_hex(c) for c in hash_images(images, method)] == expected
+
+
+def test_batch_matches_imagehash_when_the_self_check_fails(monkeypatch) -> None:
+    # With a Pillow whose resampling the vectorised code does not reproduce,
+    # every image must go through PIL, with the same bits.
+    monkeypatch.setattr(hashing, "_SELF_CHECK", [False])
+    images = DIGITS[:20] + [GALLERY["rgb_smooth"]] * 5
+    for method in HASH_METHODS:
+        expected = [str(REFERENCE[method](image)) for image in images]
+        assert [code_to_hex(c) for c in hash_images(images, method)] == expected
+
+
+@pytest.mark.parametrize("size", [(0, 0), (0, 5), (5, 0)])
+def test_empty_images_match_imagehash(size: tuple[int, int]) -> None:
+    images = [Image.new("RGB", size, (10, 20, 30))] * 5
+    for method in HASH_METHODS:
+        expected = str(REFERENCE[method](images[0]))
+        assert [code_to_hex(c) for c in hash_images(images, method)] == [expected] * 5
+
+
+def test_blas_thread_limit_is_restored_after_concurrent_calls() -> None:
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads() -> list[int]:
+        return [
+            i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
+        ]
+
+    before = blas_threads()
+    with hashing._one_blas_thread():
+        assert all(n == 1 for n in blas_threads())
+    images = DIGITS[:40]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(lambda _: hash_images(images, "phash", workers=2), range(6)))
+    assert blas_threads() == before
