@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from sampling import hashing
+from sampling import hashing, lanczos
 from sampling.hashing import (
     HASH_METHODS,
     code_to_hex,
@@ -227,7 +227,7 @@ def test_hamming_distance_matches_unpackbits_and_imagehash() -> None:
 # --- the vectorised LANCZOS resize against PIL, pixel for pixel --------------
 #
 # hash_images reproduces PIL's ``resize(size, LANCZOS)`` of grey images with
-# numpy (sampling.hashing._resize_stack). These tests hold it to PIL's output
+# numpy (sampling.lanczos.resize_stack). These tests hold it to PIL's output
 # on every pixel, over sizes that exercise each branch of Pillow's
 # Resample.c: down- and upscaling, one or two passes, either pass order,
 # truncated filter windows at the edges, long filters (exact float64 sums)
@@ -254,7 +254,7 @@ def _content(kind: str, rng: np.random.Generator, n: int, height: int, width: in
 
 
 def _assert_resize_matches_pil(stack: np.ndarray, size: tuple[int, int]) -> None:
-    got = hashing._resize_stack(stack, size)
+    got = lanczos.resize_stack(stack, size)
     assert got is not None, f"{stack.shape} -> {size} fell back to PIL"
     expected = _pil_resize(stack, size)
     assert got.shape == expected.shape and got.dtype == np.uint8
@@ -264,7 +264,7 @@ def _assert_resize_matches_pil(stack: np.ndarray, size: tuple[int, int]) -> None
 
 def test_self_check_enables_the_vectorised_resize() -> None:
     # Otherwise every hash would silently take the (correct but slow) PIL path.
-    assert hashing._resize_matches_pil()
+    assert lanczos.resize_matches_pil()
 
 
 @pytest.mark.parametrize(
@@ -319,7 +319,7 @@ def test_resize_matches_pil_around_the_pass_order_switch(
 
 def test_resize_of_an_image_already_at_size_is_a_copy() -> None:
     stack = _noise(np.random.default_rng(5), (4, 8, 9))
-    got = hashing._resize_stack(stack, (9, 8))
+    got = lanczos.resize_stack(stack, (9, 8))
     assert got is not None and np.array_equal(got, stack)
     assert not np.shares_memory(got, stack)
 
@@ -338,20 +338,20 @@ def test_resize_exact_recomputation_path(monkeypatch: pytest.MonkeyPatch) -> Non
     # Make every float32 sum look uncertain, so that all pixels go through the
     # exact int64 recomputation: it alone must reproduce PIL.
     wide = 1 << 20
-    original = hashing._build_pass
+    original = lanczos._build_pass
 
-    def uncertain(in_size: int, out_size: int) -> hashing._Pass | None:
+    def uncertain(in_size: int, out_size: int) -> lanczos._Pass | None:
         plan = original(in_size, out_size)
         if plan is None or plan.exact:
             return plan
         return dataclasses.replace(
             plan,
-            bias=np.full_like(plan.bias, hashing._FIXED_HALF - wide),
-            span=np.full_like(plan.span, hashing._FIXED_ONE - 2 * wide),
+            bias=np.full_like(plan.bias, lanczos._FIXED_HALF - wide),
+            span=np.full_like(plan.span, lanczos._FIXED_ONE - 2 * wide),
         )
 
-    monkeypatch.setattr(hashing, "_PLANS", {})
-    monkeypatch.setattr(hashing, "_build_pass", uncertain)
+    monkeypatch.setattr(lanczos, "_PLANS", {})
+    monkeypatch.setattr(lanczos, "_build_pass", uncertain)
     rng = np.random.default_rng(8)
     for width, height in [(64, 64), (256, 200), (23, 211), (5, 3)]:
         for size in HASH_SIZES:
@@ -362,7 +362,7 @@ def test_resize_exact_recomputation_path(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_resize_in_small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     # Large images are processed in blocks of rows, columns and images; tiny
     # blocks exercise every boundary on small inputs.
-    monkeypatch.setattr(hashing, "_BLOCK_ELEMENTS", 300)
+    monkeypatch.setattr(lanczos, "_BLOCK_ELEMENTS", 300)
     rng = np.random.default_rng(9)
     for width, height in [(64, 64), (300, 40), (40, 300), (97, 61), (1, 50), (50, 1)]:
         for size in HASH_SIZES:
@@ -372,7 +372,7 @@ def test_resize_in_small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_resize_uses_exact_float64_sums_for_long_filters() -> None:
     # A strong downscale has long filters: float32 would need too many
     # rechecks, so the pass sums in float64, which is exact.
-    plan = hashing._pass_plan(3000, 8)
+    plan = lanczos._pass_plan(3000, 8)
     assert plan is not None and plan.exact
     stack = _noise(np.random.default_rng(10), (1, 40, 3000))
     _assert_resize_matches_pil(stack, (8, 8))
@@ -443,7 +443,7 @@ def test_same_size_batches_match_imagehash(
 def test_batch_matches_imagehash_when_the_self_check_fails(monkeypatch) -> None:
     # With a Pillow whose resampling the vectorised code does not reproduce,
     # every image must go through PIL, with the same bits.
-    monkeypatch.setattr(hashing, "_SELF_CHECK", [False])
+    monkeypatch.setattr(lanczos, "_SELF_CHECK", [False])
     images = DIGITS[:20] + [GALLERY["rgb_smooth"]] * 5
     for method in HASH_METHODS:
         expected = [str(REFERENCE[method](image)) for image in images]
