@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sampling import hashing
+from sampling import hashing, lanczos
 from sampling.hashing import _codes_from_stack, hash_images
 
 # Benchmarks only run when asked for (a path or -k naming "bench", or
@@ -76,13 +76,13 @@ def test_bench_batch_phash_vs_imagehash_loop(side: int) -> None:
     batches = list(hashing._image_batches(images))
     stacks = [np.stack(hashing._greys(batch)) for batch in batches]
     with hashing._one_blas_thread():
-        reduced = np.concatenate([hashing._resize_stack(s, (32, 32)) for s in stacks])
+        reduced = np.concatenate([lanczos.resize_stack(s, (32, 32)) for s in stacks])
     assert np.array_equal(reduced, np.stack(_pil_reduce_all(images)))
     assert np.array_equal(_codes_from_stack(reduced, "phash"), codes)
 
     def resize() -> object:
         with hashing._one_blas_thread():
-            return [hashing._resize_stack(s, (32, 32)) for s in stacks]
+            return [lanczos.resize_stack(s, (32, 32)) for s in stacks]
 
     t = _race(
         {
