@@ -20,6 +20,10 @@ from app.jobs import EXIT_CANCELLED
 from app.store import utc_now
 from app.workspace import Workspace, WorkspaceError
 
+# Few labels at a fixed epoch count are a handful of optimiser steps and leave
+# the model near chance (the simulated A/B's cold start); train at least this long.
+DEFAULT_MIN_STEPS = 200
+
 
 class _StopFlag:
     def __init__(self) -> None:
@@ -54,6 +58,7 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
         input_size=int(input_size),
         weights=params.get("weights"),
         patience=int(params.get("patience", 5)),
+        min_steps=int(params.get("min_steps", DEFAULT_MIN_STEPS)),
     )
 
     def progress(event: dict) -> None:

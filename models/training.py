@@ -61,6 +61,11 @@ class TrainConfig:
         One of :data:`models.networks.ARCHITECTURES`.
     epochs : int
         Upper bound on passes over the training split.
+    min_steps : int
+        Lower bound on optimiser steps: with few labels, ``epochs`` passes are
+        only a handful of steps and the model stays near chance (a cold start
+        that made uncertainty sampling no better than random in the simulated
+        A/B), so the epochs are raised to reach this many steps.
     batch_size : int
         Images per optimiser step.
     lr, weight_decay : float
@@ -106,6 +111,7 @@ class TrainConfig:
 
     arch: str = "small_cnn"
     epochs: int = 30
+    min_steps: int = 0
     batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -353,6 +359,12 @@ def _evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> tup
     return total, torch.cat(predictions)
 
 
+def epochs_for(config: TrainConfig, n_train: int) -> int:
+    """``config.epochs``, raised so that training takes at least ``config.min_steps`` steps."""
+    batches = max(1, math.ceil(n_train / config.batch_size))
+    return max(config.epochs, math.ceil(config.min_steps / batches))
+
+
 def train(
     paths: Sequence[str | Path],
     labels: Sequence[int],
@@ -421,12 +433,16 @@ def train(
             else _subset(paths, y, train_idx, input_size, cache, False, False)
         )
         del cache  # the subsets hold their own copies
+        epochs = epochs_for(config, len(train_idx))
+        if epochs > config.epochs:
+            notes.append(f"epochs raised from {config.epochs} to {epochs} to reach "
+                         f"min_steps={config.min_steps} optimiser steps")
 
         model = _initial_model(config, len(classes), input_size, notes).to(device)
         optimizer = torch.optim.AdamW(
             model.parameters(), lr=config.lr, weight_decay=config.weight_decay
         )
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
         loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
         generator = torch.Generator().manual_seed(config.seed)
         eval_loader = DataLoader(val_set, batch_size=256, num_workers=config.num_workers)
@@ -434,7 +450,7 @@ def train(
         history: list[dict[str, Any]] = []
         best_loss, best_epoch, best_state = math.inf, 0, None
         stopped_early = False
-        for epoch in range(1, config.epochs + 1):
+        for epoch in range(1, epochs + 1):
             epoch_start = time.perf_counter()
             loader = DataLoader(
                 train_set,
@@ -451,11 +467,11 @@ def train(
                 val_accuracy = float((predicted == torch.as_tensor(val_set.labels)).float().mean())
             record = {
                 "epoch": epoch,
-                "epochs": config.epochs,
+                "epochs": epochs,
                 "loss": train_loss,
                 "val_loss": val_loss,
                 "val_accuracy": val_accuracy,
-                "fraction_done": epoch / config.epochs,
+                "fraction_done": epoch / epochs,
                 "seconds": time.perf_counter() - epoch_start,
             }
             history.append(record)
@@ -472,7 +488,7 @@ def train(
                 and val_loss is not None
                 and epoch - best_epoch >= config.patience
             ):
-                stopped_early = epoch < config.epochs
+                stopped_early = epoch < epochs
                 break
 
         assert best_state is not None  # at least one epoch ran

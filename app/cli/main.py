@@ -7,11 +7,23 @@ import os
 import sys
 from collections.abc import Sequence
 
-from app.cli import gui, monitor, pool, project, ranking, registry, targeted, training
+from app.cli import (
+    gui,
+    monitor,
+    pool,
+    project,
+    ranking,
+    registry,
+    simulate,
+    targeted,
+    training,
+)
 from app.workspace import WorkspaceError
 
 # Each module adds its sub-commands; keeping them apart keeps files short.
-COMMAND_MODULES = (project, pool, training, registry, ranking, targeted, monitor, gui)
+COMMAND_MODULES = (
+    project, pool, training, registry, ranking, simulate, targeted, monitor, gui,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from app.annotator import resolve_annotator
 from app.cli.output import print_json, print_json_line, print_table, progress_bar
+from app.job_worker import DEFAULT_MIN_STEPS
 from app.jobs import JobHandle, reconcile_jobs, start_job
 from app.workspace import Workspace, WorkspaceError
 
@@ -24,6 +25,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--val-fraction", type=float, default=0.2)
     train.add_argument("--input-size", type=int, help="square input side (default: from images)")
     train.add_argument("--patience", type=int, default=5, help="early-stopping patience (epochs)")
+    train.add_argument("--min-steps", type=int, default=DEFAULT_MIN_STEPS,
+                       help="train at least this many optimiser steps (raises the epochs "
+                            "when there are few labels)")
     train.add_argument("--weights", help="local state_dict to start from (e.g. ImageNet resnet18)")
     train.add_argument("--annotator", help="creator recorded on the version")
     train.add_argument("--json", action="store_true", help="JSON lines: one per epoch, then done")
@@ -96,7 +100,7 @@ def run_train(args: argparse.Namespace) -> int:
     params = {
         "arch": args.arch, "epochs": args.epochs, "seed": args.seed,
         "val_fraction": args.val_fraction, "input_size": args.input_size,
-        "patience": args.patience, "weights": args.weights,
+        "patience": args.patience, "weights": args.weights, "min_steps": args.min_steps,
         "creator": resolve_annotator(args.annotator),
     }
     with Workspace.open(args.project) as workspace:

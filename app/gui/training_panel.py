@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.annotator import resolve_annotator
 from app.gui.job_runner import JobRunner
 from app.gui.project_model import ProjectModel
+from app.job_worker import DEFAULT_MIN_STEPS
 from app.model_registry import AUTO_RETRAIN_SETTING, retrain_due
 
 
@@ -39,6 +40,11 @@ class TrainingPanel(QWidget):
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 500)
         self.epochs.setValue(15)
+        self.min_steps = QSpinBox()
+        self.min_steps.setRange(0, 1_000_000)
+        self.min_steps.setValue(DEFAULT_MIN_STEPS)
+        self.min_steps.setToolTip("Train at least this many optimiser steps: with few labels "
+                                  "the epochs are raised so the model leaves chance level")
         self.auto_every = QSpinBox()
         self.auto_every.setRange(0, 100_000)
         self.auto_every.setSpecialValueText("off")
@@ -49,7 +55,7 @@ class TrainingPanel(QWidget):
         self.state = QLabel("No training running")
         self.state.setObjectName("trainingState")
         self.state.setWordWrap(True)
-        for widget in (self.retrain, self.cancel, self.epochs, self.auto_every):
+        for widget in (self.retrain, self.cancel, self.epochs, self.min_steps, self.auto_every):
             widget.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 
         buttons = QHBoxLayout()
@@ -57,6 +63,7 @@ class TrainingPanel(QWidget):
         buttons.addWidget(self.cancel)
         form = QFormLayout()
         form.addRow("Epochs", self.epochs)
+        form.addRow("At least N steps", self.min_steps)
         form.addRow("Auto every N labels", self.auto_every)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 8, 0, 0)
@@ -84,7 +91,8 @@ class TrainingPanel(QWidget):
     # -- training ---------------------------------------------------------
 
     def start_training(self) -> bool:
-        params = {"epochs": self.epochs.value(), "creator": resolve_annotator(
+        params = {"epochs": self.epochs.value(), "min_steps": self.min_steps.value(),
+                  "creator": resolve_annotator(
             self.project.annotator)}
         if not self.trainer.start(self.project.workspace, params):
             return False

@@ -60,7 +60,7 @@ def drift_project(tmp_path_factory) -> DriftProject:
         workspace.store.add_annotations(
             [(s.id, class_ids[str(targets[int(Path(s.path).stem[-4:])])])
              for s in workspace.samples()], "truth", "import-labels")
-    run_cli("train", root / "project", "--epochs", "6")
+    run_cli("train", root / "project", "--epochs", "6", "--min-steps", "0")
     batches = {}
     with Workspace.open(root / "project") as workspace:
         def add(name: str, indices, invert: bool = False) -> None:

@@ -104,7 +104,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> dict:
 @pytest.fixture(scope="module")
 def trained(planted: dict) -> dict:
     """The planted project with one small model trained on its 150 labels."""
-    run_cli("train", planted["root"], "--epochs", "6")
+    run_cli("train", planted["root"], "--epochs", "6", "--min-steps", "0")
     return planted
 
 

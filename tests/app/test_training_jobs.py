@@ -20,7 +20,10 @@ from app.scoring import cached_scores, ensure_scores
 from app.workspace import Workspace, WorkspaceError
 from tests.conftest import run_cli
 
-FAST = ["--epochs", "2", "--patience", "0"]
+FAST = ["--epochs", "2", "--patience", "0", "--min-steps", "0"]
+# 15 epochs of 400 training digits are ~100 steps: enough here, and a fixed
+# epoch count keeps this fixture quick.
+RECIPE = ["--epochs", "15", "--min-steps", "0", "--seed", "3"]
 
 
 def _labeled_digits_project(root: Path, demo, n_labels: int) -> Path:
@@ -46,8 +49,8 @@ def trained(digits_demo, tmp_path_factory):
     """A project with 500 labels and two versions trained with the same recipe."""
     root = _labeled_digits_project(tmp_path_factory.mktemp("t") / "proj", digits_demo, 500)
     out = [json.loads(line) for line in
-           run_cli("train", root, "--epochs", "15", "--seed", "3", "--json").stdout.splitlines()]
-    run_cli("train", root, "--epochs", "15", "--seed", "3", "--json", "--annotator", "eve")
+           run_cli("train", root, *RECIPE, "--json").stdout.splitlines()]
+    run_cli("train", root, *RECIPE, "--json", "--annotator", "eve")
     return root, out
 
 

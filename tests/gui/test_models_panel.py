@@ -31,7 +31,7 @@ def trained_template(digits_demo, tmp_path_factory):
         csv.writer(handle).writerows([["file", "label"], *rows])
     with Workspace.open(root) as ws:
         import_labels(ws, subset, "seed")
-    run_cli("train", root, "--epochs", "3", "--seed", "1")
+    run_cli("train", root, "--epochs", "3", "--min-steps", "0", "--seed", "1")
     run_cli("score", root, "--mc-samples", "2")
     return root
 
@@ -58,6 +58,7 @@ def test_retrain_moves_progress_adds_a_version_and_reranks_keeping_the_sample(
     seen = []
     bench.training.trainer.progress.connect(lambda e: seen.append(e["fraction_done"]))
     bench.training.epochs.setValue(2)
+    bench.training.min_steps.setValue(0)
     with qtbot.waitSignal(bench.training.trainer.succeeded, timeout=TRAIN_TIMEOUT_MS):
         qtbot.mouseClick(bench.training.retrain, Qt.MouseButton.LeftButton)
         qtbot.keyClick(win, "7")  # labeling goes on while training runs
@@ -106,7 +107,7 @@ def test_a_failing_job_shows_its_error(qtbot, settings, digits_demo, tmp_path):
 def test_compare_architecture_curve_simulation_and_delete(qtbot, trained_window, tmp_path,
                                                           trained_template):
     win = trained_window
-    run_cli("train", win.project.root, "--epochs", "2", "--seed", "2")
+    run_cli("train", win.project.root, "--epochs", "2", "--min-steps", "0", "--seed", "2")
     tab = win.models_tab
     tab.reload()
     assert tab.table_model.rowCount() == 2

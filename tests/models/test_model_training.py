@@ -15,6 +15,7 @@ from models.training import (
     TrainConfig,
     TrainingCancelled,
     TrainingError,
+    epochs_for,
     split_train_val,
     train,
 )
@@ -212,3 +213,14 @@ def test_warm_start_keeps_fitting_weights_and_replaces_the_classifier(trained_di
             eleven,
             TrainConfig(epochs=1, warm_start_state={"nothing": torch.zeros(1)}),
         )
+
+
+def test_min_steps_raises_the_epochs_for_few_labels(digits):
+    paths, labels = _tiny_subset(digits, 40)
+    config = TrainConfig(epochs=1, batch_size=16, input_size=16, val_fraction=0, patience=0,
+                         min_steps=9)
+    assert epochs_for(config, 40) == 3  # 3 batches per epoch: 3 epochs reach 9 steps
+    run = train(paths, labels, [str(d) for d in range(10)], config)
+    assert run.epochs_run == 3 and [h["epochs"] for h in run.history] == [3, 3, 3]
+    assert any("epochs raised from 1 to 3" in note for note in run.notes)
+    assert epochs_for(TrainConfig(epochs=5, batch_size=16, min_steps=9), 400) == 5

@@ -1,0 +1,135 @@
+"""``labelloop simulate``: A/B-test active-learning strategies on a labeled folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from app.cli.output import print_json, print_table
+from app.simulation_report import savings_rows
+from app.workspace import WorkspaceError
+from sampling.strategies import STRATEGIES
+
+ARCH_CHOICES = ("small_cnn", "resnet18")
+DEFAULT_STRATEGIES = "random,margin,entropy,bald,coreset,badge"
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in STRATEGIES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown strategies {', '.join(unknown) or '(none given)'}; "
+            f"available: {', '.join(STRATEGIES)}")
+    return names
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds must be integers like 0,1,2, got {text!r}"
+                                         ) from None
+    if min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"seeds must be distinct and >= 0, got {text!r}")
+    return seeds
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    sim = commands.add_parser(
+        "simulate", help="A/B-test sampling strategies on a labeled pool (labels hidden)",
+        description="Simulate the labeling loop on fully labeled ImageFolder-style folders: "
+                    "the pool's labels are revealed only for the samples a strategy picks. "
+                    "Writes OUT/curves.json, curves.csv and curves.png and prints how many "
+                    "labels each strategy needs to match random sampling's final accuracy. "
+                    "Rerunning with the same OUT resumes (and extends the runs when --rounds "
+                    "grows). Strategies: " + ", ".join(STRATEGIES)
+                    + " (see 'labelloop rank --help' for what each one ranks by).",
+    )
+    sim.add_argument("--pool", required=True, type=Path, metavar="DIR",
+                     help="labeled pool, one subfolder per class")
+    sim.add_argument("--test", required=True, type=Path, metavar="DIR",
+                     help="labeled test set with the same class subfolders")
+    sim.add_argument("--strategies", type=_names, default=_names(DEFAULT_STRATEGIES),
+                     metavar="A,B,...", help=f"default: {DEFAULT_STRATEGIES}")
+    sim.add_argument("--init", type=int, required=True, metavar="N", help="initial random labels")
+    sim.add_argument("--step", type=int, required=True, metavar="K", help="labels per round")
+    sim.add_argument("--rounds", type=int, required=True, metavar="R",
+                     help="rounds after the initial set")
+    sim.add_argument("--seeds", type=_seeds, default=(0,), metavar="0,1,2",
+                     help="one run per strategy and seed; curves average over seeds (default: 0)")
+    sim.add_argument("--out", type=Path, required=True, metavar="OUT",
+                     help="folder for curves.json / .csv / .png and the per-run results")
+    sim.add_argument("--fresh", action="store_true",
+                     help="discard results of an earlier simulation in OUT instead of resuming")
+    sim.add_argument("--json", action="store_true", help="print the savings as JSON")
+    recipe = sim.add_argument_group("training recipe (the same for every strategy and round)")
+    recipe.add_argument("--arch", choices=ARCH_CHOICES, default="small_cnn")
+    recipe.add_argument("--epochs", type=int, default=10, metavar="E",
+                        help="passes over the labeled set per round (default: 10)")
+    recipe.add_argument("--min-steps", type=int, default=200, metavar="N",
+                        help="raise the epochs so each round takes at least this many "
+                             "optimiser steps (small labeled sets need it; default: 200); 0: off")
+    recipe.add_argument("--lr", type=float, default=3e-3, help="AdamW learning rate (3e-3)")
+    recipe.add_argument("--batch-size", type=int, default=32, metavar="N", help="default: 32")
+    recipe.add_argument("--input-size", type=int, metavar="PX",
+                        help="square input side (default: from the images; 16 suits the digits)")
+    recipe.add_argument("--no-augment", action="store_true", help="no random affine jitter")
+    recipe.add_argument("--warm-start", action="store_true",
+                        help="continue from the previous round's weights instead of from scratch")
+    recipe.add_argument("--mc-samples", type=int, default=20, metavar="T",
+                        help="MC-dropout passes for bald / variation_ratio (default: 20)")
+    sim.set_defaults(run=run_simulate)
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    # torch is imported only when a simulation actually runs: other commands stay fast.
+    from app.simulation import Recipe, SimulationConfig, run_simulation
+
+    if args.epochs < 1 or args.batch_size < 1 or args.min_steps < 0 or args.mc_samples < 1:
+        raise WorkspaceError("need --epochs >= 1, --batch-size >= 1, --min-steps >= 0 "
+                             "and --mc-samples >= 1")
+    config = SimulationConfig(
+        pool=args.pool.resolve(), test=args.test.resolve(), strategies=args.strategies,
+        init=args.init, step=args.step, rounds=args.rounds, seeds=args.seeds,
+        recipe=Recipe(arch=args.arch, epochs=args.epochs, min_steps=args.min_steps,
+                      batch_size=args.batch_size, lr=args.lr, augment=not args.no_augment,
+                      warm_start=args.warm_start, mc_samples=args.mc_samples,
+                      input_size=args.input_size),
+    )
+    total = len(config.strategies) * len(config.seeds) * (config.rounds + 1)
+    with tqdm(total=total, desc="simulate", unit="round", file=sys.stderr,
+              disable=not sys.stderr.isatty()) as bar:
+        result = run_simulation(config, args.out, fresh=args.fresh,
+                                progress=lambda event: _advance(bar, event))
+    if args.json:
+        print_json({"savings": result.savings,
+                    "files": {name: str(path) for name, path in result.files.items()}})
+        return 0
+    _print_savings(result.savings)
+    print(f"\n{result.computed_rounds} rounds computed, {result.reused_rounds} reused from "
+          f"{args.out}")
+    for path in result.files.values():
+        print(f"wrote {path}")
+    return 0
+
+
+def _advance(bar: tqdm, event: dict[str, Any]) -> None:
+    bar.set_postfix_str(f"{event['strategy']} seed {event['seed']} round "
+                        f"{event['round']}/{event['rounds']} acc {event['accuracy']:.3f}",
+                        refresh=False)
+    bar.update(1)
+
+
+def _print_savings(savings: dict[str, Any] | None) -> None:
+    if savings is None:
+        print("no 'random' strategy in the run: no baseline for label savings")
+        return
+    print(f"target: random's final accuracy {savings['target_accuracy']:.4f} "
+          f"at {savings['baseline_labels']} labels")
+    print_table(["strategy", "final labels", "final accuracy", "labels to reach target",
+                 "savings"], savings_rows(savings))

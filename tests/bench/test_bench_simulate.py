@@ -1,0 +1,91 @@
+"""Benchmark: the full active-learning A/B on the digits, as ``labelloop simulate`` runs it.
+
+Run with ``pytest tests/bench -s``. The figure is label savings, a ratio
+against the random-sampling baseline run in the same process: random's final
+labels divided by the labels each strategy needs to reach random's final
+accuracy (mean over the seeds; only measured rounds count). Nothing is
+asserted on time or accuracy; the run only has to produce its three files.
+
+Setup: the demo's simulate split (1,348 pool / 449 test digits), six
+strategies x 3 seeds, 20 random initial labels + 7 rounds of 40 (budget 300,
+22 % of the pool). Recipe (see ``app.simulation.Recipe`` for the ablation):
+16 px inputs, at least 200 optimiser steps per round against the cold start,
+augmentation, retrained from scratch every round.
+
+Cost: 144 trainings of about 3 s each: 497 s measured on the shared 2-core
+machine (8.4 min with the demo build). Measured there: margin, coreset and
+badge 2.14x, entropy 1.67x, bald 1.36x (random's final accuracy 0.989).
+With LABELLOOP_BENCH_SIMULATE_STEP=20 and _ROUNDS=14 (same budget, finer
+steps; about 17 minutes) margin, coreset and badge reach 2.50x.
+
+Environment: LABELLOOP_BENCH_SIMULATE_SEEDS (default ``0,1,2``),
+LABELLOOP_BENCH_SIMULATE_STEP (40), LABELLOOP_BENCH_SIMULATE_ROUNDS (7),
+LABELLOOP_BENCH_SIMULATE_OUT (keep the results there: a rerun then reuses
+them, and more rounds extend them).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.cli.output import print_table
+from app.demo import build_demo
+from app.simulation import Recipe, SimulationConfig, run_simulation
+from app.simulation_report import Point, label_savings, savings_rows
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("LABELLOOP_BENCH") != "1" and not any("bench" in a for a in sys.argv[1:]),
+    reason="benchmark: run `pytest tests/bench -s`",
+)
+
+STRATEGIES = ("random", "margin", "entropy", "bald", "coreset", "badge")
+SEEDS = tuple(int(s) for s in os.environ.get("LABELLOOP_BENCH_SIMULATE_SEEDS", "0,1,2").split(","))
+INIT = 20
+STEP = int(os.environ.get("LABELLOOP_BENCH_SIMULATE_STEP", "40"))
+ROUNDS = int(os.environ.get("LABELLOOP_BENCH_SIMULATE_ROUNDS", "7"))
+RECIPE = Recipe(epochs=10, min_steps=200, batch_size=32, lr=3e-3, augment=True,
+                warm_start=False, input_size=16)
+
+
+def savings_by_budget(curves: dict[str, list[Point]]) -> list[list[object]]:
+    """Rows ``[budget, random's accuracy there, savings of each strategy]`` per round."""
+    rows = []
+    for end in range(2, len(curves["random"]) + 1):
+        savings = label_savings({name: points[:end] for name, points in curves.items()})
+        rows.append([savings["baseline_labels"], round(savings["target_accuracy"], 4)] + [
+            "-" if savings["strategies"][name]["savings"] is None
+            else f"{savings['strategies'][name]['savings']:.2f}x" for name in STRATEGIES[1:]])
+    return rows
+
+
+def test_bench_simulate_digits(tmp_path):
+    demo = build_demo(tmp_path / "demo")
+    out = Path(os.environ.get("LABELLOOP_BENCH_SIMULATE_OUT", tmp_path / "simulate"))
+    config = SimulationConfig(
+        pool=demo.simulate_pool, test=demo.simulate_test, strategies=STRATEGIES,
+        init=INIT, step=STEP, rounds=ROUNDS, seeds=SEEDS, recipe=RECIPE,
+    )
+    started = time.perf_counter()
+    result = run_simulation(config, out)
+    seconds = time.perf_counter() - started
+
+    print(f"\nsimulate on the digits: {len(STRATEGIES)} strategies x {len(SEEDS)} seeds, "
+          f"init {INIT} + {ROUNDS} rounds of {STEP}, recipe {RECIPE}")
+    print(f"{result.computed_rounds} rounds computed, {result.reused_rounds} reused, "
+          f"{seconds:.0f} s")
+    for name, points in result.curves.items():
+        print(f"{name:8s} " + " ".join(
+            f"{p['labels']}:{p['accuracy']:.3f}+-{p.get('std', 0):.3f}" for p in points))
+    savings = result.savings
+    print(f"target: random's final accuracy {savings['target_accuracy']:.4f} "
+          f"at {savings['baseline_labels']} labels")
+    print_table(["strategy", "final labels", "final accuracy", "labels to reach target",
+                 "savings"], savings_rows(savings))
+    print("\nsavings had the budget stopped earlier (random's accuracy there as the target):")
+    print_table(["budget", "target", *STRATEGIES[1:]], savings_by_budget(result.curves))
+    assert all(path.stat().st_size > 0 for path in result.files.values())
