@@ -36,8 +36,19 @@ def load_simulation_curves(path: str | os.PathLike[str]) -> dict[str, list[dict[
     return strategies
 
 
+def version_series(versions: list[ModelVersion]) -> dict[str, list[dict[str, Any]]]:
+    """Validation accuracy and macro-F1 against labels, as two chart series."""
+    points = [p for p in version_points(versions) if p["accuracy"] is not None]
+    return {
+        "validation accuracy": [{"labels": p["labels"], "accuracy": p["accuracy"]}
+                                for p in points],
+        "validation macro-F1": [{"labels": p["labels"], "accuracy": p["macro_f1"]}
+                                for p in points if p["macro_f1"] is not None],
+    }
+
+
 def draw_curves(figure: Any, series: dict[str, list[dict[str, Any]]], *, title: str,
-                metric: str = "accuracy") -> None:
+                metric: str = "accuracy", ylabel: str | None = None) -> None:
     """Draw accuracy-vs-labels lines (with ±std bands when present) on a Figure."""
     figure.clear()
     axes = figure.add_subplot(1, 1, 1)
@@ -50,7 +61,7 @@ def draw_curves(figure: Any, series: dict[str, list[dict[str, Any]]], *, title: 
             high = [y + p["std"] for y, p in zip(ys, points, strict=True)]
             axes.fill_between(xs, low, high, color=line.get_color(), alpha=0.2)
     axes.set_xlabel("labels")
-    axes.set_ylabel(metric.replace("_", "-"))
+    axes.set_ylabel(ylabel or metric.replace("_", "-"))
     axes.set_title(title)
     axes.grid(alpha=0.3)
     if series:

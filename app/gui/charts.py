@@ -14,8 +14,9 @@ class ChartCanvas(FigureCanvasQTAgg):
     def __init__(self, width: float = 5, height: float = 3.5) -> None:
         super().__init__(Figure(figsize=(width, height), dpi=100))
 
-    def plot_curves(self, series: dict[str, list[dict[str, Any]]], title: str) -> None:
-        draw_curves(self.figure, series, title=title)
+    def plot_curves(self, series: dict[str, list[dict[str, Any]]], title: str,
+                    ylabel: str | None = None) -> None:
+        draw_curves(self.figure, series, title=title, ylabel=ylabel)
         self.draw_idle()
 
     def plot_confusions(self, matrices: dict[str, list[list[int]] | None],

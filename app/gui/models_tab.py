@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.gui.charts import ChartCanvas
 from app.gui.project_model import ProjectModel
 from app.gui.versions_model import VersionIdRole, VersionsTableModel
-from app.learning_curve import load_simulation_curves, version_points
+from app.learning_curve import load_simulation_curves, version_series
 from app.model_comparison import compare_versions
 from app.workspace import WorkspaceError
 
@@ -130,8 +130,8 @@ class ModelsTab(QWidget):
         if len(versions) >= 2:
             self.compare_a.setCurrentIndex(len(versions) - 2)
             self.compare_b.setCurrentIndex(len(versions) - 1)
-        self.curve.plot_curves(
-            {"validation accuracy": version_points(versions)}, "Accuracy against labels")
+        self.curve.plot_curves(version_series(versions), "Learning curve: the loop paying off",
+                               ylabel="accuracy / macro-F1")
         if versions:
             self.architecture_choice.setCurrentIndex(len(versions) - 1)
 

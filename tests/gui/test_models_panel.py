@@ -115,8 +115,10 @@ def test_compare_architecture_curve_simulation_and_delete(qtbot, trained_window,
     assert result["a"]["id"] == 1 and result["b"]["id"] == 2
     assert tab.confusions.axes_count() == 4  # two heat maps and their colour bars
     assert tab.compare_table.rowCount() == 2 + 2 * 10
-    curve = tab.curve.figure.axes[0].lines[0]
-    assert len(curve.get_xdata()) == 2  # one point per version
+    accuracy, macro_f1 = tab.curve.figure.axes[0].lines[:2]
+    assert len(accuracy.get_xdata()) == len(macro_f1.get_xdata()) == 2  # a point per version
+    assert list(macro_f1.get_ydata()) == [v.metrics["macro_f1"] for v in
+                                          win.project.workspace.model_versions()]
     assert "Conv2d" in tab.show_architecture() and "input shape (3, 32, 32)" in \
         tab.architecture.toPlainText()
     png = tmp_path / "curve.png"
