@@ -32,6 +32,24 @@ def run_cli(*args: str, env: dict | None = None, check: bool = True) -> subproce
     return result
 
 
+def run_cli_in_process(*args: str) -> str:
+    """``labelloop ARGS`` through the real parser in this process; returns stdout.
+
+    For commands whose tests monkeypatch or count calls; ``run_cli`` is the
+    end-to-end subprocess version.
+    """
+    import contextlib
+    import io
+
+    from app.cli.main import build_parser
+
+    parsed = build_parser().parse_args([str(a) for a in args])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert parsed.run(parsed) == 0
+    return out.getvalue()
+
+
 def write_noise_images(folder: Path, count: int, *, size: int = 24, seed: int = 0,
                        prefix: str = "img") -> list[Path]:
     """Distinct random RGB PNGs (distinct content, so distinct sha256)."""

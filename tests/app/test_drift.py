@@ -6,9 +6,6 @@ images, so scoring the whole pool stays a few seconds.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +14,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from app.cli import monitor
 from app.demo import digit_image, load_digits_arrays
 from app.drift import drift_report, training_reference
 from app.importer import import_images
 from app.monitoring import live_accuracy, prediction_for
 from app.scoring import ensure_scores
 from app.workspace import Workspace, WorkspaceError
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_cli_in_process
 
 BATCH = 100
 FRESH_SEEDS = (0, 1, 2)
@@ -123,25 +119,15 @@ def test_a_batch_inside_the_training_data_is_an_error(workspace, drift_project):
         drift_report(workspace, alpha=1.5)
 
 
-def _run_monitor_cli(*argv: str) -> str:
-    parser = argparse.ArgumentParser()
-    monitor.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert args.run(args) == 0
-    return out.getvalue()
-
-
 def test_drift_cli_json_defaults_to_the_newest_batch(drift_project):
-    data = json.loads(_run_monitor_cli("drift", str(drift_project.root), "--json",
+    data = json.loads(run_cli_in_process("drift", str(drift_project.root), "--json",
                                        "--top", "3"))
     assert data["batch"] == max(drift_project.batches.values())
     assert list(data)[:7] == ["batch", "model", "mmd_p_value", "psi",
                               "mean_confidence_delta", "drift", "top_samples"]
     assert data["drift"] is False and len(data["top_samples"]) == 3
     assert set(data["top_samples"][0]) == {"sample_id", "path", "distance"}
-    text = _run_monitor_cli("drift", str(drift_project.root), "--batch",
+    text = run_cli_in_process("drift", str(drift_project.root), "--batch",
                             str(drift_project.batches["inverted"]))
     assert "verdict at alpha 0.01: DRIFT" in text and "farthest from the training data" in text
 

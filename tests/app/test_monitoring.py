@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import io
 import json
 
 import numpy as np
 import pytest
 
-from app.cli import monitor
 from app.monitoring import live_accuracy, live_predictions, prediction_for, wilson_interval
 from app.scoring import PoolScores, _save
 from app.workspace import Workspace, WorkspaceError
+from tests.conftest import run_cli_in_process
 
 ANNOTATOR = "ann"
 
@@ -134,20 +131,10 @@ def test_margin_setting_and_minimum_sample_count_silence_the_alert(scripted):
         live_accuracy(workspace, v)
 
 
-def _run_monitor_cli(*argv: str) -> str:
-    parser = argparse.ArgumentParser()
-    monitor.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert args.run(args) == 0
-    return out.getvalue()
-
-
 def test_live_cli_text_and_json(scripted):
     workspace, v = scripted
     root = str(workspace.root)
-    data = json.loads(_run_monitor_cli("live", root, "--model", str(v), "--window", "3",
+    data = json.loads(run_cli_in_process("live", root, "--model", str(v), "--window", "3",
                                        "--json"))
     assert data["model"] == v and data["window"] == 3
     assert (data["overall"]["n"], data["overall"]["correct"]) == (7, 5)
@@ -156,7 +143,7 @@ def test_live_cli_text_and_json(scripted):
     assert data["suggested_labels"] == 1  # s11 was accepted from a pre-selected suggestion
     # Default minimum of 20 labels per window: no alert from 3.
     assert data["alert"] is None
-    text = _run_monitor_cli("live", root, "--model", str(v), "--window", "3")
+    text = run_cli_in_process("live", root, "--model", str(v), "--window", "3")
     assert "random queue" in text and "unbiased estimate" in text and "no alert" in text
     assert "1 of the 7 labels were given with the prediction pre-selected" in text
 
