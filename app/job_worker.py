@@ -13,12 +13,15 @@ import os
 import signal
 import sys
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.annotator import resolve_annotator
 from app.jobs import EXIT_CANCELLED
 from app.store import utc_now
 from app.workspace import Workspace, WorkspaceError
+
+if TYPE_CHECKING:
+    from models.training import TrainConfig
 
 # Few labels at a fixed epoch count are a handful of optimiser steps and leave
 # the model near chance (the simulated A/B's cold start); train at least this long.
@@ -37,23 +40,21 @@ def emit(event: str, **fields: Any) -> None:
     print(json.dumps({"event": event, **fields}), flush=True)
 
 
-def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _StopFlag) -> dict:
-    from app.model_registry import checkpoint_path, register_version, training_set
-    from models.checkpoint import save_checkpoint
-    from models.networks import default_input_size
-    from models.training import TrainConfig, train
+def training_config(params: dict, pool_sizes: list[tuple[int, int]]) -> TrainConfig:
+    """The :class:`TrainConfig` of a training job: its params over the defaults.
 
-    data = training_set(workspace)
-    arch = params.get("arch", "small_cnn")
-    # The default input size follows the pool (what the model will score), not
-    # only the labeled part of it.
-    pool_sizes = [(s.width, s.height) for s in workspace.samples()]
+    The default input size follows the pool (what the model will score), not
+    only the labeled part of it.
+    """
+    from models.networks import default_input_size
+    from models.training import TrainConfig
+
+    arch = params.get("arch") or "small_cnn"
     input_size = params.get("input_size") or default_input_size(pool_sizes, arch)
-    parent = workspace.latest_model()
-    config = TrainConfig(
+    return TrainConfig(
         arch=arch,
-        epochs=int(params.get("epochs", 30)),
-        seed=int(params.get("seed", 0)),
+        epochs=int(params.get("epochs") or 30),
+        seed=int(params.get("seed") or 0),
         val_fraction=float(params.get("val_fraction", 0.2)),
         input_size=int(input_size),
         weights=params.get("weights"),
@@ -61,10 +62,28 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
         min_steps=int(params.get("min_steps", DEFAULT_MIN_STEPS)),
     )
 
+
+def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _StopFlag) -> dict:
+    from app.model_registry import checkpoint_path, register_version, training_set
+    from models.checkpoint import save_checkpoint
+    from models.training import plan_training, train
+
+    data = training_set(workspace)
+    parent = workspace.latest_model()
+    config = training_config(params, [(s.width, s.height) for s in workspace.samples()])
+
     def progress(event: dict) -> None:
         emit("progress", **event)
         workspace.store.update_job(job_id, progress=event)
 
+    # Say up front what will really happen (raised epochs, no validation with
+    # few labels, when early stopping may end the run), so a bar that ends
+    # early is expected rather than a surprise.
+    plan = plan_training(data.labels, config)
+    progress({"phase": "plan", "fraction_done": 0.0, "epochs": plan.epochs,
+              "total_steps": plan.total_steps, "n_train": plan.n_train, "n_val": plan.n_val,
+              "early_stopping": plan.early_stopping, "min_steps_epoch": plan.min_steps_epoch,
+              "plan": plan.describe(), "notes": list(plan.notes)})
     result = train(data.paths, data.labels, data.classes, config, progress, should_stop)
     path = checkpoint_path(workspace, job_id)
     sha = save_checkpoint(result.state_dict, path)
@@ -74,7 +93,8 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
         checkpoint_sha256=sha, parent_id=parent.id if parent else None,
     )
     return {"model_version": version_id, "metrics": result.metrics,
-            "notes": list(result.notes)}
+            "notes": list(result.notes), "epochs_run": result.epochs_run,
+            "stopped_early": result.stopped_early}
 
 
 def run_scoring(workspace: Workspace, job_id: int, params: dict, should_stop: _StopFlag) -> dict:

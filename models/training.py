@@ -42,6 +42,15 @@ from models.inference import eval_mode
 from models.metrics import classification_metrics
 from models.networks import ARCHITECTURES, build_network, default_input_size
 
+#: A validation split is taken only when the labels number at least this many
+#: per class that has labels. Below it, a held-out split is a handful of
+#: samples (6 of 30 labels at the default fraction): its accuracy is noise,
+#: early stopping on it ends training at random, and the labels it withholds
+#: are a fifth of all the model could learn from. So everything trains and the
+#: metrics say "not validated"; ``labelloop evaluate`` on a test folder and the
+#: live accuracy of new labels are the honest read-outs then.
+MIN_LABELS_PER_CLASS_TO_VALIDATE = 10
+
 
 class TrainingError(ValueError):
     """The inputs cannot be trained on (message says why)."""
@@ -73,10 +82,14 @@ class TrainConfig:
         ``epochs``.
     val_fraction : float
         Share of the labeled images held out (stratified) for early stopping
-        and metrics; 0 trains on everything and reports training metrics.
+        and metrics, once there are :data:`MIN_LABELS_PER_CLASS_TO_VALIDATE`
+        labels per class; 0, or fewer labels, trains on everything and
+        reports no metrics (``split == "none"``).
     patience : int
         Stop after this many epochs without a lower validation loss and keep
-        the best epoch's weights; 0 disables early stopping.
+        the best epoch's weights; 0 disables early stopping. Neither happens
+        before ``min_steps`` optimiser steps: the weights of the first epochs
+        of a cold start are never the ones kept.
     seed : int
         Seeds initialisation, the split, shuffling, augmentation and dropout.
     input_size : int, optional
@@ -144,10 +157,13 @@ class TrainResult:
     Attributes
     ----------
     state_dict : dict of str to Tensor
-        Weights of the best epoch (lowest validation loss), on the CPU.
+        Weights of the best epoch past ``min_steps`` (lowest validation loss;
+        the last epoch without validation), on the CPU.
     metrics : dict
         :func:`models.metrics.classification_metrics` on the validation split
-        (training split when there is none) plus ``"split"`` naming it.
+        plus ``"split": "validation"``; without a validation split ``n`` is 0,
+        the scores are None, ``"split"`` is ``"none"`` and ``"not_validated"``
+        says why.
     history : list of dict
         Per epoch: ``epoch, epochs, loss, val_loss, val_accuracy,
         fraction_done, seconds``.
@@ -214,20 +230,23 @@ def split_train_val(
 ) -> tuple[np.ndarray, np.ndarray, str | None]:
     """Indices of the training and validation splits, and a note on any fallback.
 
-    Stratified when every class present has at least 2 samples and both splits
-    can hold one sample per class; otherwise a plain random split. Without
-    enough samples for both splits (fewer than 2 for training or 1 for
-    validation) everything trains and the validation split is empty.
+    No validation split (everything trains) when ``val_fraction`` is 0 or the
+    labels number fewer than :data:`MIN_LABELS_PER_CLASS_TO_VALIDATE` per
+    class present. Otherwise stratified when every class present has at least
+    2 samples and both splits can hold one sample per class, else a plain
+    random split.
     """
     n = len(labels)
     everything = np.arange(n)
     if val_fraction == 0:
         return everything, everything[:0], "val_fraction is 0: no validation split"
-    n_val = math.ceil(val_fraction * n)  # scikit-learn's rounding
-    if n - n_val < 2:
-        note = f"only {n} labeled samples: no validation split, metrics are on training data"
-        return everything, everything[:0], note
     counts = Counter(labels.tolist())
+    needed = MIN_LABELS_PER_CLASS_TO_VALIDATE * len(counts)
+    if n < needed:
+        note = (f"not enough labels to validate ({n} for {len(counts)} classes, "
+                f"{needed} needed): trained on all of them, no validation metrics")
+        return everything, everything[:0], note
+    n_val = math.ceil(val_fraction * n)  # scikit-learn's rounding
     note = None
     stratify = None
     if min(counts.values()) >= 2 and min(n_val, n - n_val) >= len(counts):
@@ -259,8 +278,11 @@ def _deterministic(seed: int, num_threads: int | None) -> Iterator[None]:
             torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
 
 
-def _epoch_batches(n: int, batch_size: int, generator: torch.Generator) -> list[list[int]]:
-    order = torch.randperm(n, generator=generator).tolist()
+def _epoch_batches(
+    n: int, batch_size: int, generator: torch.Generator | None
+) -> list[list[int]]:
+    """One epoch's batches of indices; without a generator, in order (for counting)."""
+    order = torch.randperm(n, generator=generator).tolist() if generator else list(range(n))
     batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
     # A batch of one breaks BatchNorm on 1x1 feature maps; fold it into the previous one.
     if len(batches) > 1 and len(batches[-1]) == 1:
@@ -359,6 +381,71 @@ def _evaluate(model: nn.Module, loader: DataLoader, device: torch.device) -> tup
     return total, torch.cat(predictions)
 
 
+@dataclass(frozen=True)
+class TrainingPlan:
+    """What a training run on a given set of labels will do, known before it starts.
+
+    Attributes
+    ----------
+    n_train, n_val : int
+        Sizes of the training and validation splits.
+    epochs : int
+        Passes over the training split at most (``config.epochs`` raised to
+        reach ``min_steps``).
+    steps_per_epoch, total_steps : int
+        Optimiser steps per pass and in all (at most).
+    min_steps_epoch : int
+        First epoch at whose end ``min_steps`` steps have run; early stopping
+        and the choice of the kept weights start there.
+    early_stopping : bool
+        Whether the run may end before ``epochs`` (needs a validation split,
+        ``patience > 0`` and epochs left after ``min_steps_epoch``).
+    notes : tuple of str
+        Why the plan differs from the settings (no validation, raised epochs).
+    """
+
+    n_train: int
+    n_val: int
+    epochs: int
+    steps_per_epoch: int
+    total_steps: int
+    min_steps_epoch: int
+    early_stopping: bool
+    notes: tuple[str, ...]
+
+    def describe(self) -> str:
+        """One line for people: the epochs, steps, validation and early stopping."""
+        validation = (f"{self.n_val} labels held out for validation" if self.n_val
+                      else "no validation split")
+        stopping = ("early stopping after epoch "
+                    f"{self.min_steps_epoch}" if self.early_stopping else "no early stopping")
+        return (f"{self.n_train} labels to train on, {validation}; up to {self.epochs} epochs "
+                f"({self.total_steps} steps), {stopping}")
+
+
+def plan_training(labels: Sequence[int], config: TrainConfig) -> TrainingPlan:
+    """The split sizes, epochs and stopping rule of a run on ``labels`` (class indices)."""
+    y = np.asarray(labels, dtype=np.int64).reshape(-1)
+    train_idx, val_idx, note = split_train_val(y, config.val_fraction, config.seed)
+    notes = [note] if note else []
+    epochs = epochs_for(config, len(train_idx))
+    if epochs > config.epochs:
+        notes.append(f"epochs raised from {config.epochs} to {epochs} to reach "
+                     f"min_steps={config.min_steps} optimiser steps")
+    steps_per_epoch = len(_epoch_batches(len(train_idx), config.batch_size, None))
+    min_steps_epoch = min(epochs, max(1, math.ceil(config.min_steps / steps_per_epoch)))
+    return TrainingPlan(
+        n_train=len(train_idx),
+        n_val=len(val_idx),
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        total_steps=epochs * steps_per_epoch,
+        min_steps_epoch=min_steps_epoch,
+        early_stopping=bool(len(val_idx)) and config.patience > 0 and min_steps_epoch < epochs,
+        notes=tuple(notes),
+    )
+
+
 def epochs_for(config: TrainConfig, n_train: int) -> int:
     """``config.epochs``, raised so that training takes at least ``config.min_steps`` steps."""
     batches = max(1, math.ceil(n_train / config.batch_size))
@@ -417,26 +504,17 @@ def train(
             )
         except ImageReadError as err:
             raise TrainingError(str(err)) from err
-        train_idx, val_idx, note = split_train_val(y, config.val_fraction, config.seed)
-        if note:
-            notes.append(note)
+        train_idx, val_idx, _ = split_train_val(y, config.val_fraction, config.seed)
+        plan = plan_training(y, config)
+        notes.extend(plan.notes)
         cache = _decode_cache(paths, input_size, config.cache_bytes)
         if cache is None:
             notes.append("images decoded on every access: the cache would exceed cache_bytes")
 
         train_set = _subset(paths, y, train_idx, input_size, cache, config.augment, config.flip)
         val_set = _subset(paths, y, val_idx, input_size, cache, False, False)
-        # Metrics fall back to the (unaugmented) training split without validation.
-        report_set = (
-            val_set
-            if len(val_set)
-            else _subset(paths, y, train_idx, input_size, cache, False, False)
-        )
         del cache  # the subsets hold their own copies
-        epochs = epochs_for(config, len(train_idx))
-        if epochs > config.epochs:
-            notes.append(f"epochs raised from {config.epochs} to {epochs} to reach "
-                         f"min_steps={config.min_steps} optimiser steps")
+        epochs = plan.epochs
 
         model = _initial_model(config, len(classes), input_size, notes).to(device)
         optimizer = torch.optim.AdamW(
@@ -478,25 +556,30 @@ def train(
             if progress is not None:
                 progress(dict(record))
 
+            # Epochs before min_steps are never kept nor counted against
+            # patience: a cold start's validation loss is lowest while the
+            # network still predicts near the class priors.
+            if epoch < plan.min_steps_epoch:
+                continue
             # Without validation the last epoch counts as the best one.
             monitored = val_loss if val_loss is not None else -epoch
             if monitored < best_loss:
                 best_loss, best_epoch = monitored, epoch
                 best_state = copy.deepcopy(model.state_dict())
-            elif (
-                config.patience > 0
-                and val_loss is not None
-                and epoch - best_epoch >= config.patience
-            ):
+            elif plan.early_stopping and epoch - best_epoch >= config.patience:
                 stopped_early = epoch < epochs
                 break
 
-        assert best_state is not None  # at least one epoch ran
+        assert best_state is not None  # the epochs run past min_steps_epoch
         model.load_state_dict(best_state)
-        report_loader = DataLoader(report_set, batch_size=256, num_workers=config.num_workers)
-        _, predicted = _evaluate(model, report_loader, device)
-        metrics = classification_metrics(report_set.labels, predicted.numpy(), classes)
-        metrics["split"] = "validation" if len(val_set) else "train"
+        if len(val_set):
+            _, predicted = _evaluate(model, eval_loader, device)
+            metrics = classification_metrics(val_set.labels, predicted.numpy(), classes)
+            metrics["split"] = "validation"
+        else:
+            metrics = classification_metrics([], [], classes)
+            metrics["split"] = "none"
+            metrics["not_validated"] = plan.notes[0] if plan.notes else "no validation split"
 
     return TrainResult(
         state_dict={k: v.detach().cpu().clone() for k, v in best_state.items()},

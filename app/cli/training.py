@@ -62,6 +62,8 @@ def follow(handle: JobHandle, *, as_json: bool, description: str) -> dict:
             kind = event.get("event")
             if as_json:
                 print_json_line(event)
+            elif kind == "progress" and event.get("phase") == "plan":
+                print(f"plan: {event['plan']}", file=sys.stderr)
             elif kind == "progress":
                 bar = _advance(bar, event, description)
             elif kind == "log":
@@ -114,6 +116,9 @@ def run_train(args: argparse.Namespace) -> int:
         return 1 if final.get("event") == "error" else 2
     if not args.json:
         print(f"registered model version {final['model_version']}")
+        if final.get("stopped_early"):
+            print(f"early stopping ended training after epoch {final['epochs_run']}: "
+                  "the validation loss stopped improving")
         print_metrics(final["metrics"])
         for note in final.get("notes", []):
             print(f"note: {note}")
@@ -121,6 +126,11 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def print_metrics(metrics: dict) -> None:
+    if metrics.get("accuracy") is None:
+        print(f"not validated: {metrics.get('not_validated', 'no validation split')}")
+        print("  (measure it with `labelloop evaluate PROJECT TEST_DIR`, or watch "
+              "`labelloop live PROJECT` as labels come in)")
+        return
     print(f"accuracy {metrics['accuracy']:.4f}   macro-F1 {metrics['macro_f1']:.4f}   "
           f"(on the {metrics.get('split', 'validation')} split, n={metrics.get('n')})")
     per_class = metrics["per_class"]

@@ -52,6 +52,7 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
+        self._plan = ""  # the running job's plan, from its first event
         self.state = QLabel("No training running")
         self.state.setObjectName("trainingState")
         self.state.setWordWrap(True)
@@ -99,6 +100,7 @@ class TrainingPanel(QWidget):
         self.retrain.setEnabled(False)
         self.cancel.setEnabled(True)
         self.progress.setValue(0)
+        self._plan = ""
         self.state.setText("Training started… you can keep labeling.")
         return True
 
@@ -108,19 +110,30 @@ class TrainingPanel(QWidget):
             self.start_training()
 
     def _on_progress(self, event: dict) -> None:
+        if event.get("phase") == "plan":
+            # What the job will really do, shown for the whole run.
+            self._plan = event["plan"][0].upper() + event["plan"][1:] + "."
+            self.progress.setValue(0)
+            self.state.setText(self._plan)
+            return
         self.progress.setValue(int(1000 * float(event.get("fraction_done", 0))))
         accuracy = event.get("val_accuracy")
         self.state.setText(
             f"Epoch {event.get('epoch')}/{event.get('epochs')} · loss {event.get('loss', 0):.3f}"
-            + (f" · val acc {accuracy:.3f}" if accuracy is not None else ""))
+            + (f" · val acc {accuracy:.3f}" if accuracy is not None else "")
+            + (f"\n{self._plan}" if self._plan else ""))
 
     def _on_trained(self, event: dict) -> None:
         self._idle_buttons()
         self.progress.setValue(1000)
         version = event.get("model_version")
-        accuracy = event.get("metrics", {}).get("accuracy")
-        self.state.setText(f"Model v{version} registered"
-                           + (f" · val acc {accuracy:.3f}" if accuracy is not None else "")
+        metrics = event.get("metrics", {})
+        accuracy = metrics.get("accuracy")
+        quality = (f" · val acc {accuracy:.3f} (n={metrics.get('n')})" if accuracy is not None
+                   else " · not validated: too few labels to hold some out")
+        stopped = (f" · early stopping after epoch {event['epochs_run']}"
+                   if event.get("stopped_early") else "")
+        self.state.setText(f"Model v{version} registered{quality}{stopped}"
                            + " · re-scoring the pool…")
         self.modelsChanged.emit()
         self.project.labelsChanged.emit()  # status bar: new model, 0 labels since

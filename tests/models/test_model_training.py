@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from models.training import (
     TrainingCancelled,
     TrainingError,
     epochs_for,
+    plan_training,
     split_train_val,
     train,
 )
@@ -163,7 +165,7 @@ def test_bad_inputs_are_refused(digits, tmp_path):
 
 def test_tiny_sets_fall_back_and_say_so(digits):
     paths, labels = digits
-    zeros = [i for i in range(60) if labels[i] == 0][:3]
+    zeros = [i for i in range(200) if labels[i] == 0][:19]
     ones = [i for i in range(60) if labels[i] == 1][:1]
     picked = zeros + ones
     run = train(
@@ -175,9 +177,58 @@ def test_tiny_sets_fall_back_and_say_so(digits):
     assert any("not stratified" in note for note in run.notes)
     pair = [zeros[0], ones[0]]
     run = train([paths[i] for i in pair], [0, 1], ["0", "1"], TrainConfig(epochs=2, input_size=16))
-    assert run.n_val == 0 and run.metrics["split"] == "train"
+    assert run.n_val == 0 and run.metrics["split"] == "none"
     assert run.best_epoch == run.epochs_run == 2
     assert run.history[0]["val_loss"] is None
+
+
+def test_few_labels_train_on_everything_and_claim_no_accuracy(digits):
+    """30 labels (3 per class): no 6-sample validation split, no accuracy presented as a fact."""
+    paths, labels = digits
+    picked = [i for c in range(10) for i in np.flatnonzero(labels == c)[:3]]
+    config = TrainConfig(epochs=2, input_size=16, val_fraction=0.2, patience=1)
+    run = train([paths[i] for i in picked], labels[picked].tolist(),
+                [str(d) for d in range(10)], config)
+    assert (run.n_train, run.n_val) == (30, 0)
+    assert run.metrics["split"] == "none" and run.metrics["n"] == 0
+    assert run.metrics["accuracy"] is None and run.metrics["macro_f1"] is None
+    assert "not enough labels to validate" in run.metrics["not_validated"]
+    assert not run.stopped_early
+    json.dumps(run.metrics)
+    # One label short of 10 per class still holds nothing out; 10 per class does.
+    nine = np.repeat(np.arange(10), 9)
+    assert len(split_train_val(nine, 0.2, seed=0)[1]) == 0
+    assert len(split_train_val(np.repeat(np.arange(10), 10), 0.2, seed=0)[1]) == 20
+    # Classes without labels do not count towards the threshold.
+    assert len(split_train_val(np.repeat([0, 1], 10), 0.2, seed=0)[1]) == 4
+
+
+def test_early_stopping_never_ends_training_before_min_steps(digits):
+    """Shuffled labels make the validation loss lowest at epoch 1 (the class
+    priors), so patience 1 alone stops at once and keeps epoch 1: min_steps
+    forbids both stopping and keeping any epoch before it."""
+    paths, labels = _tiny_subset(digits, 200)
+    labels = np.random.default_rng(0).permutation(labels).tolist()
+    base = TrainConfig(epochs=12, batch_size=64, input_size=16, lr=3e-3, patience=1, seed=3)
+    free = train(paths, labels, [str(d) for d in range(10)], base)
+    assert free.stopped_early and free.best_epoch < 8  # the defect this guards against
+    config = replace(base, min_steps=8 * 3)  # 160 training images: 3 steps per epoch
+    plan = plan_training(labels, config)
+    assert (plan.n_train, plan.steps_per_epoch, plan.min_steps_epoch) == (160, 3, 8)
+    assert plan.early_stopping and "early stopping after epoch 8" in plan.describe()
+    run = train(paths, labels, [str(d) for d in range(10)], config)
+    assert run.epochs_run >= 8 and run.best_epoch >= 8
+
+
+def test_plan_says_what_will_happen():
+    labels = np.repeat(np.arange(10), 3)
+    plan = plan_training(labels, TrainConfig(epochs=15, batch_size=64, min_steps=200))
+    assert (plan.n_train, plan.n_val, plan.epochs, plan.total_steps) == (30, 0, 200, 200)
+    assert not plan.early_stopping
+    assert plan.describe() == ("30 labels to train on, no validation split; up to 200 epochs "
+                               "(200 steps), no early stopping")
+    assert any("epochs raised from 15 to 200" in note for note in plan.notes)
+    assert any("not enough labels to validate" in note for note in plan.notes)
 
 
 def test_split_is_stratified_and_deterministic():
