@@ -12,20 +12,18 @@ which scores whatever is missing):
 * the change in mean confidence (the top softmax probability).
 
 The samples most responsible are the batch samples farthest (Euclidean
-distance in embedding space, via faiss) from their nearest training sample:
+distance in embedding space, via faiss) from their nearest reference sample:
 :meth:`DriftReport.as_queue` hands them to the GUI as a labeling queue.
 
-What "training data" means: the samples that carried a label when the
-version's training job started (:func:`training_reference`).  The store does
-not record the exact sample list of a version, so it is rebuilt from the
-append-only label history, and checked against the version's
-``data_version`` hash; ``exact`` says whether that check passed (it fails,
-for instance, after a class was renamed).  The version trained on only
-part of these (the rest was its validation split), so the reference
-embeddings could sit slightly tighter than those of unseen data from the
-same source and inflate false alarms.  On the demo digits this did not show:
-fresh splits were not flagged (p from 0.2 to 0.99), for a 6-epoch model as
-for one at 99% validation accuracy (tests/app/test_drift.py).
+The reference is the **pool the model was meant for**: every sample of the
+import batches that existed when the version's training started, other than
+the batch under test (:func:`pool_reference`). Not the labeled set: active
+learning picks labels non-randomly by design (the most uncertain, the most
+diverse), so a batch drawn exactly like the pool looks different from them
+and was flagged (p = 0.002 for the pool's own batch once its labels had been
+picked by margin). When the tested batch was the whole pool at training
+time, there is nothing earlier to compare it with: it is tested half against
+half, which says so and is flagged only by chance.
 """
 
 from __future__ import annotations
@@ -72,8 +70,39 @@ class TrainingReference:
 
 
 @dataclass(frozen=True)
+class PoolReference:
+    """What a batch is compared with: the pool as it was when a version was trained.
+
+    Attributes
+    ----------
+    sample_ids : list of int
+        The reference samples.
+    cutoff : str
+        The training start (ISO UTC) that decides which batches belong to the pool.
+    batches : list of int
+        The import batches the reference samples come from.
+    halves : bool
+        The tested batch was the whole pool at ``cutoff``: the reference is a
+        random half of it, tested against the other half.
+    """
+
+    sample_ids: list[int]
+    cutoff: str
+    batches: list[int]
+    halves: bool = False
+
+    def describe(self) -> str:
+        if self.halves:
+            return (f"this batch was the whole pool at training time ({self.cutoff}): "
+                    "one random half tested against the other; import new data to test drift")
+        listed = ", ".join(map(str, self.batches))
+        return (f"the pool at training time ({self.cutoff}): import batch(es) {listed}, "
+                f"{len(self.sample_ids)} samples, labeled or not")
+
+
+@dataclass(frozen=True)
 class DriftSample:
-    """A batch sample and its distance to the nearest training sample (embeddings)."""
+    """A batch sample and its distance to the nearest reference sample (embeddings)."""
 
     sample_id: int
     path: str
@@ -103,7 +132,7 @@ class DriftReport:
     predicted_batch: dict[str, float]
     mean_confidence_reference: float
     mean_confidence_batch: float
-    reference: TrainingReference
+    reference: PoolReference
     top_samples: list[DriftSample] = field(default_factory=list)
     unscored: list[int] = field(default_factory=list)
 
@@ -121,7 +150,7 @@ class DriftReport:
         return next(name for limit, name in PSI_LEVELS if self.psi < limit)
 
     def as_queue(self) -> list[RankedSample]:
-        """The top samples as a labeling queue (score = distance to the training data)."""
+        """The top samples as a labeling queue (score = distance to the reference pool)."""
         return [RankedSample(s.sample_id, s.path, s.distance,
                              {"drift_batch": self.batch, "model": self.model})
                 for s in self.top_samples]
@@ -149,7 +178,9 @@ class DriftReport:
             "mean_confidence_reference": self.mean_confidence_reference,
             "mean_confidence_batch": self.mean_confidence_batch,
             "reference": {"definition": self.reference.describe(),
-                          "exact": self.reference.exact},
+                          "batches": self.reference.batches,
+                          "halves": self.reference.halves,
+                          "training_started": self.reference.cutoff},
             "unscored": self.unscored,
         }
 
@@ -194,6 +225,47 @@ def training_reference(
                              version.created_at, False)
 
 
+def training_start(workspace: Workspace, version: ModelVersion) -> str:
+    """When ``version``'s training job started (its creation time without a job)."""
+    starts = [job.created_at for job in workspace.store.list_jobs()
+              if job.model_version_id == version.id]
+    return min(starts, default=version.created_at)
+
+
+def pool_reference(
+    workspace: Workspace, version: ModelVersion, batch_id: int, seed: int = 0
+) -> tuple[PoolReference, list[int]]:
+    """The reference for batch ``batch_id`` and the batch samples to test against it.
+
+    The reference is every sample of the import batches created up to the
+    start of ``version``'s training, except batch ``batch_id`` itself; when
+    that leaves nothing (the batch was the whole pool), a random half of the
+    batch (seeded) is the reference and the other half is tested.
+
+    Raises
+    ------
+    WorkspaceError
+        The batch was imported after training and no batch existed before it.
+    """
+    cutoff = training_start(workspace, version)
+    tested = workspace.store.sample_ids_in_batch(batch_id)
+    earlier = [b.id for b in workspace.store.list_batches()
+               if b.created_at <= cutoff and b.id != batch_id]
+    reference = [i for b in earlier for i in workspace.store.sample_ids_in_batch(b)]
+    if reference:
+        used = [b for b in earlier if workspace.store.sample_ids_in_batch(b)]
+        return PoolReference(sorted(reference), cutoff, used), tested
+    batch = next(b for b in workspace.store.list_batches() if b.id == batch_id)
+    if batch.created_at > cutoff:
+        raise WorkspaceError(
+            f"batch {batch_id} was imported after model version {version.id} was trained and "
+            "no earlier batch has samples to compare it with")
+    order = np.random.default_rng(seed).permutation(np.asarray(tested, np.int64))
+    half = len(order) // 2
+    return (PoolReference(sorted(order[:half].tolist()), cutoff, [batch_id], halves=True),
+            sorted(order[half:].tolist()))
+
+
 def newest_batch_with_samples(workspace: Workspace) -> int:
     for batch in reversed(workspace.store.list_batches()):
         if workspace.store.sample_ids_in_batch(batch.id):
@@ -221,7 +293,7 @@ def drift_report(
     progress: Callable[[int, int], None] | None = None,
 ) -> DriftReport:
     """Compare import batch ``batch_id`` (default: the newest with samples) with the
-    training data of model version ``version_id`` (default: the latest).
+    pool that model version ``version_id`` (default: the latest) was trained for.
 
     Parameters
     ----------
@@ -237,13 +309,14 @@ def drift_report(
     progress : callable, optional
         ``(done, total)`` while scoring samples missing from the cache.
 
-    Batch samples that belong to the training data themselves (a batch that
-    was labeled and trained on) are left out of the batch side.
+    The reference is the pool at training time (:func:`pool_reference`), the
+    same for labeled and unlabeled samples.
 
     Raises
     ------
     WorkspaceError
-        No model, no such batch, or fewer than 2 scored samples on a side.
+        No model, no such batch, nothing to compare with, or fewer than 2
+        scored samples on a side.
     """
     if not 0 < alpha < 1:
         raise WorkspaceError(f"alpha must lie in (0, 1), got {alpha}")
@@ -251,13 +324,10 @@ def drift_report(
     batch = newest_batch_with_samples(workspace) if batch_id is None else batch_id
     if batch not in {b.id for b in workspace.store.list_batches()}:
         raise WorkspaceError(f"no import batch {batch} in {workspace.root}")
-    reference = training_reference(workspace, version)
-    in_reference = set(reference.sample_ids)
-    batch_ids = np.array([i for i in workspace.store.sample_ids_in_batch(batch)
-                          if i not in in_reference], np.int64)
+    reference, tested = pool_reference(workspace, version, batch, seed)
+    batch_ids = np.array(tested, np.int64)
     if len(batch_ids) == 0:
-        raise WorkspaceError(
-            f"batch {batch} has no samples outside model version {version.id}'s training data")
+        raise WorkspaceError(f"batch {batch} has no samples")
     scores = ensure_scores(workspace, version, mc_samples, progress=progress)
     batch_rows = scores.rows_for(batch_ids)
     ref_rows = scores.rows_for(np.array(reference.sample_ids, np.int64))
@@ -267,7 +337,7 @@ def drift_report(
     if len(batch_rows) < 2 or len(ref_rows) < 2:
         raise WorkspaceError(
             f"drift needs at least 2 scored samples on each side; batch {batch} has "
-            f"{len(batch_rows)}, the training data of version {version.id} has {len(ref_rows)}")
+            f"{len(batch_rows)}, the reference ({reference.describe()}) has {len(ref_rows)}")
     if n_permutations is None:
         n_permutations = max(DEFAULT_PERMUTATIONS, math.ceil(5 / alpha))
     batch_emb, ref_emb = scores.embeddings[batch_rows], scores.embeddings[ref_rows]

@@ -39,13 +39,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     live.set_defaults(run=run_live)
 
     drift = commands.add_parser(
-        "drift", help="test an import batch for data drift against the model's training data",
+        "drift", help="test an import batch for data drift against the pool the model was "
+                      "trained for",
         description="MMD two-sample test on embeddings (RBF kernel, median-heuristic "
                     "bandwidth, permutation p-value), PSI of the predicted classes and the "
-                    "change in mean confidence, batch vs the samples labeled when the model "
-                    "version's training started. top_samples in --json are objects "
+                    "change in mean confidence, batch vs the pool at training time: every "
+                    "sample, labeled or not, of the import batches that existed when the "
+                    "version's training started (half against half when the batch was the "
+                    "whole pool). top_samples in --json are objects "
                     "{sample_id, path, distance}: batch samples farthest (embedding distance) "
-                    "from their nearest training sample, farthest first.",
+                    "from their nearest sample of the reference pool, farthest first.",
     )
     drift.add_argument("project")
     drift.add_argument("--batch", type=int, help="import batch id (default: newest with samples)")
@@ -112,9 +115,9 @@ def run_live(args: argparse.Namespace) -> int:
 
 
 def print_drift(report: DriftReport) -> None:
-    exact = "exact" if report.reference.exact else "approximate"
-    print(f"batch {report.batch} ({report.n_batch} samples) vs the training data of model "
-          f"version {report.model} ({report.n_reference} samples, {exact})")
+    print(f"batch {report.batch} ({report.n_batch} samples tested) against model version "
+          f"{report.model}'s reference ({report.n_reference} samples)")
+    print(f"reference: {report.reference.describe()}")
     print(f"MMD test on embeddings: mmd2 {report.mmd2:.5f}, p-value {report.mmd_p_value:.4f} "
           f"({report.n_permutations} permutations, {report.n_batch_tested} vs "
           f"{report.n_reference_tested} samples)")
@@ -126,7 +129,7 @@ def print_drift(report: DriftReport) -> None:
     if report.unscored:
         print(f"{len(report.unscored)} batch sample(s) could not be scored and were left out")
     if report.top_samples:
-        print("\nsamples farthest from the training data:")
+        print("\nsamples farthest from the reference pool:")
         print_table(["#", "sample", "distance", "path"],
                     [[i, s.sample_id, s.distance, s.path]
                      for i, s in enumerate(report.top_samples, start=1)])

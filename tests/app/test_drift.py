@@ -15,7 +15,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from app.demo import digit_image, load_digits_arrays
-from app.drift import drift_report, training_reference
+from app.drift import drift_report, pool_reference, training_reference
 from app.importer import import_images
 from app.monitoring import live_accuracy, prediction_for
 from app.scoring import ensure_scores
@@ -84,6 +84,15 @@ def test_training_reference_is_exactly_the_trained_labels(workspace):
     assert reference.exact and len(reference.sample_ids) == 300
 
 
+def test_later_batches_are_compared_with_the_pool_at_training_time(workspace, drift_project):
+    version = workspace.latest_model()
+    reference, tested = pool_reference(workspace, version, drift_project.batches["fresh_0"])
+    assert reference.batches == [drift_project.train_batch] and not reference.halves
+    assert reference.sample_ids == workspace.store.sample_ids_in_batch(drift_project.train_batch)
+    assert tested == workspace.store.sample_ids_in_batch(drift_project.batches["fresh_0"])
+    assert "the pool at training time" in reference.describe()
+
+
 @pytest.mark.parametrize("kind", ["inverted", "unseen_classes"])
 def test_a_shifted_batch_is_flagged(workspace, drift_project, kind):
     report = drift_report(workspace, drift_project.batches[kind], alpha=0.01, top=10)
@@ -110,9 +119,14 @@ def test_fresh_splits_of_the_same_digits_are_not_flagged(workspace, drift_projec
         assert report.psi < 0.25 and abs(report.mean_confidence_delta) < 0.05
 
 
-def test_a_batch_inside_the_training_data_is_an_error(workspace, drift_project):
-    with pytest.raises(WorkspaceError, match="no samples outside"):
-        drift_report(workspace, drift_project.train_batch)
+def test_the_pool_batch_is_tested_half_against_half_and_says_so(workspace, drift_project):
+    report = drift_report(workspace, drift_project.train_batch, alpha=0.01)
+    assert report.reference.halves and not report.drift
+    assert report.n_batch + report.n_reference == 300
+    assert "half" in report.to_json()["reference"]["definition"]
+
+
+def test_bad_arguments_are_errors(workspace, drift_project):
     with pytest.raises(WorkspaceError, match="no import batch 99"):
         drift_report(workspace, 99)
     with pytest.raises(WorkspaceError, match="alpha"):
@@ -129,7 +143,8 @@ def test_drift_cli_json_defaults_to_the_newest_batch(drift_project):
     assert set(data["top_samples"][0]) == {"sample_id", "path", "distance"}
     text = run_cli_in_process("drift", str(drift_project.root), "--batch",
                             str(drift_project.batches["inverted"]))
-    assert "verdict at alpha 0.01: DRIFT" in text and "farthest from the training data" in text
+    assert "verdict at alpha 0.01: DRIFT" in text and "farthest from the reference pool" in text
+    assert f"import batch(es) {drift_project.train_batch}" in text
 
 
 def test_predictions_recorded_while_labeling_feed_live_accuracy(workspace, drift_project):
@@ -145,3 +160,40 @@ def test_predictions_recorded_while_labeling_feed_live_accuracy(workspace, drift
         workspace.label(sample.id, truth, "tester", source="random", **prediction)
     report = live_accuracy(workspace, window=50)
     assert report.random_overall.overall.n == report.overall.overall.n == 5
+
+
+def test_labels_picked_by_uncertainty_do_not_make_the_pool_drift(tmp_path):
+    """The issue's case: one batch, labels chosen by the model's margin (not at random).
+    Against the labeled set the pool's own batch was flagged (p = 0.002); against the
+    pool it is not, and a batch drawn like the pool is not either, while an inverted
+    batch still is."""
+    _, targets = load_digits_arrays()
+    order = np.random.default_rng(7).permutation(len(targets))
+    pool, fresh, inverted = order[:400], order[400:500], order[500:600]
+    root = tmp_path / "project"
+    with Workspace.init(root, [str(d) for d in range(10)]) as workspace:
+        import_images(workspace, [_write(tmp_path / "pool", pool)], workers=1)
+        class_ids = {c.name: c.id for c in workspace.class_infos()}
+        def truth(sample):
+            return class_ids[str(targets[int(Path(sample.path).stem[-4:])])]
+        first = [s for s in workspace.samples()][:40]
+        workspace.store.add_annotations([(s.id, truth(s)) for s in first], "truth", "random")
+    run_cli("train", root, "--epochs", "4", "--min-steps", "0")
+    ranked = json.loads(run_cli("rank", root, "--strategy", "margin", "--top", "60",
+                                "--json").stdout)
+    with Workspace.open(root) as workspace:
+        by_id = {s.id: s for s in workspace.samples()}
+        workspace.store.add_annotations([(r["sample_id"], truth(by_id[r["sample_id"]]))
+                                         for r in ranked], "truth", "margin")
+    run_cli("train", root, "--epochs", "4", "--min-steps", "0")
+    with Workspace.open(root) as workspace:
+        pool_batch = workspace.store.list_batches()[0].id
+        own = drift_report(workspace, pool_batch, alpha=0.01)
+        assert own.reference.halves and not own.drift, own.mmd_p_value
+        fresh_batch = import_images(workspace, [_write(tmp_path / "fresh", fresh)],
+                                    workers=1).batch
+        same = drift_report(workspace, fresh_batch, alpha=0.01)
+        assert not same.drift and same.reference.batches == [pool_batch], same.mmd_p_value
+        shifted = import_images(workspace, [_write(tmp_path / "inv", inverted, invert=True)],
+                                workers=1).batch
+        assert drift_report(workspace, shifted, alpha=0.01).drift
