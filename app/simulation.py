@@ -446,7 +446,7 @@ def run_simulation(config: SimulationConfig, out: str | os.PathLike[str], *,
             runs[strategy].append(simulate_run(context, strategy, seed))
         context.initial.clear()
     curves = {name: average_runs(per_seed) for name, per_seed in runs.items()}
-    savings = label_savings(curves)
+    savings = label_savings(curves, runs=runs)
     files = {name: out / name for name in store.REPORT_FILES}
     document_config = {**config.to_dict(), "input_size": data.input_size,
                        "classes": list(data.classes), "pool_size": len(data.pool_paths),

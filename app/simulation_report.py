@@ -73,22 +73,54 @@ def average_runs(runs: Sequence[Sequence[Point]]) -> list[Point]:
     return averaged
 
 
-def label_savings(curves: Mapping[str, Sequence[Point]], baseline: str = "random"
+def labels_to_stay_above(points: Sequence[Point], target: float) -> int | None:
+    """Labels of the first round after which the curve never falls below ``target``.
+
+    A curve that touches the target once and dips again is credited with the
+    round from which it holds, not the lucky early one; None when even the
+    last round is below.
+    """
+    reached = None
+    for point in reversed(points):
+        if point["accuracy"] < target:
+            break
+        reached = int(point["labels"])
+    return reached
+
+
+def label_savings(curves: Mapping[str, Sequence[Point]], baseline: str = "random",
+                  runs: Mapping[str, Sequence[Sequence[Point]]] | None = None
                   ) -> dict[str, Any] | None:
-    """Labels each strategy needs to reach the baseline's final mean accuracy.
+    """Labels each strategy needs to reach, and stay at, the baseline's final accuracy.
 
     Only the measured rounds count (no interpolation between them), so a
     strategy that crosses the target between two rounds is credited with the
-    later one -- the savings are never overstated.
+    later one, and a curve that dips below the target again is credited only
+    from where it holds (:func:`labels_to_stay_above`): the savings are never
+    overstated. The baseline itself is the yardstick, never credited with a
+    saving against itself.
+
+    Parameters
+    ----------
+    curves : mapping of str to list of points
+        Averaged curves per strategy (:func:`average_runs`).
+    baseline : str
+        The strategy whose final mean accuracy is the target.
+    runs : mapping of str to list of runs, optional
+        The per-seed runs behind ``curves``; with two or more seeds each
+        strategy also gets its savings seed by seed (against the same seed's
+        baseline run), so their spread shows.
 
     Returns
     -------
     dict or None
         ``{"baseline", "target_accuracy", "baseline_labels", "strategies":
-        {name: {"labels_needed", "savings", "final_labels",
-        "final_accuracy"}}}``; ``labels_needed`` and ``savings`` are None
-        when the strategy never reaches the target. None without a baseline
-        curve.
+        {name: {"labels_needed", "savings", "final_labels", "final_accuracy",
+        "baseline", "savings_per_seed"}}}``; ``labels_needed`` and ``savings``
+        are None when the strategy does not hold the target by its last
+        round; for the baseline ``"baseline"`` is True and ``savings`` None.
+        ``savings_per_seed`` (None entries: not reached) is present with
+        several seeds. None without a baseline curve.
     """
     if baseline not in curves or not curves[baseline]:
         return None
@@ -96,13 +128,18 @@ def label_savings(curves: Mapping[str, Sequence[Point]], baseline: str = "random
     target, baseline_labels = float(final["accuracy"]), int(final["labels"])
     table = {}
     for name, points in curves.items():
-        needed = next((int(p["labels"]) for p in points if p["accuracy"] >= target), None)
-        table[name] = {
+        is_baseline = name == baseline
+        needed = baseline_labels if is_baseline else labels_to_stay_above(points, target)
+        entry: dict[str, Any] = {
             "labels_needed": needed,
-            "savings": None if needed is None else baseline_labels / needed,
+            "savings": None if is_baseline or needed is None else baseline_labels / needed,
             "final_labels": int(points[-1]["labels"]),
             "final_accuracy": float(points[-1]["accuracy"]),
+            "baseline": is_baseline,
         }
+        if runs is not None and not is_baseline and len(runs.get(name, ())) > 1:
+            entry["savings_per_seed"] = _savings_per_seed(runs[name], runs[baseline])
+        table[name] = entry
     return {
         "baseline": baseline,
         "target_accuracy": target,
@@ -111,19 +148,47 @@ def label_savings(curves: Mapping[str, Sequence[Point]], baseline: str = "random
     }
 
 
+def _savings_per_seed(runs: Sequence[Sequence[Point]],
+                      baseline_runs: Sequence[Sequence[Point]]) -> list[float | None]:
+    savings: list[float | None] = []
+    for run, base in zip(runs, baseline_runs, strict=True):
+        needed = labels_to_stay_above(run, float(base[-1]["accuracy"]))
+        savings.append(None if needed is None else int(base[-1]["labels"]) / needed)
+    return savings
+
+
 def savings_rows(savings: Mapping[str, Any]) -> list[list[Any]]:
-    """Table rows ``[strategy, final labels, final accuracy, labels needed, savings]``."""
+    """Table rows ``[strategy, final labels, final accuracy, labels needed, savings, seeds]``.
+
+    ``seeds`` is the range of the per-seed savings (how many seeds reached),
+    or "" with one seed.
+    """
     rows = []
     for name, entry in savings["strategies"].items():
         needed = entry["labels_needed"]
+        if entry.get("baseline"):
+            saving = "baseline"
+        else:
+            saving = "not reached" if needed is None else f"{entry['savings']:.2f}x"
         rows.append([
             name,
             entry["final_labels"],
             round(entry["final_accuracy"], 4),
             "not reached" if needed is None else needed,
-            "not reached" if needed is None else f"{entry['savings']:.2f}x",
+            saving,
+            _seed_range(entry.get("savings_per_seed")),
         ])
     return rows
+
+
+def _seed_range(per_seed: Sequence[float | None] | None) -> str:
+    if not per_seed:
+        return ""
+    reached = [s for s in per_seed if s is not None]
+    if not reached:
+        return f"0 of {len(per_seed)} seeds reached"
+    span = f"{min(reached):.2f}x–{max(reached):.2f}x"
+    return f"{span} ({len(reached)} of {len(per_seed)} seeds reached)"
 
 
 def write_atomically(path: Path, text: str) -> None:

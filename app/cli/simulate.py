@@ -131,5 +131,11 @@ def _print_savings(savings: dict[str, Any] | None) -> None:
         return
     print(f"target: random's final accuracy {savings['target_accuracy']:.4f} "
           f"at {savings['baseline_labels']} labels")
-    print_table(["strategy", "final labels", "final accuracy", "labels to reach target",
-                 "savings"], savings_rows(savings))
+    print("(a strategy reaches the target at the round from which its curve stays at or "
+          "above it)")
+    rows = savings_rows(savings)
+    header = ["strategy", "final labels", "final accuracy", "labels to reach target", "savings",
+              "savings per seed"]
+    if not any(row[-1] for row in rows):
+        header, rows = header[:-1], [row[:-1] for row in rows]
+    print_table(header, rows)

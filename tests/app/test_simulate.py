@@ -19,7 +19,12 @@ from PIL import Image
 
 from app import simulation, simulation_data
 from app.cli import simulate as simulate_cli
-from app.simulation_report import average_runs, label_savings
+from app.simulation_report import (
+    average_runs,
+    label_savings,
+    labels_to_stay_above,
+    savings_rows,
+)
 from app.workspace import WorkspaceError
 from tests.conftest import write_noise_images
 
@@ -278,9 +283,52 @@ def test_label_savings_uses_the_first_round_at_the_baselines_final_accuracy():
     assert savings["target_accuracy"] == 0.9 and savings["baseline_labels"] == 100
     assert savings["strategies"]["margin"]["labels_needed"] == 60
     assert savings["strategies"]["margin"]["savings"] == pytest.approx(100 / 60)
-    assert savings["strategies"]["random"]["savings"] == 1.0
     assert savings["strategies"]["coreset"]["labels_needed"] is None
     assert label_savings({"margin": curve((20, 0.5))}) is None
+
+
+def test_random_is_never_credited_with_savings_against_itself():
+    """The issue's case: one round, random's curve dips, and it printed "random 2.00x"."""
+    def curve(*pairs):
+        return [{"labels": n, "accuracy": a} for n, a in pairs]
+
+    savings = label_savings({"random": curve((20, 0.8), (40, 0.7)),
+                             "margin": curve((20, 0.8), (40, 0.75))})
+    random = savings["strategies"]["random"]
+    assert random["baseline"] and random["savings"] is None and random["labels_needed"] == 40
+    assert savings_rows(savings)[0][4] == "baseline"
+    # margin touched 0.7 at 20 labels and stays above: 2x, honestly earned.
+    assert savings["strategies"]["margin"]["labels_needed"] == 20
+
+
+def test_a_lucky_early_point_is_not_the_point_of_reaching():
+    def curve(*pairs):
+        return [{"labels": n, "accuracy": a} for n, a in pairs]
+
+    savings = label_savings({
+        "random": curve((20, 0.5), (40, 0.7), (60, 0.8), (80, 0.9)),
+        "margin": curve((20, 0.5), (40, 0.91), (60, 0.85), (80, 0.93)),
+        "entropy": curve((20, 0.5), (40, 0.92), (60, 0.95), (80, 0.89)),
+    })
+    assert savings["strategies"]["margin"]["labels_needed"] == 80  # dipped at 60
+    assert savings["strategies"]["entropy"]["labels_needed"] is None  # ends below
+    assert labels_to_stay_above([{"labels": 10, "accuracy": 0.9}], 0.9) == 10
+
+
+def test_several_seeds_report_the_spread_of_savings():
+    def run(*accuracies):
+        return [{"labels": 20 * (i + 1), "accuracy": a, "macro_f1": a}
+                for i, a in enumerate(accuracies)]
+
+    runs = {"random": [run(0.5, 0.7, 0.8), run(0.5, 0.6, 0.9)],
+            "margin": [run(0.5, 0.8, 0.9), run(0.5, 0.7, 0.85)]}
+    curves = {name: average_runs(per_seed) for name, per_seed in runs.items()}
+    savings = label_savings(curves, runs=runs)
+    margin = savings["strategies"]["margin"]
+    assert margin["savings_per_seed"] == [pytest.approx(60 / 40), None]
+    assert "savings_per_seed" not in savings["strategies"]["random"]
+    row = next(r for r in savings_rows(savings) if r[0] == "margin")
+    assert row[5] == "1.50x–1.50x (1 of 2 seeds reached)"
 
 
 def test_the_real_command_reports_errors_in_one_line(tmp_path):
