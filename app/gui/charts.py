@@ -15,8 +15,8 @@ class ChartCanvas(FigureCanvasQTAgg):
         super().__init__(Figure(figsize=(width, height), dpi=100))
 
     def plot_curves(self, series: dict[str, list[dict[str, Any]]], title: str,
-                    ylabel: str | None = None) -> None:
-        draw_curves(self.figure, series, title=title, ylabel=ylabel)
+                    ylabel: str | None = None, empty_note: str | None = None) -> None:
+        draw_curves(self.figure, series, title=title, ylabel=ylabel, empty_note=empty_note)
         self.draw_idle()
 
     def plot_confusions(self, matrices: dict[str, list[list[int]] | None],

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from app.gui.charts import ChartCanvas
 from app.gui.project_model import ProjectModel
 from app.gui.versions_model import VersionIdRole, VersionsTableModel
-from app.learning_curve import load_simulation_curves, version_series
+from app.learning_curve import CURVE_TITLE, load_simulation_curves, version_series
 from app.model_comparison import compare_versions
 from app.workspace import WorkspaceError
 
@@ -130,8 +130,11 @@ class ModelsTab(QWidget):
         if len(versions) >= 2:
             self.compare_a.setCurrentIndex(len(versions) - 2)
             self.compare_b.setCurrentIndex(len(versions) - 1)
-        self.curve.plot_curves(version_series(versions), "Learning curve: the loop paying off",
-                               ylabel="accuracy / macro-F1")
+        self.curve.plot_curves(
+            version_series(versions), CURVE_TITLE, ylabel="accuracy",
+            empty_note="No held-out results yet: run `labelloop evaluate PROJECT TEST_DIR` on a "
+                       "labeled test folder (versions trained on few labels have no "
+                       "validation split).")
         if versions:
             self.architecture_choice.setCurrentIndex(len(versions) - 1)
 
