@@ -1,7 +1,7 @@
 """Entry point of a job process: ``python -m app.job_worker PROJECT JOB_ID``.
 
-Prints one JSON object per line on stdout (``progress``, then ``done``,
-``error`` or ``cancelled``) and records the outcome in the jobs table.
+Prints one JSON object per line on stdout (for training a ``plan`` first,
+then ``progress``, then ``done``, ``error`` or ``cancelled``) and records the outcome in the jobs table.
 SIGTERM asks the job to stop: training checks the flag between batches and
 ends without writing a checkpoint or a registry row.
 """
@@ -80,10 +80,9 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
     # few labels, when early stopping may end the run), so a bar that ends
     # early is expected rather than a surprise.
     plan = plan_training(data.labels, config)
-    progress({"phase": "plan", "fraction_done": 0.0, "epochs": plan.epochs,
-              "total_steps": plan.total_steps, "n_train": plan.n_train, "n_val": plan.n_val,
-              "early_stopping": plan.early_stopping, "min_steps_epoch": plan.min_steps_epoch,
-              "plan": plan.describe(), "notes": list(plan.notes)})
+    emit("plan", epochs=plan.epochs, total_steps=plan.total_steps, n_train=plan.n_train,
+         n_val=plan.n_val, early_stopping=plan.early_stopping,
+         min_steps_epoch=plan.min_steps_epoch, plan=plan.describe(), notes=list(plan.notes))
     result = train(data.paths, data.labels, data.classes, config, progress, should_stop)
     path = checkpoint_path(workspace, job_id)
     sha = save_checkpoint(result.state_dict, path)

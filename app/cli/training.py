@@ -62,7 +62,7 @@ def follow(handle: JobHandle, *, as_json: bool, description: str) -> dict:
             kind = event.get("event")
             if as_json:
                 print_json_line(event)
-            elif kind == "progress" and event.get("phase") == "plan":
+            elif kind == "plan":
                 print(f"plan: {event['plan']}", file=sys.stderr)
             elif kind == "progress":
                 bar = _advance(bar, event, description)

@@ -34,6 +34,7 @@ class JobRunner(QObject):
     """Starts one job at a time and reports it: progress, done, failed, cancelled."""
 
     progress = Signal(dict)
+    planned = Signal(dict)     # a training job's plan, before its first epoch
     succeeded = Signal(dict)   # the job's "done" event
     failed = Signal(str)
     cancelled = Signal()
@@ -80,6 +81,8 @@ class JobRunner(QObject):
     def _on_event(self, event: dict) -> None:
         if event.get("event") == "progress":
             self.progress.emit(event)
+        elif event.get("event") == "plan":
+            self.planned.emit(event)
         elif event.get("event") in ("done", "error", "cancelled"):
             self._final = event
 

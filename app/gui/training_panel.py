@@ -78,6 +78,7 @@ class TrainingPanel(QWidget):
         self.cancel.clicked.connect(self.trainer.cancel)
         self.auto_every.valueChanged.connect(
             lambda n: project.workspace.set_setting(AUTO_RETRAIN_SETTING, str(n)))
+        self.trainer.planned.connect(self._on_plan)
         self.trainer.progress.connect(self._on_progress)
         self.trainer.succeeded.connect(self._on_trained)
         self.trainer.failed.connect(self._on_failed)
@@ -109,13 +110,13 @@ class TrainingPanel(QWidget):
             self.project.message.emit("Auto-retrain: enough new labels, training started")
             self.start_training()
 
+    def _on_plan(self, event: dict) -> None:
+        # What the job will really do, shown for the whole run.
+        self._plan = event["plan"][0].upper() + event["plan"][1:] + "."
+        self.progress.setValue(0)
+        self.state.setText(self._plan)
+
     def _on_progress(self, event: dict) -> None:
-        if event.get("phase") == "plan":
-            # What the job will really do, shown for the whole run.
-            self._plan = event["plan"][0].upper() + event["plan"][1:] + "."
-            self.progress.setValue(0)
-            self.state.setText(self._plan)
-            return
         self.progress.setValue(int(1000 * float(event.get("fraction_done", 0))))
         accuracy = event.get("val_accuracy")
         self.state.setText(

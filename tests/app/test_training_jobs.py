@@ -56,6 +56,8 @@ def trained(digits_demo, tmp_path_factory):
 
 def test_train_streams_epochs_and_registers_a_version_with_lineage(trained):
     root, events = trained
+    assert events[0]["event"] == "plan" and events[0]["n_train"] + events[0]["n_val"] == 500
+    assert events[0]["plan"].startswith(f"{events[0]['n_train']} labels to train on")
     progress = [e for e in events if e["event"] == "progress"]
     assert progress and {"epoch", "loss", "val_accuracy", "fraction_done"} <= set(progress[0])
     assert [e["epoch"] for e in progress] == list(range(1, len(progress) + 1))

@@ -1,0 +1,53 @@
+"""The training panel shows what a run will really do, and its bar moves in even steps."""
+
+from __future__ import annotations
+
+import csv
+
+from PySide6.QtCore import Qt
+
+from app.label_import import import_labels
+from app.workspace import Workspace
+
+TRAIN_TIMEOUT_MS = 180_000
+
+
+def _label_three_per_class(root, truth_csv):
+    with open(truth_csv, newline="") as handle:
+        rows = list(csv.reader(handle))[1:]
+    picked, seen = [], {}
+    for name, label in rows:
+        if seen.get(label, 0) < 3:
+            seen[label] = seen.get(label, 0) + 1
+            picked.append([name, label])
+    subset = root.parent / "thirty.csv"
+    with open(subset, "w", newline="") as handle:
+        csv.writer(handle).writerows([["file", "label"], *picked])
+    with Workspace.open(root) as ws:
+        import_labels(ws, subset, "seed")
+    return len(picked)
+
+
+def test_thirty_labels_plan_no_validation_and_the_bar_never_jumps(qtbot, settings, demo_copy,
+                                                                   digits_demo):
+    from app.gui.main_window import MainWindow
+
+    assert _label_three_per_class(demo_copy, digits_demo.truth_csv) == 30
+    win = MainWindow(settings, "gui-tester")
+    qtbot.addWidget(win)
+    assert win.open_project(demo_copy)
+    win.show()
+    training = win.workbench.training
+    training.epochs.setValue(2)
+    training.min_steps.setValue(12)  # 30 labels: one step per epoch, so 12 epochs
+    plans, bar = [], []
+    training.trainer.planned.connect(lambda _e: plans.append(training.state.text()))
+    training.trainer.progress.connect(lambda _e: bar.append(training.progress.value()))
+    with qtbot.waitSignal(training.trainer.succeeded, timeout=TRAIN_TIMEOUT_MS):
+        qtbot.mouseClick(training.retrain, Qt.MouseButton.LeftButton)
+    assert plans == ["30 labels to train on, no validation split; up to 12 epochs (12 steps), "
+                     "no early stopping."]
+    # One value per epoch, each 1/12 further: no jump from 5 % to 100 %.
+    assert bar == [int(1000 * (epoch / 12)) for epoch in range(1, 13)]
+    assert "not validated" in training.state.text()
+    win.close()
