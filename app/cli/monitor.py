@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from app.cli import validators
 from app.cli.output import print_json, print_table, progress_bar
 from app.drift import DEFAULT_ALPHA, DEFAULT_TOP, DriftReport, drift_report
 from app.monitoring import (
@@ -32,8 +33,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                     f"setting {ALERT_MARGIN_SETTING} (default 0.1).",
     )
     live.add_argument("project")
-    live.add_argument("--model", type=int, help="version id (default: latest)")
-    live.add_argument("--window", type=int, default=DEFAULT_WINDOW, metavar="N",
+    live.add_argument("--model", type=validators.version_id, help="version id (default: latest)")
+    live.add_argument("--window", type=validators.count, default=DEFAULT_WINDOW, metavar="N",
                       help=f"sliding window: the last N labels (default {DEFAULT_WINDOW})")
     live.add_argument("--json", action="store_true")
     live.set_defaults(run=run_live)
@@ -48,13 +49,15 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "from their nearest training sample, farthest first.",
     )
     drift.add_argument("project")
-    drift.add_argument("--batch", type=int, help="import batch id (default: newest with samples)")
-    drift.add_argument("--model", type=int, help="version id (default: latest)")
-    drift.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
-                       help=f"significance level of the test (default {DEFAULT_ALPHA})")
-    drift.add_argument("--top", type=int, default=DEFAULT_TOP, metavar="K",
-                       help="how many most-responsible samples to list")
-    drift.add_argument("--seed", type=int, default=0)
+    drift.add_argument("--batch", type=validators.count,
+                       help="import batch id (default: newest with samples)")
+    drift.add_argument("--model", type=validators.version_id, help="version id (default: latest)")
+    drift.add_argument("--alpha", type=validators.float_range(0, 1, low_open=True, high_open=True),
+                       default=DEFAULT_ALPHA,
+                       help=f"significance level of the test, in (0, 1) (default {DEFAULT_ALPHA})")
+    drift.add_argument("--top", type=validators.int_range(0), default=DEFAULT_TOP, metavar="K",
+                       help="how many most-responsible samples to list (0: none)")
+    drift.add_argument("--seed", type=validators.seed, default=0)
     drift.add_argument("--json", action="store_true")
     drift.set_defaults(run=run_drift)
 
