@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.cli import validators
-from app.cli.output import print_json, print_table, progress_bar
+from app.cli.output import print_json, print_table, progress_bar, shown
 from app.drift import DEFAULT_ALPHA, DEFAULT_TOP, DriftReport, drift_report
 from app.monitoring import (
     ALERT_MARGIN_SETTING,
@@ -99,7 +99,7 @@ def print_live(report: LiveAccuracy) -> None:
     if report.overall.overall.n == 0:
         print("\nno labels with a recorded prediction of this version yet")
     if report.alert is not None:
-        print(f"\nALERT: {report.alert.message}")
+        print(f"\nALERT: {shown(report.alert.message)}")
     else:
         print("\nno alert")
 
