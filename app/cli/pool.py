@@ -12,7 +12,6 @@ from app.exporter import EXPORT_FORMATS, export_dataset
 from app.importer import import_images
 from app.label_import import import_labels
 from app.monitoring import prediction_for
-from app.safe_files import DEFAULT_MAX_FILE_BYTES, MAX_FILE_SIZE_ENV, format_size
 from app.workspace import Workspace
 
 
@@ -22,21 +21,12 @@ def _annotator_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def max_file_size_option(parser: argparse.ArgumentParser) -> None:
-    """``--max-file-size SIZE``: the cap of :mod:`app.safe_files` for this command."""
-    parser.add_argument(
-        "--max-file-size", type=validators.file_size, metavar="SIZE",
-        help=f"refuse files larger than SIZE (e.g. 64M, 1G) without reading them "
-             f"(default: ${MAX_FILE_SIZE_ENV}, else {format_size(DEFAULT_MAX_FILE_BYTES)}); "
-             "FIFOs and devices are never read")
-
-
 def register(commands: argparse._SubParsersAction) -> None:
     imp = commands.add_parser("import", help="import image files and folders (recursively)")
     imp.add_argument("project")
     imp.add_argument("sources", nargs="+", metavar="SOURCE")
     imp.add_argument("--json", action="store_true", help="print one JSON object")
-    max_file_size_option(imp)
+    validators.add_max_file_size_option(imp)
     imp.set_defaults(run=run_import)
 
     labels = commands.add_parser("import-labels", help="label samples from a file,label CSV")
@@ -45,7 +35,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     labels.add_argument("--add-classes", action="store_true",
                         help="create classes the CSV names that the project lacks")
     labels.add_argument("--json", action="store_true")
-    max_file_size_option(labels)
+    validators.add_max_file_size_option(labels)
     _annotator_option(labels)
     labels.set_defaults(run=run_import_labels)
 

@@ -19,7 +19,6 @@ from PIL import Image
 
 from app.cli import validators
 from app.cli.output import print_json, print_table, progress_bar, shown
-from app.cli.pool import max_file_size_option
 from app.safe_files import UnreadableFile, max_file_bytes, open_regular_file
 from app.workspace import Workspace, WorkspaceError
 from sampling.hashing import HASH_METHODS, hash_files
@@ -45,7 +44,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     hashing.add_argument("--method", choices=HASH_METHODS, default="phash")
     hashing.add_argument("--json", action="store_true",
                          help='print [{"path", "hash"}] for the files that could be read')
-    max_file_size_option(hashing)
+    validators.add_max_file_size_option(hashing)
     hashing.set_defaults(run=run_hash)
 
     failures = commands.add_parser("failures", help="failure sets: add, list, remove")
@@ -61,7 +60,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--samples", metavar="ID,...",
                      help="comma-separated pool sample ids (or stored paths)")
     add.add_argument("--json", action="store_true")
-    max_file_size_option(add)
+    validators.add_max_file_size_option(add)
     add.set_defaults(run=run_failures_add)
     listing = actions.add_parser("list", help="failure sets with their counts")
     listing.add_argument("project")

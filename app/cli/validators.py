@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import NoReturn
 
-from app.safe_files import parse_size
+from app.safe_files import DEFAULT_MAX_FILE_BYTES, MAX_FILE_SIZE_ENV, format_size, parse_size
 from app.workspace import WorkspaceError
 
 #: Seeds go to numpy and scikit-learn, which take 0 .. 2**32 - 1.
@@ -100,6 +100,15 @@ input_size = int_range(min(MIN_INPUT_SIZE.values()), MAX_INPUT_SIZE)
 hamming = int_range(0, HASH_BITS)
 version_id = int_range(1)
 seconds = float_range(0.0)
+
+
+def add_max_file_size_option(parser: argparse.ArgumentParser) -> None:
+    """``--max-file-size SIZE``: the cap of :mod:`app.safe_files` for this command."""
+    parser.add_argument(
+        "--max-file-size", type=file_size, metavar="SIZE",
+        help=f"refuse files larger than SIZE (e.g. 64M, 1G) without reading them "
+             f"(default: ${MAX_FILE_SIZE_ENV}, else {format_size(DEFAULT_MAX_FILE_BYTES)}); "
+             "FIFOs and devices are never read")
 
 
 def check_input_size(arch: str, size: int | None) -> None:
