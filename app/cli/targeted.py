@@ -24,8 +24,10 @@ from app.workspace import Workspace, WorkspaceError
 from sampling.hashing import HASH_METHODS, hash_files
 
 # Files hashed per call to hash_files; a chunk holding an unreadable file is
-# redone file by file, so one bad file costs little and names itself.
-_HASH_CHUNK = 256
+# redone file by file, so one bad file costs little and names itself. Each
+# file of a chunk is held open while it is hashed, so this also bounds the
+# open descriptors.
+_HASH_CHUNK = 64
 _READ_ERRORS = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
 # Same values as app.mining's, repeated so that building the parser does not
 # import faiss (half a second on every command); a test keeps them equal.
