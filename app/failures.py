@@ -8,13 +8,13 @@ original being moved) and hashed exactly like an imported sample.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.image_io import UnreadableImage, load_image
+from app.image_io import UnreadableImage, decode_image, read_image_bytes
 from app.importer import ImportFailure, find_image_files
 from app.records import FailureItem
+from app.safe_files import max_file_bytes
 from app.workspace import Workspace, WorkspaceError
 from sampling.hashing import codes_to_int64, hash_images
 
@@ -48,36 +48,44 @@ def add_samples(workspace: Workspace, name: str, sample_ids: Sequence[int]) -> F
     return FailureAddReport(name, added, len(samples) - added)
 
 
-def add_files(workspace: Workspace, name: str, sources: Sequence[str | os.PathLike[str]]
-              ) -> FailureAddReport:
+def add_files(workspace: Workspace, name: str, sources: Sequence[str | os.PathLike[str]],
+              *, max_bytes: int | None = None) -> FailureAddReport:
     """Add images from outside the pool; unreadable ones are reported, the rest go in.
 
     A set that does not exist yet is only created when at least one image is
-    readable, so a mistyped folder leaves no empty set behind.
+    readable, so a mistyped folder leaves no empty set behind. Files are read
+    under :mod:`app.safe_files`' rules (regular files up to ``max_bytes``),
+    and the copy is written from the very bytes that were hashed.
     """
     name = _check_name(name)
+    try:
+        limit = max_file_bytes(max_bytes)
+    except ValueError as exc:
+        raise WorkspaceError(str(exc)) from exc
     paths, missing = find_image_files(sources)
     report = FailureAddReport(name, failed=list(missing))
-    readable = []
+    set_id: int | None = None
+    items = []
     for path in paths:
         try:
-            loaded = load_image(path)
+            data = read_image_bytes(path, limit)
+            loaded = decode_image(data)
         except UnreadableImage as exc:
             report.failed.append(ImportFailure(path, str(exc)))
             continue
         code = int(codes_to_int64(hash_images([loaded.image], "phash"))[0])
-        readable.append((path, loaded.sha256, code))
-    if not readable:
-        return report
-    set_id = workspace.store.create_failure_set(name)
-    items = []
-    folder = workspace.failures_dir / f"set-{set_id:04d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    for path, sha256, code in readable:
-        copy = folder / f"{sha256[:16]}{os.path.splitext(path)[1].lower()}"
+        if set_id is None:
+            set_id = workspace.store.create_failure_set(name)
+        folder = workspace.failures_dir / f"set-{set_id:04d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        copy = folder / f"{loaded.sha256[:16]}{os.path.splitext(path)[1].lower()}"
         if not copy.exists():
-            shutil.copyfile(path, copy)
-        items.append((None, workspace.stored_path(copy), sha256, code))
+            partial = copy.with_name(copy.name + ".partial")
+            partial.write_bytes(data)
+            os.replace(partial, copy)  # never a half-written copy under the final name
+        items.append((None, workspace.stored_path(copy), loaded.sha256, code))
+    if set_id is None:
+        return report
     report.added = workspace.store.add_failure_items(set_id, items)
     report.already_there = len(items) - report.added
     return report

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from app.safe_files import UnreadableFile, read_regular_file
+
 _ORIENTATION = 0x0112  # the EXIF tag that says how to turn the image upright
 IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -31,21 +33,53 @@ class LoadedImage:
     height: int
 
 
-def load_image(path: str | os.PathLike[str]) -> LoadedImage:
+def load_image(path: str | os.PathLike[str], max_bytes: int | None = None) -> LoadedImage:
     """Read, hash and fully decode ``path``.
 
     The bytes are read once: the sha256 and the decoder see the same data,
     so a file changing under us cannot give a hash of one and pixels of
     another.
 
+    Parameters
+    ----------
+    path : path-like
+        The image file. Only a regular file (after following links) within
+        the size cap is read; see :mod:`app.safe_files`.
+    max_bytes : int, optional
+        Size cap; default :func:`app.safe_files.max_file_bytes`.
+
     Raises
     ------
     UnreadableImage
         With a reason a user can act on (empty, truncated, not an image,
-        decompression bomb, broken link, permission denied, ...).
+        decompression bomb, broken link, permission denied, a FIFO or a
+        device, too large, ...).
     """
-    path = Path(path)
-    data = _read_bytes(path)
+    return decode_image(read_image_bytes(path, max_bytes))
+
+
+def read_image_bytes(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
+    """The bytes of an image file, read under :mod:`app.safe_files`' rules.
+
+    Raises
+    ------
+    UnreadableImage
+        With the reason the file was refused or could not be read.
+    """
+    try:
+        return read_regular_file(Path(path), max_bytes)
+    except UnreadableFile as exc:
+        raise UnreadableImage(str(exc)) from exc
+
+
+def decode_image(data: bytes) -> LoadedImage:
+    """Hash and fully decode image bytes (see :func:`load_image`).
+
+    Raises
+    ------
+    UnreadableImage
+        Empty, truncated, not an image or a decompression bomb.
+    """
     if not data:
         raise UnreadableImage("empty file (0 bytes)")
     with warnings.catch_warnings():
@@ -64,19 +98,7 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
             raise UnreadableImage("not an image (unrecognised format)") from exc
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise UnreadableImage(f"truncated or corrupt image data: {exc}") from exc
+        except MemoryError as exc:
+            raise UnreadableImage("too large to decode in the memory available") from exc
     return LoadedImage(image, hashlib.sha256(data).hexdigest(), image.width, image.height)
 
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as exc:
-        if path.is_symlink():
-            raise UnreadableImage(f"broken symbolic link (to {os.readlink(path)})") from exc
-        raise UnreadableImage("file not found") from exc
-    except PermissionError as exc:
-        raise UnreadableImage("permission denied") from exc
-    except IsADirectoryError as exc:
-        raise UnreadableImage("is a folder, not a file") from exc
-    except OSError as exc:
-        raise UnreadableImage(f"cannot read: {exc.strerror or exc}") from exc

@@ -25,13 +25,17 @@ class FileResult:
     reason: str | None = None
 
 
-def inspect_chunk(paths: list[str]) -> list[FileResult]:
-    """Decode every file of ``paths``; hash the readable ones as one batch."""
+def inspect_chunk(paths: list[str], max_bytes: int | None = None) -> list[FileResult]:
+    """Decode every file of ``paths``; hash the readable ones as one batch.
+
+    ``max_bytes`` caps the size of a file that is read at all (see
+    :mod:`app.safe_files`); larger files, FIFOs and devices fail with a reason.
+    """
     results: list[FileResult] = []
     loaded = []
     for path in paths:
         try:
-            image = load_image(path)
+            image = load_image(path, max_bytes)
         except UnreadableImage as exc:
             results.append(FileResult(path, reason=str(exc)))
             continue

@@ -13,11 +13,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from app.image_io import IMAGE_SUFFIXES
 from app.import_worker import FileResult, inspect_chunk
-from app.workspace import SUBFOLDERS, Workspace
+from app.safe_files import max_file_bytes
+from app.workspace import SUBFOLDERS, Workspace, WorkspaceError
 
 CHUNK_SIZE = 64
 # Below this many files, starting worker processes costs more than it saves.
@@ -94,12 +96,13 @@ def _walk(top: str, skip_dirs: set[str]) -> Iterator[str]:
 
 
 def _inspect_all(
-    paths: list[str], workers: int
+    paths: list[str], workers: int, max_bytes: int
 ) -> Iterator[list[FileResult]]:
     chunks = [paths[i : i + CHUNK_SIZE] for i in range(0, len(paths), CHUNK_SIZE)]
+    inspect = partial(inspect_chunk, max_bytes=max_bytes)
     if workers <= 1 or len(paths) < PARALLEL_THRESHOLD:
         for chunk in chunks:
-            yield inspect_chunk(chunk)
+            yield inspect(chunk)
         return
     # Forking a multi-threaded process (the GUI imports from a worker thread)
     # can deadlock the child, so fork only when this process has one thread;
@@ -109,7 +112,7 @@ def _inspect_all(
         else "spawn"
     context = multiprocessing.get_context(method)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(inspect_chunk, chunks)
+        yield from pool.map(inspect, chunks)
 
 
 def import_images(
@@ -118,13 +121,20 @@ def import_images(
     *,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    max_bytes: int | None = None,
 ) -> ImportReport:
     """Import every image under ``sources`` into the workspace as one batch.
 
     Content already in the pool (same sha256) is skipped and counted as a
     duplicate; unreadable files are reported with the reason and the import
-    carries on.
+    carries on. Only regular files up to ``max_bytes`` (default:
+    :func:`app.safe_files.max_file_bytes`) are read: FIFOs, devices and
+    larger files fail with a reason instead of hanging or filling memory.
     """
+    try:
+        limit = max_file_bytes(max_bytes)
+    except ValueError as exc:
+        raise WorkspaceError(str(exc)) from exc
     skip = [workspace.root / name for name in SUBFOLDERS]
     paths, missing = find_image_files(sources, skip)
     batch_id = workspace.store.create_batch([os.path.abspath(s) for s in sources])
@@ -134,7 +144,7 @@ def import_images(
     done = 0
     if progress:
         progress(0, len(paths))
-    for results in _inspect_all(paths, workers):
+    for results in _inspect_all(paths, workers, limit):
         _record_chunk(workspace, batch_id, results, seen_sha, report)
         done += len(results)
         if progress:

@@ -2,13 +2,21 @@
 
 A class name is user text; as a folder name it must not climb out of the
 export (``..``, separators), nor be illegal on Windows (``<>:"|?*``, control
-characters, trailing dots or spaces, reserved device names like ``CON``).
+characters, trailing dots or spaces, reserved device names like ``CON``),
+nor longer than file systems allow: most cap a component at 255 *bytes*
+(ext4, APFS) or UTF-16 units (NTFS), so a name of 100 emoji (400 bytes in
+UTF-8) must be cut by bytes, not by characters.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+
+#: Byte budget for a component built from user text. It leaves room under the
+#: 255-byte limit for what the exporter adds around it: a ``000123_`` id
+#: prefix, a ``-NN`` collision counter and a suffix such as ``.jpeg``.
+MAX_COMPONENT_BYTES = 200
 
 _ILLEGAL = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 _WINDOWS_RESERVED = {
@@ -18,14 +26,30 @@ _WINDOWS_RESERVED = {
 }
 
 
-def safe_component(name: str) -> str:
-    """One path component derived from ``name`` that cannot be a path trick."""
-    safe = _ILLEGAL.sub("_", name).replace("..", "__").rstrip(" .")
+def cut_to_bytes(text: str, max_bytes: int) -> str:
+    """The longest prefix of ``text`` whose UTF-8 encoding fits in ``max_bytes``.
+
+    The cut falls between characters, never inside one.
+    """
+    encoded = text.encode("utf-8")
+    if len(encoded) <= max_bytes:
+        return text
+    return encoded[:max_bytes].decode("utf-8", errors="ignore")
+
+
+def safe_component(name: str, max_bytes: int = MAX_COMPONENT_BYTES) -> str:
+    """One path component derived from ``name`` that cannot be a path trick.
+
+    At most ``max_bytes`` bytes in UTF-8 (and so at most as many UTF-16
+    units, which is NTFS's measure).
+    """
+    safe = _ILLEGAL.sub("_", name).replace("..", "__")
+    safe = cut_to_bytes(safe, max_bytes - 1).rstrip(" .")
     if not safe or safe in {".", ".."}:
         safe = "_"
     if safe.split(".")[0].upper() in _WINDOWS_RESERVED:
         safe = "_" + safe
-    return safe[:120]
+    return safe
 
 
 def safe_folder_names(names: Iterable[str]) -> dict[str, str]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from app.class_names import class_name_problem
 from app.dataset_version import dataset_version
 from app.records import Annotation, ClassInfo, ModelVersion, Sample
 from app.store import SqliteStore, StoreError
@@ -31,11 +32,22 @@ class WorkspaceError(Exception):
     """A user-facing error about a project (bad name, missing sample, ...)."""
 
 
+def check_class_name(name: str) -> str:
+    """``name`` if it may be a class name (see :mod:`app.class_names`), else WorkspaceError."""
+    problem = class_name_problem(name)
+    if problem is not None:
+        shown = name if len(name) <= 40 else name[:40] + "..."
+        raise WorkspaceError(f"class name {shown!r} {problem}")
+    return name
+
+
 def parse_class_names(text: str) -> list[str]:
-    """Split ``"a,b,c"`` into class names, rejecting empty and repeated ones."""
+    """Split ``"a,b,c"`` into class names, rejecting empty, invalid and repeated ones."""
     names = [part.strip() for part in text.split(",")]
     if not names or any(not n for n in names):
         raise WorkspaceError(f"class list {text!r} has an empty name")
+    for name in names:
+        check_class_name(name)
     repeated = sorted(n for n, c in Counter(names).items() if c > 1)
     if repeated:
         raise WorkspaceError(f"class list repeats: {', '.join(repeated)}")
@@ -55,7 +67,7 @@ class Workspace:
     def init(cls, root: str | os.PathLike[str], classes: Iterable[str]) -> Workspace:
         """Create a project folder with its database and the given classes."""
         root = Path(root).resolve()
-        class_list = list(classes)
+        class_list = [check_class_name(name) for name in classes]
         if not class_list:
             raise WorkspaceError("a project needs at least one class")
         if (root / DB_NAME).exists():
@@ -140,10 +152,10 @@ class Workspace:
         return self.store.list_classes()
 
     def add_classes(self, names: Iterable[str]) -> None:
-        self._store_call(self.store.add_classes, list(names))
+        self._store_call(self.store.add_classes, [check_class_name(n) for n in names])
 
     def rename_class(self, old: str, new: str) -> None:
-        self._store_call(self.store.rename_class, old, new)
+        self._store_call(self.store.rename_class, old, check_class_name(new))
 
     def remove_class(self, name: str) -> None:
         self._store_call(self.store.remove_class, name)

@@ -18,6 +18,8 @@ from app.cli import (
     targeted,
     training,
 )
+from app.cli.output import shown
+from app.cli.validators import OneLineParser
 from app.workspace import WorkspaceError
 
 # Each module adds its sub-commands; keeping them apart keeps files short.
@@ -27,7 +29,8 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    # Subparsers inherit the class: every usage error is one line.
+    parser = OneLineParser(
         prog="labelloop",
         description="Local-first active-learning labeling loop for images.",
     )
@@ -43,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except WorkspaceError as exc:
-        print(f"labelloop: error: {exc}", file=sys.stderr)
+        print(f"labelloop: error: {shown(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("labelloop: interrupted", file=sys.stderr)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli.output import print_json, print_table, progress_bar
+from app.cli import validators
+from app.cli.output import print_json, print_table, progress_bar, shown
 from app.drift import DEFAULT_ALPHA, DEFAULT_TOP, DriftReport, drift_report
 from app.monitoring import (
     ALERT_MARGIN_SETTING,
@@ -32,8 +33,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                     f"setting {ALERT_MARGIN_SETTING} (default 0.1).",
     )
     live.add_argument("project")
-    live.add_argument("--model", type=int, help="version id (default: latest)")
-    live.add_argument("--window", type=int, default=DEFAULT_WINDOW, metavar="N",
+    live.add_argument("--model", type=validators.version_id, help="version id (default: latest)")
+    live.add_argument("--window", type=validators.count, default=DEFAULT_WINDOW, metavar="N",
                       help=f"sliding window: the last N labels (default {DEFAULT_WINDOW})")
     live.add_argument("--json", action="store_true")
     live.set_defaults(run=run_live)
@@ -51,13 +52,15 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "from their nearest sample of the reference pool, farthest first.",
     )
     drift.add_argument("project")
-    drift.add_argument("--batch", type=int, help="import batch id (default: newest with samples)")
-    drift.add_argument("--model", type=int, help="version id (default: latest)")
-    drift.add_argument("--alpha", type=float, default=DEFAULT_ALPHA,
-                       help=f"significance level of the test (default {DEFAULT_ALPHA})")
-    drift.add_argument("--top", type=int, default=DEFAULT_TOP, metavar="K",
-                       help="how many most-responsible samples to list")
-    drift.add_argument("--seed", type=int, default=0)
+    drift.add_argument("--batch", type=validators.count,
+                       help="import batch id (default: newest with samples)")
+    drift.add_argument("--model", type=validators.version_id, help="version id (default: latest)")
+    drift.add_argument("--alpha", type=validators.float_range(0, 1, low_open=True, high_open=True),
+                       default=DEFAULT_ALPHA,
+                       help=f"significance level of the test, in (0, 1) (default {DEFAULT_ALPHA})")
+    drift.add_argument("--top", type=validators.int_range(0), default=DEFAULT_TOP, metavar="K",
+                       help="how many most-responsible samples to list (0: none)")
+    drift.add_argument("--seed", type=validators.seed, default=0)
     drift.add_argument("--json", action="store_true")
     drift.set_defaults(run=run_drift)
 
@@ -99,7 +102,7 @@ def print_live(report: LiveAccuracy) -> None:
     if report.overall.overall.n == 0:
         print("\nno labels with a recorded prediction of this version yet")
     if report.alert is not None:
-        print(f"\nALERT: {report.alert.message}")
+        print(f"\nALERT: {shown(report.alert.message)}")
     else:
         print("\nno alert")
 

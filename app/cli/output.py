@@ -1,4 +1,10 @@
-"""Shared output helpers for CLI commands: JSON, tables and progress bars."""
+"""Shared output helpers for CLI commands: JSON, tables and progress bars.
+
+Class names, file paths and failure reasons are untrusted text: a CSV or a
+file name can carry terminal escape sequences. Human-readable output passes
+them through :func:`shown`, which escapes control characters; tables do it
+for every cell. JSON output needs nothing more (``json.dump`` escapes them).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,16 @@ from typing import Any
 
 from tqdm import tqdm
 
+from app.text_safety import escape_controls
+
 # tqdm's monitor thread would make the CLI multi-threaded, which rules out
 # fork-started import workers (see app.importer); the bars update themselves.
 tqdm.monitor_interval = 0
+
+
+def shown(value: Any) -> str:
+    """``str(value)`` with control characters escaped: safe to print to a terminal."""
+    return escape_controls(str(value))
 
 
 def print_json(value: Any) -> None:
@@ -48,7 +61,7 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.4f}"
-    return str(value)
+    return shown(value)
 
 
 @contextmanager

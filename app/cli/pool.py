@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from app.annotator import resolve_annotator
-from app.cli.output import print_json, progress_bar
+from app.cli import validators
+from app.cli.output import print_json, progress_bar, shown
 from app.exporter import EXPORT_FORMATS, export_dataset
 from app.importer import import_images
 from app.label_import import import_labels
@@ -25,6 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     imp.add_argument("project")
     imp.add_argument("sources", nargs="+", metavar="SOURCE")
     imp.add_argument("--json", action="store_true", help="print one JSON object")
+    validators.add_max_file_size_option(imp)
     imp.set_defaults(run=run_import)
 
     labels = commands.add_parser("import-labels", help="label samples from a file,label CSV")
@@ -33,6 +35,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     labels.add_argument("--add-classes", action="store_true",
                         help="create classes the CSV names that the project lacks")
     labels.add_argument("--json", action="store_true")
+    validators.add_max_file_size_option(labels)
     _annotator_option(labels)
     labels.set_defaults(run=run_import_labels)
 
@@ -40,7 +43,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     label.add_argument("project")
     label.add_argument("sample", metavar="SAMPLE_ID_OR_PATH")
     label.add_argument("class_name", metavar="CLASS", help="a class name, or '-' to unlabel")
-    label.add_argument("--seconds", type=float, help="time spent on the sample")
+    label.add_argument("--seconds", type=validators.seconds,
+                       help="time spent on the sample (a finite number >= 0)")
     _annotator_option(label)
     label.set_defaults(run=run_label)
 
@@ -62,33 +66,52 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     with Workspace.open(args.project) as workspace, progress_bar("importing") as bar:
-        report = import_images(workspace, args.sources, progress=bar)
+        report = import_images(workspace, args.sources, progress=bar,
+                               max_bytes=args.max_file_size)
     if args.json:
         print_json(report.to_json())
         return 0
     print(f"added {report.added}, duplicates skipped {report.duplicates}, "
           f"failed {len(report.failed)} (batch {report.batch})")
     for failure in report.failed:
-        print(f"  {failure.path}: {failure.reason}", file=sys.stderr)
+        print(f"  {shown(failure.path)}: {shown(failure.reason)}", file=sys.stderr)
     return 0
 
 
 def run_import_labels(args: argparse.Namespace) -> int:
     with Workspace.open(args.project) as workspace:
         report = import_labels(workspace, args.csv, resolve_annotator(args.annotator),
-                               add_classes=args.add_classes)
+                               add_classes=args.add_classes, max_bytes=args.max_file_size)
     if args.json:
         print_json(report.to_json())
         return 0
     print(f"labeled {report.labeled}, already so {report.unchanged}, "
-          f"unmatched {len(report.unmatched)}, ambiguous {len(report.ambiguous)}")
+          f"unmatched {len(report.unmatched)}, ambiguous {len(report.ambiguous)}, "
+          f"conflicting {len(report.conflicting)}, empty label {len(report.empty_label)}, "
+          f"invalid label {len(report.invalid_labels)}, refused path {len(report.refused_paths)}")
     if report.added_classes:
-        print(f"added classes: {', '.join(report.added_classes)}")
-    for name in report.unmatched[:20]:
-        print(f"  no sample matches {name!r}", file=sys.stderr)
-    for name in report.ambiguous[:20]:
-        print(f"  several samples match {name!r}; use a longer path", file=sys.stderr)
+        print(f"added classes: {', '.join(shown(c) for c in report.added_classes)}")
+    _print_label_problems(report)
     return 0
+
+
+def _print_label_problems(report, limit: int = 20) -> None:
+    """The first ``limit`` rows of each kind that was not applied, on stderr."""
+    lines = (
+        [f"no sample matches {shown(repr(f))}" for f in report.unmatched]
+        + [f"several samples match {shown(repr(f))}; use a longer path"
+           for f in report.ambiguous]
+        + [f"{shown(repr(c['path']))}: conflicting labels {shown(', '.join(c['labels']))}; "
+           "left as it was" for c in report.conflicting]
+        + [f"{shown(repr(f))}: empty label, skipped" for f in report.empty_label]
+        + [f"{shown(repr(i['file']))}: label {shown(repr(i['label']))} {i['reason']}"
+           for i in report.invalid_labels]
+        + [f"{shown(repr(r['file']))}: {r['reason']}" for r in report.refused_paths]
+    )
+    for line in lines[:limit]:
+        print(f"  {line}", file=sys.stderr)
+    if len(lines) > limit:
+        print(f"  ... and {len(lines) - limit} more (see --json)", file=sys.stderr)
 
 
 def run_label(args: argparse.Namespace) -> int:
@@ -99,7 +122,7 @@ def run_label(args: argparse.Namespace) -> int:
         prediction = prediction_for(workspace, sample.id) or {}
         workspace.label(sample.id, class_name, resolve_annotator(args.annotator),
                         seconds_spent=args.seconds, source="cli", **prediction)
-    print(f"sample {sample.id} ({sample.path}): {class_name or 'unlabeled'}")
+    print(f"sample {sample.id} ({shown(sample.path)}): {shown(class_name or 'unlabeled')}")
     return 0
 
 
@@ -109,7 +132,7 @@ def run_undo(args: argparse.Namespace) -> int:
     if undone is None:
         print("nothing to undo")
         return 1
-    print(f"undid label {undone.class_name or 'unlabeled'} on sample {undone.sample_id}")
+    print(f"undid label {shown(undone.class_name or 'unlabeled')} on sample {undone.sample_id}")
     return 0
 
 
@@ -119,10 +142,10 @@ def run_export(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.to_json())
         return 0
-    print(f"exported {report.files} files to {report.out} ({report.format}), "
+    print(f"exported {report.files} files to {shown(report.out)} ({report.format}), "
           f"dataset_version {report.dataset_version[:12]}")
     if report.previous_moved_to:
-        print(f"the folder's previous content was moved to {report.previous_moved_to}")
+        print(f"the folder's previous content was moved to {shown(report.previous_moved_to)}")
     for item in report.skipped:
-        print(f"  skipped {item['path']}: {item['reason']}", file=sys.stderr)
+        print(f"  skipped {shown(item['path'])}: {shown(item['reason'])}", file=sys.stderr)
     return 0

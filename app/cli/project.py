@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli.output import print_json, print_table
+from app.cli.output import print_json, print_table, shown
 from app.workspace import Workspace, parse_class_names
 
 
@@ -36,7 +36,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_init(args: argparse.Namespace) -> int:
     with Workspace.init(args.project, parse_class_names(args.classes)) as workspace:
-        print(f"created project {workspace.root} with classes {', '.join(workspace.classes())}")
+        print(f"created project {shown(workspace.root)} with classes "
+              f"{', '.join(shown(c) for c in workspace.classes())}")
     return 0
 
 
@@ -59,11 +60,12 @@ def run_classes(args: argparse.Namespace) -> int:
         if args.add:
             workspace.add_classes(parse_class_names(args.add))
         elif args.rename:
-            workspace.rename_class(*args.rename)
+            old, new = args.rename
+            workspace.rename_class(old, new.strip())
         elif args.remove:
             workspace.remove_class(args.remove)
         for name in workspace.classes():
-            print(name)
+            print(shown(name))
     return 0
 
 
@@ -71,7 +73,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from app.demo import build_demo
 
     paths = build_demo(args.folder)
-    print(f"demo project: {paths.project}")
-    print(f"true labels (kept aside): {paths.truth_csv}")
-    print(f"simulation pool/test: {paths.simulate_pool} {paths.simulate_test}")
+    print(f"demo project: {shown(paths.project)}")
+    print(f"true labels (kept aside): {shown(paths.truth_csv)}")
+    print(f"simulation pool/test: {shown(paths.simulate_pool)} {shown(paths.simulate_test)}")
     return 0

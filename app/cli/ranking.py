@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from app.cli import validators
 from app.cli.output import print_json, print_table, progress_bar
 from app.ranking import rank_unlabeled
 from app.workspace import Workspace
@@ -18,8 +19,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     rank.add_argument("project")
     rank.add_argument("--strategy", default="margin", choices=list(STRATEGIES))
-    rank.add_argument("--top", type=int, default=20, metavar="K")
-    rank.add_argument("--seed", type=int, default=0)
+    rank.add_argument("--top", type=validators.count, default=20, metavar="K",
+                      help="how many samples to list (>= 1)")
+    rank.add_argument("--seed", type=validators.seed, default=0)
     rank.add_argument("--json", action="store_true")
     rank.set_defaults(run=run_rank)
 

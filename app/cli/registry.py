@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.cli.output import print_json, print_table
+from app.cli.output import print_json, print_table, shown
 from app.model_comparison import compare_versions, delta, version_summary
 from app.workspace import Workspace
 
@@ -65,7 +65,7 @@ def _show(workspace: Workspace, version_id: int, as_json: bool) -> int:
                     "torchvision_version": version.torchvision_version, "structure": rows})
         return 0
     print(f"model version {version.id}: {version.arch}, input shape "
-          f"{tuple(version.input_shape)}, classes {', '.join(version.classes)}")
+          f"{tuple(version.input_shape)}, classes {shown(', '.join(version.classes))}")
     print(format_summary(rows, version.input_shape))
     return 0
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from app.cli.output import print_json, print_table
+from app.cli import validators
+from app.cli.output import print_json, print_table, shown
 from app.simulation_report import savings_rows
-from app.workspace import WorkspaceError
 from sampling.strategies import STRATEGIES
 
 ARCH_CHOICES = ("small_cnn", "resnet18")
@@ -56,9 +56,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                      help="labeled test set with the same class subfolders")
     sim.add_argument("--strategies", type=_names, default=_names(DEFAULT_STRATEGIES),
                      metavar="A,B,...", help=f"default: {DEFAULT_STRATEGIES}")
-    sim.add_argument("--init", type=int, required=True, metavar="N", help="initial random labels")
-    sim.add_argument("--step", type=int, required=True, metavar="K", help="labels per round")
-    sim.add_argument("--rounds", type=int, required=True, metavar="R",
+    sim.add_argument("--init", type=validators.int_range(2), required=True, metavar="N",
+                     help="initial random labels (>= 2)")
+    sim.add_argument("--step", type=validators.count, required=True, metavar="K",
+                     help="labels per round")
+    sim.add_argument("--rounds", type=validators.int_range(0), required=True, metavar="R",
                      help="rounds after the initial set")
     sim.add_argument("--seeds", type=_seeds, default=(0,), metavar="0,1,2",
                      help="one run per strategy and seed; curves average over seeds (default: 0)")
@@ -69,19 +71,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     sim.add_argument("--json", action="store_true", help="print the savings as JSON")
     recipe = sim.add_argument_group("training recipe (the same for every strategy and round)")
     recipe.add_argument("--arch", choices=ARCH_CHOICES, default="small_cnn")
-    recipe.add_argument("--epochs", type=int, default=10, metavar="E",
+    recipe.add_argument("--epochs", type=validators.epochs, default=10, metavar="E",
                         help="passes over the labeled set per round (default: 10)")
-    recipe.add_argument("--min-steps", type=int, default=200, metavar="N",
+    recipe.add_argument("--min-steps", type=validators.steps, default=200, metavar="N",
                         help="raise the epochs so each round takes at least this many "
                              "optimiser steps (small labeled sets need it; default: 200); 0: off")
-    recipe.add_argument("--lr", type=float, default=3e-3, help="AdamW learning rate (3e-3)")
-    recipe.add_argument("--batch-size", type=int, default=32, metavar="N", help="default: 32")
-    recipe.add_argument("--input-size", type=int, metavar="PX",
+    recipe.add_argument("--lr", type=validators.float_range(0, 10, low_open=True), default=3e-3,
+                        help="AdamW learning rate (3e-3)")
+    recipe.add_argument("--batch-size", type=validators.int_range(1, 4096), default=32,
+                        metavar="N", help="default: 32")
+    recipe.add_argument("--input-size", type=validators.input_size, metavar="PX",
                         help="square input side (default: from the images; 16 suits the digits)")
     recipe.add_argument("--no-augment", action="store_true", help="no random affine jitter")
     recipe.add_argument("--warm-start", action="store_true",
                         help="continue from the previous round's weights instead of from scratch")
-    recipe.add_argument("--mc-samples", type=int, default=20, metavar="T",
+    recipe.add_argument("--mc-samples", type=validators.mc_samples, default=20, metavar="T",
                         help="MC-dropout passes for bald / variation_ratio (default: 20)")
     sim.set_defaults(run=run_simulate)
 
@@ -90,9 +94,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     # torch is imported only when a simulation actually runs: other commands stay fast.
     from app.simulation import Recipe, SimulationConfig, run_simulation
 
-    if args.epochs < 1 or args.batch_size < 1 or args.min_steps < 0 or args.mc_samples < 1:
-        raise WorkspaceError("need --epochs >= 1, --batch-size >= 1, --min-steps >= 0 "
-                             "and --mc-samples >= 1")
+    validators.check_input_size(args.arch, args.input_size)
     config = SimulationConfig(
         pool=args.pool.resolve(), test=args.test.resolve(), strategies=args.strategies,
         init=args.init, step=args.step, rounds=args.rounds, seeds=args.seeds,
@@ -112,9 +114,9 @@ def run_simulate(args: argparse.Namespace) -> int:
         return 0
     _print_savings(result.savings)
     print(f"\n{result.computed_rounds} rounds computed, {result.reused_rounds} reused from "
-          f"{args.out}")
+          f"{shown(args.out)}")
     for path in result.files.values():
-        print(f"wrote {path}")
+        print(f"wrote {shown(path)}")
     return 0
 
 

@@ -13,16 +13,21 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import BinaryIO
 
 from PIL import Image
 
-from app.cli.output import print_json, print_table, progress_bar
+from app.cli import validators
+from app.cli.output import print_json, print_table, progress_bar, shown
+from app.safe_files import UnreadableFile, max_file_bytes, open_regular_file
 from app.workspace import Workspace, WorkspaceError
 from sampling.hashing import HASH_METHODS, hash_files
 
 # Files hashed per call to hash_files; a chunk holding an unreadable file is
-# redone file by file, so one bad file costs little and names itself.
-_HASH_CHUNK = 256
+# redone file by file, so one bad file costs little and names itself. Each
+# file of a chunk is held open while it is hashed, so this also bounds the
+# open descriptors.
+_HASH_CHUNK = 64
 _READ_ERRORS = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
 # Same values as app.mining's, repeated so that building the parser does not
 # import faiss (half a second on every command); a test keeps them equal.
@@ -41,6 +46,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     hashing.add_argument("--method", choices=HASH_METHODS, default="phash")
     hashing.add_argument("--json", action="store_true",
                          help='print [{"path", "hash"}] for the files that could be read')
+    validators.add_max_file_size_option(hashing)
     hashing.set_defaults(run=run_hash)
 
     failures = commands.add_parser("failures", help="failure sets: add, list, remove")
@@ -56,6 +62,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--samples", metavar="ID,...",
                      help="comma-separated pool sample ids (or stored paths)")
     add.add_argument("--json", action="store_true")
+    validators.add_max_file_size_option(add)
     add.set_defaults(run=run_failures_add)
     listing = actions.add_parser("list", help="failure sets with their counts")
     listing.add_argument("project")
@@ -77,9 +84,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     mine.add_argument("project")
     mine.add_argument("--failures", required=True, metavar="NAME", help="failure set")
-    mine.add_argument("--top", type=int, default=20, metavar="K")
+    mine.add_argument("--top", type=validators.count, default=20, metavar="K")
     mine.add_argument("--method", choices=MINING_METHODS, default="phash")
-    mine.add_argument("--max-hamming", type=int, metavar="H",
+    mine.add_argument("--max-hamming", type=validators.hamming, metavar="H",
                       help="drop candidates further than H bits from every failure "
                            "(phash and both)")
     mine.add_argument("--json", action="store_true")
@@ -92,7 +99,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                     'group of {"sample_id", "path", "hamming_to_first"}.',
     )
     duplicates.add_argument("project")
-    duplicates.add_argument("--max-hamming", type=int, default=DEFAULT_DUPLICATE_HAMMING,
+    duplicates.add_argument("--max-hamming", type=validators.hamming,
+                            default=DEFAULT_DUPLICATE_HAMMING,
                             metavar="H", help="largest phash distance that links two samples "
                                               f"(default {DEFAULT_DUPLICATE_HAMMING} of 64)")
     duplicates.add_argument("--json", action="store_true")
@@ -106,8 +114,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     similar.add_argument("project")
     similar.add_argument("sample", metavar="SAMPLE_ID", help="sample id or path")
-    similar.add_argument("--top", type=int, default=20, metavar="K")
-    similar.add_argument("--model", type=int, metavar="V", help="version id (default: latest)")
+    similar.add_argument("--top", type=validators.count, default=20, metavar="K")
+    similar.add_argument("--model", type=validators.version_id, metavar="V",
+                         help="version id (default: latest)")
     similar.add_argument("--unlabeled", action="store_true", help="only unlabeled samples")
     similar.add_argument("--json", action="store_true")
     similar.set_defaults(run=run_similar)
@@ -116,46 +125,78 @@ def register(commands: argparse._SubParsersAction) -> None:
 # -- hash -----------------------------------------------------------------------
 
 
-def _read_error(path: str, exc: Exception) -> str:
+def _read_error(path: str, exc: Exception, max_bytes: int) -> str:
     """A human reason for an unreadable file, as ``labelloop import`` words it."""
     from app.image_io import UnreadableImage, load_image
 
     try:
-        load_image(path)
+        load_image(path, max_bytes)
     except UnreadableImage as reason:
         return str(reason)
     return str(exc) or type(exc).__name__
 
 
-def hash_paths(paths: list[str], method: str) -> tuple[list[tuple[str, str]], dict[str, str]]:
-    """``([(path, hex)], {path: reason})``: every path hashed, bad ones named, none lost."""
+def _open_all(paths: list[str], max_bytes: int) -> tuple[list[tuple[str, BinaryIO]], dict]:
+    """Open each path under app.safe_files' rules: ``([(path, file)], {path: reason})``."""
+    opened, refused = [], {}
+    for path in paths:
+        try:
+            opened.append((path, open_regular_file(path, max_bytes)))
+        except UnreadableFile as exc:
+            refused[path] = str(exc)
+    return opened, refused
+
+
+def hash_paths(paths: list[str], method: str, max_bytes: int | None = None
+               ) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """``([(path, hex)], {path: reason})``: every path hashed, bad ones named, none lost.
+
+    Files are opened here (regular files within the size cap, see
+    :mod:`app.safe_files`) and handed to the hasher open, so a FIFO or a
+    device never reaches Pillow and cannot block or exhaust it.
+    """
+    try:
+        limit = max_file_bytes(max_bytes)
+    except ValueError as exc:
+        raise WorkspaceError(str(exc)) from exc
     workers = min(4, os.cpu_count() or 1)
     hashed: list[tuple[str, str]] = []
     errors: dict[str, str] = {}
     for start in range(0, len(paths), _HASH_CHUNK):
-        chunk = paths[start : start + _HASH_CHUNK]
+        opened, refused = _open_all(paths[start : start + _HASH_CHUNK], limit)
+        errors.update(refused)
         try:
-            hashed.extend(zip(chunk, hash_files(chunk, method, workers=workers), strict=True))
-            continue
-        except _READ_ERRORS:
-            pass
-        for path in chunk:
+            # hash_files hands each item to Image.open, which takes open files too.
+            files = [handle for _, handle in opened]
             try:
-                hashed.append((path, hash_files([path], method)[0]))
-            except _READ_ERRORS as exc:
-                errors[path] = _read_error(path, exc)
-    return hashed, errors
+                hexes = hash_files(files, method, workers=workers)
+                hashed.extend((path, hex_) for (path, _), hex_ in
+                              zip(opened, hexes, strict=True))
+                continue
+            except _READ_ERRORS:
+                pass
+            for path, handle in opened:
+                try:
+                    hashed.append((path, hash_files([handle], method)[0]))
+                except _READ_ERRORS as exc:
+                    errors[path] = _read_error(path, exc, limit)
+        finally:
+            for _, handle in opened:
+                handle.close()
+    order = {path: i for i, path in enumerate(paths)}
+    hashed.sort(key=lambda item: order[item[0]])
+    return hashed, dict(sorted(errors.items(), key=lambda item: order[item[0]]))
 
 
 def run_hash(args: argparse.Namespace) -> int:
-    hashed, errors = hash_paths(list(args.files), args.method)
+    hashed, errors = hash_paths(list(args.files), args.method, args.max_file_size)
     for path, reason in errors.items():
-        print(f"labelloop hash: {path}: {reason}", file=sys.stderr)
+        print(f"labelloop hash: {shown(path)}: {shown(reason)}", file=sys.stderr)
     if args.json:
         print_json([{"path": path, "hash": hex_} for path, hex_ in hashed])
     else:
         for path, hex_ in hashed:
-            print(f"{hex_}  {path}")
+            print(f"{hex_}  {shown(path)}")
     return 1 if errors else 0
 
 
@@ -174,14 +215,15 @@ def run_failures_add(args: argparse.Namespace) -> int:
             ids = [workspace.find_sample(ref).id for ref in refs]
             _merge(report, add_samples(workspace, args.name, ids))
         if args.sources:
-            _merge(report, add_files(workspace, args.name, args.sources))
+            _merge(report, add_files(workspace, args.name, args.sources,
+                                     max_bytes=args.max_file_size))
     if args.json:
         print_json(report.to_json())
     else:
-        print(f"failure set {report.name!r}: added {report.added}, "
+        print(f"failure set {shown(repr(report.name))}: added {report.added}, "
               f"already there {report.already_there}, failed {len(report.failed)}")
     for failure in report.failed:
-        print(f"  {failure.path}: {failure.reason}", file=sys.stderr)
+        print(f"  {shown(failure.path)}: {shown(failure.reason)}", file=sys.stderr)
     nothing_in = report.added == 0 and report.already_there == 0
     return 1 if nothing_in and report.failed else 0
 
@@ -213,7 +255,7 @@ def run_failures_remove(args: argparse.Namespace) -> int:
 
     with Workspace.open(args.project) as workspace:
         remove_set(workspace, args.name)
-    print(f"removed failure set {args.name!r}")
+    print(f"removed failure set {shown(repr(args.name))}")
     return 0
 
 
@@ -258,7 +300,8 @@ def run_duplicates(args: argparse.Namespace) -> int:
     for number, group in enumerate(rows, start=1):
         print(f"group {number} ({len(group)} samples)")
         for member in group:
-            print(f"  {member['sample_id']:>8}  {member['hamming_to_first']:>2}  {member['path']}")
+            print(f"  {member['sample_id']:>8}  {member['hamming_to_first']:>2}  "
+                  f"{shown(member['path'])}")
     return 0
 
 

@@ -8,6 +8,7 @@ import sys
 from tqdm import tqdm
 
 from app.annotator import resolve_annotator
+from app.cli import validators
 from app.cli.output import print_json, print_json_line, print_table, progress_bar
 from app.job_worker import DEFAULT_MIN_STEPS
 from app.jobs import JobHandle, reconcile_jobs, start_job
@@ -20,12 +21,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train a new model version (in its own process)")
     train.add_argument("project")
     train.add_argument("--arch", choices=ARCH_CHOICES, default="small_cnn")
-    train.add_argument("--epochs", type=int, default=30)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--val-fraction", type=float, default=0.2)
-    train.add_argument("--input-size", type=int, help="square input side (default: from images)")
-    train.add_argument("--patience", type=int, default=5, help="early-stopping patience (epochs)")
-    train.add_argument("--min-steps", type=int, default=DEFAULT_MIN_STEPS,
+    train.add_argument("--epochs", type=validators.epochs, default=30)
+    train.add_argument("--seed", type=validators.seed, default=0)
+    train.add_argument("--val-fraction", type=validators.float_range(0, 1, high_open=True),
+                       default=0.2, help="share held out for validation, in [0, 1)")
+    train.add_argument("--input-size", type=validators.input_size,
+                       help="square input side (default: from images; small_cnn 16-512, "
+                            "resnet18 32-512)")
+    train.add_argument("--patience", type=validators.int_range(0, validators.MAX_EPOCHS),
+                       default=5, help="early-stopping patience (epochs; 0: off)")
+    train.add_argument("--min-steps", type=validators.steps, default=DEFAULT_MIN_STEPS,
                        help="train at least this many optimiser steps (raises the epochs "
                             "when there are few labels)")
     train.add_argument("--weights", help="local state_dict to start from (e.g. ImageNet resnet18)")
@@ -40,15 +45,17 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     score = commands.add_parser("score", help="score the pool with a model version (cached)")
     score.add_argument("project")
-    score.add_argument("--model", type=int, help="version id (default: latest)")
-    score.add_argument("--mc-samples", type=int, default=10, help="MC-dropout passes T")
+    score.add_argument("--model", type=validators.version_id, help="version id (default: latest)")
+    score.add_argument("--mc-samples", type=validators.mc_samples, default=10,
+                       help=f"MC-dropout passes T (1 to {validators.MAX_MC_SAMPLES})")
     score.add_argument("--json", action="store_true")
     score.set_defaults(run=run_score)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a version on a labeled folder")
     evaluate.add_argument("project")
     evaluate.add_argument("test_dir", metavar="TEST_DIR", help="one subfolder per class")
-    evaluate.add_argument("--model", type=int, help="version id (default: latest)")
+    evaluate.add_argument("--model", type=validators.version_id,
+                          help="version id (default: latest)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(run=run_evaluate)
 
@@ -99,6 +106,11 @@ def _advance(bar: tqdm | None, event: dict, description: str) -> tqdm | None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    validators.check_input_size(args.arch, args.input_size)
+    if args.weights is not None:
+        from app.weights_file import check_weights_file
+
+        args.weights = str(check_weights_file(args.weights, args.arch))
     params = {
         "arch": args.arch, "epochs": args.epochs, "seed": args.seed,
         "val_fraction": args.val_fraction, "input_size": args.input_size,
