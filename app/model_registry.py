@@ -73,6 +73,7 @@ def register_version(
 
     hyperparameters = config.to_dict()
     hyperparameters["weights_source"] = result.weights_source
+    hyperparameters["network_revision"] = result.network_revision
     hyperparameters["epochs_run"] = result.epochs_run
     hyperparameters["best_epoch"] = result.best_epoch
     hyperparameters["notes"] = list(result.notes)
@@ -120,6 +121,8 @@ def load_network(workspace: Workspace, version: ModelVersion) -> nn.Module:
         int(version.input_shape[-1]),
         pretrained=False,
         dropout=float(version.hyperparameters.get("dropout", 0.3)),
+        # Versions from before revisions were recorded are all revision 1.
+        revision=version.hyperparameters.get("network_revision") or 1,
     )
     network.load_state_dict(state)
     return network.eval()

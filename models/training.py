@@ -179,6 +179,9 @@ class TrainResult:
         Fallbacks taken (no stratification, skipped warm-start tensors, ...).
     weights_source : str
         Where the initial weights came from (see ``build_network``).
+    network_revision : int or None
+        The ``small_cnn`` revision trained (None for other architectures);
+        stored with the version so its checkpoint loads into the same network.
     """
 
     state_dict: dict[str, Tensor] = field(repr=False)
@@ -194,6 +197,7 @@ class TrainResult:
     stopped_early: bool
     notes: tuple[str, ...] = ()
     weights_source: str = "random"
+    network_revision: int | None = None
 
 
 def _check_inputs(
@@ -595,4 +599,5 @@ def train(
         stopped_early=stopped_early,
         notes=tuple(notes),
         weights_source=str(getattr(model, "weights_source", "unknown")),
+        network_revision=getattr(model, "revision", None),
     )

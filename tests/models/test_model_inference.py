@@ -56,7 +56,7 @@ def test_shapes_dtypes_and_normalisation(model, paths):
     scores = predict_all(model, paths, 32, mc_samples=6)
     assert scores.probs.shape == (100, 10) and scores.probs.dtype == np.float32
     assert scores.mc_probs.shape == (100, 10, 6) and scores.mc_probs.dtype == np.float32
-    assert scores.embeddings.shape == (100, 128) and scores.embeddings.dtype == np.float32
+    assert scores.embeddings.shape == (100, 512) and scores.embeddings.dtype == np.float32
     np.testing.assert_allclose(scores.probs.sum(axis=1), 1, atol=1e-5)
     np.testing.assert_allclose(scores.mc_probs.sum(axis=1), 1, atol=1e-5)
     # Every pass draws its own dropout mask.

@@ -254,7 +254,7 @@ def test_warm_start_keeps_fitting_weights_and_replaces_the_classifier(trained_di
     )
     assert run.weights_source == "warm-start"
     assert any("fc.weight" in note for note in run.notes)
-    assert run.state_dict["fc.weight"].shape == (11, 128)
+    assert run.state_dict["fc.weight"].shape == (11, 512)
     conv = "features.0.0.weight"
     assert torch.allclose(run.state_dict[conv], previous[conv], atol=1e-5)
     with pytest.raises(TrainingError, match="warm_start_state"):

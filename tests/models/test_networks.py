@@ -11,6 +11,7 @@ from torchvision.models import resnet18
 
 from models.networks import (
     ARCHITECTURES,
+    LATEST_SMALL_CNN_REVISION,
     PretrainedWeightsWarning,
     build_network,
     default_input_size,
@@ -30,7 +31,7 @@ def empty_hub(tmp_path, monkeypatch):
     return tmp_path / "hub"
 
 
-@pytest.mark.parametrize("arch,size,dim", [("small_cnn", 32, 128), ("resnet18", 64, 512)])
+@pytest.mark.parametrize("arch,size,dim", [("small_cnn", 32, 512), ("resnet18", 64, 512)])
 def test_forward_embed_and_classify_agree(arch, size, dim, empty_hub):
     torch.manual_seed(0)
     with warnings.catch_warnings():
@@ -147,3 +148,27 @@ def test_default_input_size(sizes, arch, expected):
 
 def test_default_input_size_accepts_a_generator():
     assert default_input_size(((s, s) for s in (40, 40, 41)), "small_cnn") == 40
+
+
+def test_small_cnn_revisions_load_their_own_checkpoints():
+    """Revision 2 standardises each image and pools on a 2x2 grid; revision 1 (every
+    version trained before revisions were recorded) keeps its 128-d global pooling."""
+    old = build_network("small_cnn", 4, 32, revision=1)
+    new = build_network("small_cnn", 4, 32)
+    assert (old.embedding_dim, new.embedding_dim) == (128, 512)
+    assert new.revision == LATEST_SMALL_CNN_REVISION == 2
+    build_network("small_cnn", 4, 32, revision=1).load_state_dict(old.state_dict())
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        new.load_state_dict(old.state_dict())
+    with pytest.raises(ValueError, match="revision 9"):
+        build_network("small_cnn", 4, 32, revision=9)
+
+
+def test_revision_2_ignores_the_brightness_and_contrast_of_an_image():
+    torch.manual_seed(0)
+    model = build_network("small_cnn", 3, 32).eval()
+    x = 10 * torch.randn(2, 3, 32, 32)  # contrast far above the standardisation's floor
+    with torch.no_grad():
+        same = model.embed(x)
+        brighter = model.embed(0.5 * x + 2.0)
+    torch.testing.assert_close(same, brighter, atol=2e-3, rtol=2e-2)
