@@ -46,6 +46,7 @@ class ProjectModel(QObject):
         self.spec = QueueSpec()
         self._tasks: set[WorkspaceTask] = set()
         self._queue_generation = 0
+        self.queue_pending = False  # a queue is being built in the background
         self.suggest_mode = False
 
     # -- read-only views ----------------------------------------------------
@@ -103,8 +104,10 @@ class ProjectModel(QObject):
         self._queue_generation += 1
         generation = self._queue_generation
         if spec.kind in SYNC_KINDS:
+            self.queue_pending = False
             self._apply_queue(build_queue(self.workspace, spec), keep_sample)
             return
+        self.queue_pending = True
 
         def build(workspace: Workspace, progress: Callable[[int, int], None]) -> list:
             if spec.kind == "uncertain":
@@ -117,6 +120,7 @@ class ProjectModel(QObject):
 
         def done(items: list[RankedSample]) -> None:
             if generation == self._queue_generation:  # a later switch wins
+                self.queue_pending = False
                 current = self.current
                 keep = keep_sample
                 if keep_current:
@@ -127,6 +131,7 @@ class ProjectModel(QObject):
         def failed(text: str) -> None:
             self.idle.emit()
             if generation == self._queue_generation:
+                self.queue_pending = False
                 self.error.emit(f"{spec.title}: {text}")
 
         self.busy.emit(f"Building queue “{spec.title}”…", 0, 0)

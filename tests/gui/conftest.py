@@ -23,13 +23,24 @@ def demo_copy(digits_demo, tmp_path):
     return target
 
 
+OPENING_TIMEOUT_MS = 180_000
+
+
 @pytest.fixture
 def window(qtbot, settings, demo_copy):
+    """The window on the demo, settled: its opening queue landed, then import order shown.
+
+    Import order makes the first samples known (1, 2, 3...) to the tests.
+    """
+    from app.queues import QueueSpec
+
     win = MainWindow(settings, "gui-tester")
     qtbot.addWidget(win)
     assert win.open_project(demo_copy)
     win.show()
     qtbot.waitExposed(win)
+    qtbot.waitUntil(lambda: not win.project.queue_pending, timeout=OPENING_TIMEOUT_MS)
+    win.workbench.queue_panel.select(QueueSpec(kind="unlabeled"))
     yield win
     win.close()
 

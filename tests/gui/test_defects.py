@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from app.model_registry import labels_since_latest_model
 from app.queues import QueueSpec
 from tests.conftest import run_cli, run_cli_in_process
-from tests.gui.conftest import open_window
+from tests.gui.conftest import OPENING_TIMEOUT_MS, open_window
 
 QUEUE_TIMEOUT_MS = 120_000
 
@@ -52,13 +52,16 @@ def test_with_a_model_the_window_opens_on_most_uncertain(qtbot, trained_window):
         Qt.ItemDataRole.UserRole) == "uncertain"
 
 
-def test_without_a_model_most_uncertain_offers_a_diverse_first_batch(qtbot, window):
-    project = window.project
-    _show(qtbot, window, QueueSpec(kind="uncertain", strategy="margin"))
-    assert window.last_error is None  # no modal pointing to the CLI
+def test_without_a_model_the_window_opens_on_a_diverse_first_batch(qtbot, settings, demo_copy):
+    win = open_window(qtbot, settings, demo_copy)
+    project = win.project
+    qtbot.waitUntil(lambda: not project.queue_pending, timeout=OPENING_TIMEOUT_MS)
+    assert win.last_error is None  # no modal pointing to the CLI
+    assert project.spec.kind == "uncertain"
     assert project.queue and all(r.reason.get("cold_start") == "kcenter" for r in project.queue)
-    reason = window.workbench.labeling.reason.text()
-    assert "No model yet" in reason and "diverse" in reason
+    reason = win.workbench.labeling.reason.text()
+    assert "No model yet" in reason and "diverse first batch" in reason
+    win.close()
 
 
 def test_monitor_opens_on_the_latest_model_and_follows_new_ones(qtbot, two_versions_window):

@@ -34,7 +34,7 @@ def test_retrain_moves_progress_adds_a_version_and_reranks_keeping_the_sample(
     with qtbot.waitSignal(win.project.queueChanged, timeout=TRAIN_TIMEOUT_MS):
         pass  # scoring job, then the re-rank
     assert win.project.current.sample_id == on_screen
-    expected = rank_unlabeled(win.project.workspace, "margin", 500)
+    expected = rank_unlabeled(win.project.workspace, "margin")  # the whole pool, in order
     assert [r.sample_id for r in win.project.queue] == [r.sample_id for r in expected]
     assert all(r.reason["model"] == 2 for r in win.project.queue)
 
