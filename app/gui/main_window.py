@@ -77,8 +77,7 @@ class MainWindow(QMainWindow):
         self.project.error.connect(self.show_error)
         # The annotator comes back to the queue they chose last (else Most
         # uncertain); the cheap import-order queue shows first so a sample is
-        # on screen at once, the ranked queue follows and keeps that sample
-        # if it is in it.
+        # on screen at once, the ranked queue follows and starts at its top.
         self.project.show_queue(self.project.spec)
         opening = self._remembered_queue(workspace.root) or OPENING_QUEUE
         self.workbench = Workbench(self.project)
@@ -97,7 +96,7 @@ class MainWindow(QMainWindow):
                                      active=self.labeling_visible)
         self.workbench.queue_panel.chosen.connect(self._remember_queue)
         if opening != self.project.spec:
-            self.workbench.queue_panel.select(opening, keep_current=True)
+            self.workbench.queue_panel.select(opening)
         QApplication.instance().installEventFilter(self.router)
         self.setWindowTitle(f"Labelloop — {workspace.root.name}")
         self.settings.setValue(LAST_PROJECT, str(workspace.root))
