@@ -28,6 +28,9 @@ class LabelingSession:
         self.queue: list[RankedSample] = []
         self.position = 0
         self._shown_at = clock()
+        # (sample id, prediction) last offered as a suggestion: Enter accepts
+        # exactly what was on screen, even if new scores landed since.
+        self._offered: tuple[int, dict] | None = None
 
     # -- queue ------------------------------------------------------------
 
@@ -64,17 +67,20 @@ class LabelingSession:
 
     # -- actions ----------------------------------------------------------
 
-    def label(self, class_name: str, *, suggested: bool = False) -> int | None:
+    def label(self, class_name: str, *, suggested: bool = False,
+              prediction: dict | None = None) -> int | None:
         """Commit ``class_name`` for the current sample, then advance. Returns the row id.
 
         What the latest model predicted for the sample is stored with the
         label (live accuracy); ``suggested`` says the prediction was shown
-        pre-selected, so a different class is a correction.
+        pre-selected, so a different class is a correction.  ``prediction``
+        overrides the stored prediction (the suggestion that was shown).
         """
         item = self.current
         if item is None:
             return None
-        prediction = prediction_for(self.workspace, item.sample_id) or {}
+        if prediction is None:
+            prediction = prediction_for(self.workspace, item.sample_id) or {}
         row = self.workspace.label(
             item.sample_id, class_name, self.annotator,
             seconds_spent=round(self.seconds_on_current(), 3), source=self.source,
@@ -84,16 +90,27 @@ class LabelingSession:
         return row
 
     def suggestion(self) -> dict | None:
-        """The latest model's prediction for the current sample (from cached scores)."""
+        """The latest model's prediction for the current sample, offered as a suggestion.
+
+        What it returns is remembered: :meth:`accept_suggestion` accepts that
+        and nothing else.
+        """
         item = self.current
-        return None if item is None else prediction_for(self.workspace, item.sample_id)
+        found = None if item is None else prediction_for(self.workspace, item.sample_id)
+        self._offered = (item.sample_id, found) if item is not None and found else None
+        return found
 
     def accept_suggestion(self) -> int | None:
-        """Label the current sample with the model's suggested class (the Enter key)."""
-        suggestion = self.suggestion()
-        if suggestion is None:
+        """Label the current sample with the suggestion offered for it (the Enter key).
+
+        None, and nothing written, when no suggestion was offered for the
+        sample now current (never a prediction the annotator did not see).
+        """
+        item = self.current
+        if item is None or self._offered is None or self._offered[0] != item.sample_id:
             return None
-        return self.label(suggestion["predicted_class"], suggested=True)
+        offered = self._offered[1]
+        return self.label(offered["predicted_class"], suggested=True, prediction=offered)
 
     def skip(self) -> RankedSample | None:
         self._advance()
@@ -141,6 +158,19 @@ def class_shortcuts(classes: list[str]) -> dict[str, str]:
     if len(set(lowered)) == len(classes) and all(name in CLASS_KEYS for name in lowered):
         return {key: name for key, name in zip(lowered, classes, strict=True)}
     return {key: name for key, name in zip(CLASS_KEYS, classes, strict=False)}
+
+
+def standing_labels_since(workspace: Workspace, created_at: str | None) -> int:
+    """Samples whose current label differs from the one they had at ``created_at``.
+
+    Counts labels that stand (an undone label, an undo row or a relabel to
+    the same class adds nothing); ``None`` counts every current label.
+    """
+    current = workspace.store.current_labels()
+    if created_at is None:
+        return len(current)
+    before = workspace.store.labels_as_of(created_at)
+    return sum(1 for sid, class_id in current.items() if before.get(sid) != class_id)
 
 
 def acceptance_rate(workspace: Workspace) -> dict[str, float | int | None]:

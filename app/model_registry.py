@@ -157,10 +157,14 @@ AUTO_RETRAIN_SETTING = "auto_retrain_every"
 
 
 def labels_since_latest_model(workspace: Workspace) -> int:
-    """Labels given (undo rows excluded) since the newest model version was made."""
+    """Labels that stand now and are new since the newest model version was made.
+
+    Undone labels, undo rows and a relabel to the same class do not count.
+    """
+    from app.labeling import standing_labels_since
+
     latest = workspace.latest_model()
-    since = latest.created_at if latest else None
-    return workspace.store.count_labels_since(since)
+    return standing_labels_since(workspace, latest.created_at if latest else None)
 
 
 def retrain_due(workspace: Workspace) -> bool:

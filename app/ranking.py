@@ -2,6 +2,13 @@
 
 The arrays come from the latest model version's score cache (scored first
 when missing); the strategy itself is a pure function from ``sampling``.
+Before any model exists, a strategy that needs model outputs gets the
+cold-start batch instead (:mod:`app.cold_start`), and says so in each
+sample's reason.
+
+Scores follow one convention everywhere (queue, grid, ``rank`` output):
+higher means more worth labeling.  For margin that is ``-(p1 - p2)``, in
+[-1, 0], 0 for a tie between the two most probable classes.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from app.workspace import Workspace, WorkspaceError
 from sampling.strategies import STRATEGIES, PoolArrays, rank
 
 DEFAULT_MC_SAMPLES = 10
+# A cold-start batch asked for without a size (k-center needs one).
+DEFAULT_COLD_START_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -28,7 +37,17 @@ class RankedSample:
     reason: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"sample_id": self.sample_id, "path": self.path, "score": self.score}
+        out: dict[str, Any] = {"sample_id": self.sample_id, "path": self.path,
+                               "score": _json_number(self.score)}
+        for key in ("strategy", "cold_start"):
+            if key in self.reason:
+                out[key] = self.reason[key]
+        return out
+
+
+def _json_number(value: float) -> float | None:
+    # JSON has no infinity: the first pick of a k-center batch has no distance yet.
+    return value if np.isfinite(value) else None
 
 
 def unlabeled_ids(workspace: Workspace) -> np.ndarray:
@@ -45,7 +64,13 @@ def rank_unlabeled(
     mc_samples: int = DEFAULT_MC_SAMPLES,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[RankedSample]:
-    """The unlabeled pool in ``strategy``'s queue order (the first ``top``)."""
+    """The unlabeled pool in ``strategy``'s queue order (the first ``top``).
+
+    With no model yet, a strategy that needs one (every one but ``random``)
+    returns the cold-start batch (:func:`app.cold_start.cold_start_picks`):
+    ``top`` samples (``DEFAULT_COLD_START_BATCH`` when None) picked for
+    diversity, each with ``reason["cold_start"]`` naming the method.
+    """
     if strategy not in STRATEGIES:
         raise WorkspaceError(
             f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
@@ -55,6 +80,8 @@ def rank_unlabeled(
         raise WorkspaceError(f"strategy {strategy!r} picks a batch: give --top K")
     candidates = unlabeled_ids(workspace)
     version_id = None
+    if (spec.needs or spec.uses) and workspace.latest_model() is None:
+        return _cold_start(workspace, strategy, candidates, top, seed, progress)
     if spec.needs or spec.uses:
         from app.model_registry import resolve_version
         from app.scoring import ensure_scores
@@ -86,4 +113,18 @@ def rank_unlabeled(
         RankedSample(int(sid), samples[int(sid)].path, float(score),
                      {"strategy": strategy, "model": version_id})
         for sid, score in zip(picked, ranking.scores, strict=True)
+    ]
+
+
+def _cold_start(workspace: Workspace, strategy: str, candidates: np.ndarray, top: int | None,
+                seed: int, progress: Callable[[int, int], None] | None) -> list[RankedSample]:
+    from app.cold_start import cold_start_picks
+
+    k = DEFAULT_COLD_START_BATCH if top is None else top
+    picks = cold_start_picks(workspace, candidates, k, seed=seed, progress=progress)
+    samples = {s.id: s for s in workspace.samples(picks.ids.tolist())}
+    return [
+        RankedSample(int(sid), samples[int(sid)].path, float(distance),
+                     {"strategy": strategy, "model": None, **picks.reason})
+        for sid, distance in zip(picks.ids, picks.distances, strict=True)
     ]

@@ -371,6 +371,14 @@ class SqliteStore:
     def count_annotations(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM annotations")[0][0])
 
+    def labels_as_of(self, created_at: str) -> dict[int, int | None]:
+        """``{sample_id: class_id}`` as the annotations stood at ``created_at`` (None: unlabeled)."""
+        rows = self._query(
+            "SELECT a.sample_id, a.class_id FROM annotations a JOIN (SELECT sample_id, "
+            "MAX(id) AS id FROM annotations WHERE created_at <= ? GROUP BY sample_id) n "
+            "ON n.id = a.id", (created_at,))
+        return {r[0]: r[1] for r in rows}
+
     def count_labels_since(self, created_at: str | None) -> int:
         """Label rows (undo rows excluded) newer than ``created_at`` (all if None)."""
         sql = "SELECT COUNT(*) FROM annotations WHERE undoes_id IS NULL"

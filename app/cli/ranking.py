@@ -14,7 +14,9 @@ from sampling.strategies import STRATEGIES
 def register(commands: argparse._SubParsersAction) -> None:
     rank = commands.add_parser(
         "rank", help="rank unlabeled samples by a strategy (scores with the latest model)",
-        description="Strategies: " + "; ".join(
+        description="Score: higher = more worth labeling. Before any model exists, every "
+        "strategy but random gives the cold-start batch (k-center on downscaled pixels + PCA; "
+        "score = distance to the nearest labeled or earlier pick). Strategies: " + "; ".join(
             f"{name}: {spec.description}" for name, spec in STRATEGIES.items()),
     )
     rank.add_argument("project")
@@ -32,6 +34,13 @@ def run_rank(args: argparse.Namespace) -> int:
     if args.json:
         print_json([r.to_json() for r in ranked])
         return 0
+    if ranked and "cold_start" in ranked[0].reason:
+        reason = ranked[0].reason
+        print(f"No model yet: cold start. A diverse first batch ({reason['cold_start']} on "
+              f"{reason['embedding']}); {args.strategy} ranks once a model is trained. "
+              "Score: distance to the nearest labeled or earlier pick (inf: first pick).")
+    else:
+        print(f"Strategy {args.strategy}; score: higher = more worth labeling.")
     print_table(["#", "sample", "score", "path"],
                 [[i, r.sample_id, r.score, r.path] for i, r in enumerate(ranked, start=1)])
     return 0

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from app.ranking import RankedSample
+import math
 
-# Margin strategies rank by minus the top-2 margin; people read the margin itself.
-_NEGATED_MARGIN = frozenset({"margin", "margin_kcenter"})
+from app.ranking import RankedSample
 
 
 def score_text(item: RankedSample) -> str:
-    """``"margin 0.0031"``, ``"0.842"``, ``"3.6e-05"``: short, and never a bare minus zero."""
+    """The strategy's score as ``rank`` prints it: higher = more worth labeling.
+
+    ``"-0.003"`` (margin: minus the top-2 gap), ``"0.842"``, ``"-4.2e-07"``:
+    short, the same number everywhere, never a bare minus zero.
+    """
     score = item.score
-    label = ""
-    if item.reason.get("strategy") in _NEGATED_MARGIN:
-        score, label = -score, "margin "
-    if score == 0 or abs(score) >= 0.01:
-        return f"{label}{score:.3f}"
-    return f"{label}{score:.1e}"
+    if math.isinf(score):
+        return "∞"  # the first k-center pick: nothing to be far from yet
+    if score == 0:
+        return "0"
+    if abs(score) >= 0.01:
+        return f"{score:.3f}"
+    return f"{score:.1e}"

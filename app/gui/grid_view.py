@@ -9,6 +9,8 @@ from app.gui.project_model import ProjectModel
 from app.gui.thumbnail_model import ThumbnailListModel
 
 TILE = 96
+# The widest first caption line: a score in exponent form, or a long sample id.
+WIDEST_CAPTION = "-8.8e-08"
 
 
 class ThumbnailGrid(QListView):
@@ -25,7 +27,7 @@ class ThumbnailGrid(QListView):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
         self.setIconSize(QSize(TILE, TILE))
-        self.setGridSize(QSize(TILE + 16, TILE + 40))
+        self.setGridSize(self.tile_size())
         self.setSpacing(2)
         self.setWordWrap(True)
         # Keys belong to labeling; the grid is for looking and clicking.
@@ -33,6 +35,12 @@ class ThumbnailGrid(QListView):
         self.setModel(model)
         self.clicked.connect(lambda index: project.go_to(index.row()))
         project.currentChanged.connect(self.follow_current)
+
+    def tile_size(self) -> QSize:
+        """Room for the icon and two caption lines in the view's own font."""
+        metrics = self.fontMetrics()
+        width = max(TILE, metrics.horizontalAdvance(WIDEST_CAPTION)) + 16
+        return QSize(width, TILE + 2 * metrics.lineSpacing() + 14)
 
     def follow_current(self) -> None:
         position = self.project.session.position

@@ -4,6 +4,10 @@ An application-wide event filter, not per-widget shortcuts: the keys must
 work the moment the window opens, before anything was clicked, and no child
 widget (a list's type-ahead search, a button) may swallow a digit.  Text
 fields keep their keys, so typing a failure-set name still works.
+
+A key held down repeats (``QKeyEvent.isAutoRepeat``): the repeats only move
+through the queue; they never label, accept, skip, undo or mark, since each
+of those must be one deliberate press.
 """
 
 from __future__ import annotations
@@ -53,6 +57,9 @@ class KeyboardRouter(QObject):
         key = event.key()
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         project = self.project
+        navigation = (Qt.Key.Key_Right, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Up)
+        if event.isAutoRepeat() and key not in navigation:
+            return self._is_ours(event)  # swallowed: a held key is not a second answer
         if key == Qt.Key.Key_Z and modifiers == Qt.KeyboardModifier.ControlModifier:
             project.undo()
             return True
@@ -74,3 +81,10 @@ class KeyboardRouter(QObject):
             text = event.text()
             return bool(text) and project.label_by_key(text)
         return True
+
+    def _is_ours(self, event: QKeyEvent) -> bool:
+        """Whether ``handle`` would act on this key (menus keep the others)."""
+        if event.key() in (Qt.Key.Key_Backspace, Qt.Key.Key_Return, Qt.Key.Key_Enter,
+                           Qt.Key.Key_S, Qt.Key.Key_F, Qt.Key.Key_Z):
+            return True
+        return event.text().lower() in self.project.shortcuts()

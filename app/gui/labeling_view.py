@@ -112,11 +112,12 @@ class LabelingView(QWidget):
             self.image.setPixmap(QPixmap())
             self.failure_thumb.hide()
             self._check_button(None)
+            self._show_suggestion()  # nothing on screen: no suggestion either
             return
         sample = self.project.workspace.sample(item.sample_id)
         position = self.project.session.position
         self.title.setText(f"<b>Sample {item.sample_id}</b> · {sample.path} · "
-                           f"{position + 1} of {len(self.project.queue)}")
+                           f"{self.project.header()}")
         self.reason.setText(self._reason_text(item))
         path = str(self.project.workspace.resolve(sample.path))
         pixmap = self.images.request(item.sample_id, path)
@@ -136,10 +137,17 @@ class LabelingView(QWidget):
 
     def _reason_text(self, item: RankedSample) -> str:
         reason = item.reason
+        if "cold_start" in reason:
+            distance = ("the first pick" if item.score == float("inf")
+                        else f"distance {item.score:.3g} to the nearest labeled or earlier pick")
+            return (f"No model yet: picked for a <b>diverse first batch</b> "
+                    f"({reason['cold_start']} on {reason['embedding']}): {distance}. "
+                    f"Train a model and {reason['strategy']} ranks this queue.")
         if "strategy" in reason:
             model = reason.get("model")
             via = f" (model v{model})" if model else ""
-            return f"Picked by <b>{reason['strategy']}</b>{via}: {score_text(item)}"
+            return (f"Picked by <b>{reason['strategy']}</b>{via}: score {score_text(item)} "
+                    "(higher = more worth labeling)")
         if "failure_set" in reason:
             parts = [f"Similar to failure set <b>{reason['failure_set']}</b>: "
                      f"score {item.score:.3f}"]
@@ -176,7 +184,7 @@ class LabelingView(QWidget):
                                and name == suggestion["predicted_class"])
             button.style().unpolish(button)
             button.style().polish(button)
-        if not self.project.suggest_mode:
+        if not self.project.suggest_mode or self.project.current is None:
             self.suggestion.hide()
             return
         self.suggestion.setText(

@@ -31,7 +31,12 @@ from app.workspace import Workspace, WorkspaceError, parse_class_names
 
 LAST_PROJECT = "last_project"
 DEFAULT_FAILURE_SET = "failures"
-QUEUE_SPEC_FIELDS = {f.name for f in dataclasses.fields(QueueSpec)}
+# What the annotator chose; the size is the app's, not a remembered choice.
+QUEUE_SPEC_FIELDS = {f.name for f in dataclasses.fields(QueueSpec)} - {"size"}
+# The queue a project opens on when the annotator has never picked one: with
+# a model, the samples it is least sure of; without one, the cold-start
+# batch, which teaches a first model more than import order does.
+OPENING_QUEUE = QueueSpec(kind="uncertain", strategy="margin")
 
 
 class MainWindow(QMainWindow):
@@ -70,10 +75,11 @@ class MainWindow(QMainWindow):
         self._close_project()
         self.project = ProjectModel(workspace, self.annotator)
         self.project.error.connect(self.show_error)
-        # The annotator comes back to the queue they left; the cheap queue shows
-        # first so a sample is on screen at once, a model queue follows.
+        # The annotator comes back to the queue they chose last (else Most
+        # uncertain); the cheap import-order queue shows first so a sample is
+        # on screen at once, the ranked queue follows and starts at its top.
         self.project.show_queue(self.project.spec)
-        remembered = self._remembered_queue(workspace.root)
+        opening = self._remembered_queue(workspace.root) or OPENING_QUEUE
         self.workbench = Workbench(self.project)
         self.models_tab = ModelsTab(self.project)
         self.workbench.training.modelsChanged.connect(self.models_tab.reload)
@@ -88,9 +94,9 @@ class MainWindow(QMainWindow):
         self.setStatusBar(ProjectStatusBar(self.project))
         self.router = KeyboardRouter(self, self.project, lambda: self.failure_set,
                                      active=self.labeling_visible)
-        self.project.queueChanged.connect(self._remember_queue)
-        if remembered is not None and remembered != self.project.spec:
-            self.workbench.queue_panel.select(remembered)
+        self.workbench.queue_panel.chosen.connect(self._remember_queue)
+        if opening != self.project.spec:
+            self.workbench.queue_panel.select(opening)
         QApplication.instance().installEventFilter(self.router)
         self.setWindowTitle(f"Labelloop — {workspace.root.name}")
         self.settings.setValue(LAST_PROJECT, str(workspace.root))
@@ -117,7 +123,7 @@ class MainWindow(QMainWindow):
         try:
             fields = json.loads(str(value))
             return QueueSpec(**{k: v for k, v in fields.items() if k in QUEUE_SPEC_FIELDS})
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, AttributeError):
             return None  # an older or hand-edited setting: start from the default
 
     def _remember_queue(self) -> None:

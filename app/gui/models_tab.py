@@ -92,6 +92,9 @@ class ModelsTab(QWidget):
         self.compare_a.activated.connect(lambda _i: self.show_comparison())
         self.compare_b.activated.connect(lambda _i: self.show_comparison())
         self.architecture_choice.activated.connect(lambda _i: self.show_architecture())
+        # The pre-selected versions are shown when their page first shows, not
+        # only after a pick; the architecture loads a checkpoint, so only then.
+        self.details.currentChanged.connect(lambda _i: self._fill_visible_page())
         self.reload()
 
     def _compare_page(self) -> QWidget:
@@ -137,6 +140,15 @@ class ModelsTab(QWidget):
                        "validation split).")
         if versions:
             self.architecture_choice.setCurrentIndex(len(versions) - 1)
+        self._shown_architecture: int | None = None
+        self._fill_visible_page()
+
+    def _fill_visible_page(self) -> None:
+        page = self.details.currentIndex()
+        if page == 1:
+            self.show_comparison(switch_page=False)
+        elif page == 2 and self.architecture_choice.currentData() != self._shown_architecture:
+            self.show_architecture()
 
     def selected_version(self) -> int | None:
         rows = self.table.selectionModel().selectedRows()
@@ -144,9 +156,10 @@ class ModelsTab(QWidget):
 
     # -- compare / architecture ------------------------------------------------
 
-    def show_comparison(self) -> dict | None:
+    def show_comparison(self, *, switch_page: bool = True) -> dict | None:
         a_id, b_id = self.compare_a.currentData(), self.compare_b.currentData()
         if a_id is None or b_id is None:
+            self.compare_table.setRowCount(0)
             return None
         a = self.project.workspace.model_version(a_id)
         b = self.project.workspace.model_version(b_id)
@@ -167,7 +180,8 @@ class ModelsTab(QWidget):
         self.confusions.plot_confusions(
             {f"v{a.id}": a.metrics.get("confusion_matrix"),
              f"v{b.id}": b.metrics.get("confusion_matrix")}, a.classes)
-        self.details.setCurrentIndex(1)
+        if switch_page:
+            self.details.setCurrentIndex(1)
         return result
 
     def show_architecture(self) -> str:
@@ -176,6 +190,7 @@ class ModelsTab(QWidget):
 
         version_id = self.architecture_choice.currentData()
         if version_id is None:
+            self.architecture.clear()
             return ""
         version = self.project.workspace.model_version(version_id)
         try:
@@ -187,6 +202,7 @@ class ModelsTab(QWidget):
         text = (f"Model v{version.id}: {version.arch}, input shape {tuple(version.input_shape)}\n\n"
                 + format_summary(rows, version.input_shape))
         self.architecture.setPlainText(text)
+        self._shown_architecture = version_id
         return text
 
     # -- actions -----------------------------------------------------------------

@@ -35,11 +35,13 @@ class MonitorTab(QWidget):
         self.project = project
         self.open_queue = open_queue  # callable(QueueSpec): shows a queue in the Label tab
         self.reports: dict[int, object] = {}
+        # A version the user picked on purpose; None: follow the latest (the one in use).
+        self._pinned: int | None = None
 
         self.version = QComboBox()
-        self.window = QSpinBox()
-        self.window.setRange(10, 100_000)
-        self.window.setValue(DEFAULT_WINDOW)
+        self.window_size = QSpinBox()
+        self.window_size.setRange(10, 100_000)
+        self.window_size.setValue(DEFAULT_WINDOW)
         self.refresh_button = QPushButton("Refresh")
         self.summary = QLabel()
         self.summary.setObjectName("liveSummary")
@@ -54,7 +56,7 @@ class MonitorTab(QWidget):
         pick.addWidget(QLabel("Model"))
         pick.addWidget(self.version)
         pick.addWidget(QLabel("Window"))
-        pick.addWidget(self.window)
+        pick.addWidget(self.window_size)
         pick.addWidget(self.refresh_button)
         pick.addStretch(1)
         live = QWidget()
@@ -93,7 +95,7 @@ class MonitorTab(QWidget):
         layout.addWidget(splitter)
 
         self.refresh_button.clicked.connect(self.refresh)
-        self.version.activated.connect(lambda _i: self.refresh_live())
+        self.version.activated.connect(lambda _i: self._pick_version())
         self.check_button.clicked.connect(self.check_selected)
         self.open_button.clicked.connect(self.open_selected)
         self.batches.itemSelectionChanged.connect(self._selection_changed)
@@ -102,14 +104,19 @@ class MonitorTab(QWidget):
     # -- live accuracy --------------------------------------------------------
 
     def refresh(self) -> None:
-        current = self.version.currentData()
         self.version.clear()
-        for v in reversed(self.project.workspace.model_versions()):
-            self.version.addItem(f"v{v.id}", v.id)
-        if current is not None and self.version.findData(current) >= 0:
-            self.version.setCurrentIndex(self.version.findData(current))
+        for v in reversed(self.project.workspace.model_versions()):  # newest first
+            label = f"v{v.id} (in use)" if self.version.count() == 0 else f"v{v.id}"
+            self.version.addItem(label, v.id)
+        pinned = self.version.findData(self._pinned) if self._pinned is not None else -1
+        self.version.setCurrentIndex(max(0, pinned))
         self.refresh_live()
         self.refresh_batches()
+
+    def _pick_version(self) -> None:
+        index = self.version.currentIndex()
+        self._pinned = self.version.currentData() if index > 0 else None
+        self.refresh_live()
 
     def refresh_live(self) -> None:
         version_id = self.version.currentData()
@@ -118,14 +125,14 @@ class MonitorTab(QWidget):
             self.alert.hide()
             self.chart.plot_curves({}, "Live accuracy")
             return
-        report = live_accuracy(self.project.workspace, version_id, self.window.value())
+        report = live_accuracy(self.project.workspace, version_id, self.window_size.value())
         self.summary.setText(_summary_html(report, acceptance_rate(self.project.workspace)))
         if report.alert is not None:
             self.alert.setText(f"⚠ {report.alert.message}")
             self.alert.show()
         else:
             self.alert.hide()
-        window = self.window.value()
+        window = self.window_size.value()
         series = {"all labels (biased: queues pick hard samples)":
                   [{"labels": p["n"], "accuracy": p["accuracy"]}
                    for p in running_accuracy(report.predictions, window)],

@@ -15,13 +15,16 @@ from PySide6.QtCore import QObject, Signal
 
 from app.gui.tasks import WorkspaceTask, run_task
 from app.labeling import LabelingSession, class_shortcuts
-from app.queues import QueueSpec, build_queue, queue_counts
+from app.queues import QueueSpec, build_queue, queue_counts, queue_header
 from app.ranking import RankedSample
 from app.workspace import Workspace, WorkspaceError
 
 # Queues built without a model are fast enough to build on the UI thread,
 # which lets the window open with its first sample already on screen.
 SYNC_KINDS = frozenset({"unlabeled", "labeled"})
+# Queues of unlabeled samples: a sample labeled while such a queue was being
+# built in the background is dropped from it when it lands.
+UNLABELED_KINDS = frozenset({"uncertain", "random", "unlabeled", "failures"})
 
 
 class ProjectModel(QObject):
@@ -32,6 +35,7 @@ class ProjectModel(QObject):
     idle = Signal()
     suggestModeChanged = Signal(bool)
     message = Signal(str)        # a short notice for the status bar
+    failureSetsChanged = Signal()  # a failure set was created or grew
     error = Signal(str)          # something the user must read
 
     def __init__(self, workspace: Workspace, annotator: str) -> None:
@@ -42,6 +46,7 @@ class ProjectModel(QObject):
         self.spec = QueueSpec()
         self._tasks: set[WorkspaceTask] = set()
         self._queue_generation = 0
+        self.queue_pending = False  # a queue is being built in the background
         self.suggest_mode = False
 
     # -- read-only views ----------------------------------------------------
@@ -80,33 +85,53 @@ class ProjectModel(QObject):
     def label_of(self, sample_id: int) -> str | None:
         return self.workspace.current_labels().get(sample_id)
 
+    def header(self) -> str:
+        """Where the annotator is in the queue, e.g. ``"12 of 1,797"``."""
+        return queue_header(self.session.position, len(self.queue), self.spec, self.counts(),
+                            self.workspace.latest_model() is not None)
+
     # -- queues -------------------------------------------------------------
 
-    def show_queue(self, spec: QueueSpec, *, keep_sample: int | None = None) -> None:
-        """Switch to ``spec``'s queue; model-based queues are built in the background."""
+    def show_queue(self, spec: QueueSpec, *, keep_sample: int | None = None,
+                   keep_current: bool = False) -> None:
+        """Switch to ``spec``'s queue; model-based queues are built in the background.
+
+        ``keep_current``: when a background queue lands, the sample on screen
+        *then* stays on screen (if it is in the new queue), whatever the
+        annotator did while it was built -- never an older one.
+        """
         self.spec = spec
         self._queue_generation += 1
         generation = self._queue_generation
         if spec.kind in SYNC_KINDS:
+            self.queue_pending = False
             self._apply_queue(build_queue(self.workspace, spec), keep_sample)
             return
+        self.queue_pending = True
 
         def build(workspace: Workspace, progress: Callable[[int, int], None]) -> list:
             if spec.kind == "uncertain":
                 from app.ranking import rank_unlabeled
 
-                return rank_unlabeled(workspace, spec.strategy, spec.size, seed=spec.seed,
-                                      progress=progress)
+                return rank_unlabeled(workspace, spec.strategy,
+                                      spec.top(workspace.latest_model() is not None),
+                                      seed=spec.seed, progress=progress)
             return build_queue(workspace, spec)
 
         def done(items: list[RankedSample]) -> None:
             if generation == self._queue_generation:  # a later switch wins
-                self._apply_queue(items, keep_sample)
+                self.queue_pending = False
+                current = self.current
+                keep = keep_sample
+                if keep_current:
+                    keep = current.sample_id if current is not None else None
+                self._apply_queue(self._without_new_labels(items, spec, keep), keep)
             self.idle.emit()
 
         def failed(text: str) -> None:
             self.idle.emit()
             if generation == self._queue_generation:
+                self.queue_pending = False
                 self.error.emit(f"{spec.title}: {text}")
 
         self.busy.emit(f"Building queue “{spec.title}”…", 0, 0)
@@ -116,7 +141,17 @@ class ProjectModel(QObject):
     def refresh_queue(self) -> None:
         """Rebuild the current queue, keeping the sample on screen."""
         current = self.current
-        self.show_queue(self.spec, keep_sample=current.sample_id if current else None)
+        self.show_queue(self.spec, keep_sample=current.sample_id if current else None,
+                        keep_current=True)
+
+    def _without_new_labels(self, items: list[RankedSample], spec: QueueSpec,
+                            keep: int | None) -> list[RankedSample]:
+        """``items`` less the samples labeled while they were ranked off the UI thread."""
+        if spec.kind not in UNLABELED_KINDS:
+            return items
+        labels = self.workspace.current_labels()
+        return [item for item in items
+                if item.sample_id not in labels or item.sample_id == keep]
 
     def _apply_queue(self, items: list[RankedSample], keep_sample: int | None) -> None:
         self.session.set_queue(items, self.spec.kind, keep_sample)
@@ -140,20 +175,22 @@ class ProjectModel(QObject):
     def accept_suggestion(self) -> None:
         if not self.suggest_mode:
             return
-        if self.session.suggestion() is None:
-            self.message.emit("No suggestion: the latest model has not scored this sample")
+        if self.current is None:
+            self.message.emit("The queue is done: no sample to accept a suggestion for")
             return
-        self._commit(self.session.accept_suggestion)
+        if self._commit(self.session.accept_suggestion) is None:
+            self.message.emit("No suggestion: the latest model has not scored this sample")
 
-    def _commit(self, action: Callable[[], int | None]) -> None:
+    def _commit(self, action: Callable[[], int | None]) -> int | None:
         try:
             written = action()
         except WorkspaceError as exc:
             self.error.emit(str(exc))
-            return
+            return None
         if written is not None:
             self.labelsChanged.emit()
             self.currentChanged.emit()
+        return written
 
     def label_by_key(self, key: str) -> bool:
         name = self.shortcuts().get(key.lower())
@@ -194,6 +231,8 @@ class ProjectModel(QObject):
             return
         note = "added to" if added else "already in"
         self.message.emit(f"Sample {current.sample_id} {note} failure set “{failure_set}”")
+        if added:
+            self.failureSetsChanged.emit()
 
     # -- background work ----------------------------------------------------
 
@@ -213,4 +252,5 @@ class ProjectModel(QObject):
         self._tasks.add(task)
 
     def close(self) -> None:
+        self._queue_generation += 1  # a queue still being built lands nowhere
         self.workspace.close()

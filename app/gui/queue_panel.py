@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -23,6 +23,8 @@ ALL_CLASSES = "All classes"
 
 
 class QueuePanel(QWidget):
+    chosen = Signal()  # the annotator picked a queue (remembered for next time)
+
     def __init__(self, project: ProjectModel) -> None:
         super().__init__()
         self.project = project
@@ -73,18 +75,30 @@ class QueuePanel(QWidget):
 
         self.reload_choices()
         self._select_kind(project.spec.kind)
-        self.kinds.currentRowChanged.connect(lambda _row: self.apply())
+        self.kinds.currentRowChanged.connect(lambda _row: self._choose())
         for combo in (self.strategy, self.failure_set, self.method, self.class_filter):
-            combo.activated.connect(lambda _i: self.apply())
-        self.refresh.clicked.connect(self.apply)
+            combo.activated.connect(lambda _i: self._choose())
+        self.refresh.clicked.connect(self._choose)
         project.labelsChanged.connect(self.update_counts)
-        project.queueChanged.connect(self.update_counts)
+        project.queueChanged.connect(self._follow_project)
+        project.failureSetsChanged.connect(self.reload_choices)
+
+    def _choose(self) -> None:
+        self.apply()
+        self.chosen.emit()
+
+    def _follow_project(self) -> None:
+        # The queue may be switched from outside (the window opening, the monitor).
+        if self.kinds.currentItem() is None or \
+                self.kinds.currentItem().data(Qt.ItemDataRole.UserRole) != self.project.spec.kind:
+            self._select_kind(self.project.spec.kind)
+        self.update_counts()
 
     def reload_choices(self) -> None:
         current_set = self.failure_set.currentText()
         self.failure_set.clear()
         self.failure_set.addItems(self.project.failure_sets())
-        if current_set:
+        if current_set and self.failure_set.findText(current_set) >= 0:
             self.failure_set.setCurrentText(current_set)
         self.class_filter.clear()
         self.class_filter.addItem(ALL_CLASSES)
@@ -102,8 +116,12 @@ class QueuePanel(QWidget):
                 text = f"{QUEUE_TITLES[kind]}  ({shown if shown is not None else '–'})"
             item.setText(text)
         kind = self.project.spec.kind
+        no_model = self.project.workspace.latest_model() is None
         self.hint.setText({
-            "uncertain": "Unlabeled samples the latest model is least sure of.",
+            "uncertain": ("No model yet: a diverse first batch (k-center on the pixels); "
+                          "train a model and this queue ranks by uncertainty.") if no_model
+            else "Unlabeled samples the latest model is least sure of; score: higher = "
+                 "more worth labeling.",
             "failures": "Unlabeled samples that look like a known failure.",
             "random": "An unbiased sample: live accuracy here is an honest estimate.",
             "unlabeled": "Unlabeled samples in the order they were imported.",
@@ -129,7 +147,7 @@ class QueuePanel(QWidget):
             batch=self._batch if kind == "drift" else None,
         )
 
-    def select(self, spec: QueueSpec) -> None:
+    def select(self, spec: QueueSpec, *, keep_current: bool = False) -> None:
         """Show ``spec`` (used by tests and menus as a user's click would)."""
         self._select_kind(spec.kind)
         if spec.kind == "uncertain":
@@ -138,13 +156,13 @@ class QueuePanel(QWidget):
             self.failure_set.setCurrentText(spec.failure_set)
             self.method.setCurrentText(spec.method)
         self._batch = spec.batch
-        self.apply()
+        self.apply(keep_current=keep_current)
 
-    def apply(self) -> None:
+    def apply(self, *, keep_current: bool = False) -> None:
         spec = self.current_spec()
         self.strategy.setEnabled(spec.kind == "uncertain")
         self.failure_set.setEnabled(spec.kind == "failures")
         self.method.setEnabled(spec.kind == "failures")
         self.class_filter.setEnabled(spec.kind == "labeled")
-        self.project.show_queue(spec)
+        self.project.show_queue(spec, keep_current=keep_current)
         self.update_counts()

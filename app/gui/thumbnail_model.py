@@ -12,6 +12,9 @@ from app.gui.project_model import ProjectModel
 from app.gui.thumbnails import ImageCache
 
 SampleIdRole = Qt.ItemDataRole.UserRole + 1
+# Every caption has two lines (score or id, then the label), so the grid's
+# uniform item size, taken from one row, fits every row.
+NO_LABEL = "\u00a0"
 
 
 class ThumbnailListModel(QAbstractListModel):
@@ -56,9 +59,9 @@ class ThumbnailListModel(QAbstractListModel):
             return None
         item = self.project.queue[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            label = self._labels.get(item.sample_id)
+            label = self._labels.get(item.sample_id) or NO_LABEL
             score = score_text(item) if item.score else f"#{item.sample_id}"
-            return f"{score}\n{label}" if label else score
+            return f"{score}\n{label}"
         if role == Qt.ItemDataRole.DecorationRole:
             path, sha = self._samples.get(item.sample_id, ("", ""))
             return self.thumbnails.request(item.sample_id, path, sha) or self._placeholder

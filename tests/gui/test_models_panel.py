@@ -2,50 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 
-import pytest
 from PySide6.QtCore import Qt
 
 from app.gui.main_window import MainWindow
-from app.label_import import import_labels
 from app.queues import QueueSpec
 from app.ranking import rank_unlabeled
-from app.workspace import Workspace
 from tests.conftest import run_cli
-
-TRAIN_TIMEOUT_MS = 180_000
-
-
-@pytest.fixture(scope="module")
-def trained_template(digits_demo, tmp_path_factory):
-    """The demo project with 300 true labels and one model version (v1)."""
-    root = tmp_path_factory.mktemp("gui-models") / "project"
-    shutil.copytree(digits_demo.project, root)
-    with open(digits_demo.truth_csv, newline="") as handle:
-        rows = list(csv.reader(handle))[1:301]
-    subset = root.parent / "labels.csv"
-    with open(subset, "w", newline="") as handle:
-        csv.writer(handle).writerows([["file", "label"], *rows])
-    with Workspace.open(root) as ws:
-        import_labels(ws, subset, "seed")
-    run_cli("train", root, "--epochs", "3", "--min-steps", "0", "--seed", "1")
-    run_cli("score", root, "--mc-samples", "2")
-    return root
-
-
-@pytest.fixture
-def trained_window(qtbot, settings, trained_template, tmp_path):
-    root = tmp_path / "project"
-    shutil.copytree(trained_template, root)
-    win = MainWindow(settings, "gui-tester")
-    qtbot.addWidget(win)
-    assert win.open_project(root)
-    win.show()
-    yield win
-    win.close()
+from tests.gui.conftest import TRAIN_TIMEOUT_MS
 
 
 def test_retrain_moves_progress_adds_a_version_and_reranks_keeping_the_sample(
@@ -68,7 +34,7 @@ def test_retrain_moves_progress_adds_a_version_and_reranks_keeping_the_sample(
     with qtbot.waitSignal(win.project.queueChanged, timeout=TRAIN_TIMEOUT_MS):
         pass  # scoring job, then the re-rank
     assert win.project.current.sample_id == on_screen
-    expected = rank_unlabeled(win.project.workspace, "margin", 500)
+    expected = rank_unlabeled(win.project.workspace, "margin")  # the whole pool, in order
     assert [r.sample_id for r in win.project.queue] == [r.sample_id for r in expected]
     assert all(r.reason["model"] == 2 for r in win.project.queue)
 

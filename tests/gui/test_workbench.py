@@ -66,7 +66,7 @@ def test_class_buttons_show_their_keys_and_label_when_clicked(qtbot, window):
 
 def test_switching_queues_reorders_the_grid_as_the_core_ranks(qtbot, window):
     panel = window.workbench.queue_panel
-    with qtbot.waitSignal(window.project.queueChanged, timeout=20_000):
+    with qtbot.waitSignal(window.project.queueChanged, timeout=120_000):
         panel.select(QueueSpec(kind="random"))
     expected = [item.sample_id for item in build_queue(window.project.workspace,
                                                        QueueSpec(kind="random"))]
