@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from app.image_io import IMAGE_SUFFIXES
+from app.image_walk import walk_image_files
 from app.import_worker import FileResult, inspect_chunk
 from app.safe_files import max_file_bytes
 from app.workspace import SUBFOLDERS, Workspace, WorkspaceError
@@ -75,24 +75,13 @@ def find_image_files(
     for source in sources:
         source_path = os.path.abspath(source)
         if os.path.isdir(source_path):
-            for path in _walk(source_path, skip_dirs):
+            for path in walk_image_files(source_path, skip_dirs):
                 add(path)
         elif os.path.lexists(source_path):
             add(source_path)
         else:
             missing.append(ImportFailure(source_path, "no such file or folder"))
     return files, missing
-
-
-def _walk(top: str, skip_dirs: set[str]) -> Iterator[str]:
-    for folder, dirnames, filenames in os.walk(top, followlinks=False):
-        dirnames[:] = sorted(
-            d for d in dirnames
-            if not d.startswith(".") and os.path.join(folder, d) not in skip_dirs
-        )
-        for name in sorted(filenames):
-            if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES:
-                yield os.path.join(folder, name)
 
 
 def _inspect_all(

@@ -3,45 +3,45 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
-from app.cli import (
-    gui,
-    monitor,
-    pool,
-    project,
-    ranking,
-    registry,
-    simulate,
-    targeted,
-    training,
-)
 from app.cli.output import shown
 from app.cli.validators import OneLineParser
 from app.workspace import WorkspaceError
 
 # Each module adds its sub-commands; keeping them apart keeps files short.
+# They are imported when the parser is built, so that a command can import
+# only its own module (see LIGHT_COMMANDS).
 COMMAND_MODULES = (
-    project, pool, training, registry, ranking, simulate, targeted, monitor, gui,
+    "project", "pool", "training", "registry", "ranking", "simulate", "targeted",
+    "monitor", "gui",
 )
+# Commands run with only their own module imported: `hash` is started on
+# folders of small files, where importing every command (torch among them)
+# would cost more than the hashing. A test checks each is registered there.
+LIGHT_COMMANDS = {"hash": "targeted"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
     # Subparsers inherit the class: every usage error is one line.
     parser = OneLineParser(
         prog="labelloop",
         description="Local-first active-learning labeling loop for images.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMAND_MODULES:
-        module.register(commands)
+    for name in modules:
+        importlib.import_module(f"app.cli.{name}").register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    light = LIGHT_COMMANDS.get(args_list[0]) if args_list else None
+    parser = build_parser((light,) if light else COMMAND_MODULES)
+    argv = args_list
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)

@@ -11,26 +11,19 @@ nothing at all could be added.
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import sys
-from typing import BinaryIO
-
-from PIL import Image
+from collections.abc import Iterator
 
 from app.cli import validators
 from app.cli.output import print_json, print_table, progress_bar, shown
-from app.safe_files import UnreadableFile, max_file_bytes, open_regular_file
+from app.safe_files import max_file_bytes
 from app.workspace import Workspace, WorkspaceError
-from sampling.hashing import HASH_METHODS, hash_files
 
-# Files hashed per call to hash_files; a chunk holding an unreadable file is
-# redone file by file, so one bad file costs little and names itself. Each
-# file of a chunk is held open while it is hashed, so this also bounds the
-# open descriptors.
-_HASH_CHUNK = 64
-_READ_ERRORS = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
-# Same values as app.mining's, repeated so that building the parser does not
-# import faiss (half a second on every command); a test keeps them equal.
+# Same values as sampling.hashing's and app.mining's, repeated so that
+# building the parser imports neither numpy/scipy nor faiss (half a second on
+# every command); a test keeps them equal.
+HASH_METHODS = ("phash", "dhash", "ahash")
 MINING_METHODS = ("phash", "embedding", "both")
 DEFAULT_DUPLICATE_HAMMING = 6
 
@@ -39,13 +32,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     hashing = commands.add_parser(
         "hash", help="perceptual hashes of image files (bit for bit as imagehash)",
         description="Prints 'HASH  FILE' per file, as str(imagehash.phash(Image.open(FILE))) "
-                    "(dhash: imagehash.dhash, ahash: imagehash.average_hash). Unreadable files "
-                    "get an error line on stderr; the exit status is then 1.",
+                    "(dhash: imagehash.dhash, ahash: imagehash.average_hash), in input order "
+                    "and as the results arrive. A folder is walked recursively for image "
+                    "files (as by import). Unreadable files get an error line on stderr "
+                    "and the rest carries on; the exit status is then 1.",
     )
-    hashing.add_argument("files", nargs="+", metavar="FILE")
+    hashing.add_argument("files", nargs="*", metavar="PATH", help="image files or folders")
+    hashing.add_argument("--from-file", metavar="LIST",
+                         help="also hash the paths listed in LIST, one per line "
+                              "('-': standard input)")
     hashing.add_argument("--method", choices=HASH_METHODS, default="phash")
-    hashing.add_argument("--json", action="store_true",
-                         help='print [{"path", "hash"}] for the files that could be read')
+    output = hashing.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true",
+                        help='print [{"path", "hash"}] for the files that could be read')
+    output.add_argument("--jsonl", action="store_true",
+                        help='print {"path", "hash"} per line, for the files that could be read')
+    hashing.add_argument("--workers", type=validators.count, metavar="N",
+                         help="decoding processes (default: one per core)")
     validators.add_max_file_size_option(hashing)
     hashing.set_defaults(run=run_hash)
 
@@ -125,79 +128,61 @@ def register(commands: argparse._SubParsersAction) -> None:
 # -- hash -----------------------------------------------------------------------
 
 
-def _read_error(path: str, exc: Exception, max_bytes: int) -> str:
-    """A human reason for an unreadable file, as ``labelloop import`` words it."""
-    from app.image_io import UnreadableImage, load_image
+def _hash_sources(args: argparse.Namespace) -> Iterator[str]:
+    """Paths named on the command line, then those of ``--from-file``, folders expanded."""
+    from app.image_walk import expand_paths, read_path_list
 
+    yield from expand_paths(args.files)
+    if args.from_file is None:
+        return
+    if args.from_file == "-":
+        yield from expand_paths(read_path_list(sys.stdin))
+        return
     try:
-        load_image(path, max_bytes)
-    except UnreadableImage as reason:
-        return str(reason)
-    return str(exc) or type(exc).__name__
+        # Only the list itself is opened here; every path in it is read under safe_files.
+        with open(args.from_file, encoding="utf-8", errors="surrogateescape") as listing:
+            yield from expand_paths(read_path_list(listing))
+    except OSError as exc:
+        raise WorkspaceError(f"--from-file {args.from_file}: {exc.strerror or exc}") from exc
 
 
-def _open_all(paths: list[str], max_bytes: int) -> tuple[list[tuple[str, BinaryIO]], dict]:
-    """Open each path under app.safe_files' rules: ``([(path, file)], {path: reason})``."""
-    opened, refused = [], {}
-    for path in paths:
-        try:
-            opened.append((path, open_regular_file(path, max_bytes)))
-        except UnreadableFile as exc:
-            refused[path] = str(exc)
-    return opened, refused
-
-
-def hash_paths(paths: list[str], method: str, max_bytes: int | None = None
-               ) -> tuple[list[tuple[str, str]], dict[str, str]]:
-    """``([(path, hex)], {path: reason})``: every path hashed, bad ones named, none lost.
-
-    Files are opened here (regular files within the size cap, see
-    :mod:`app.safe_files`) and handed to the hasher open, so a FIFO or a
-    device never reaches Pillow and cannot block or exhaust it.
-    """
-    try:
-        limit = max_file_bytes(max_bytes)
-    except ValueError as exc:
-        raise WorkspaceError(str(exc)) from exc
-    workers = min(4, os.cpu_count() or 1)
-    hashed: list[tuple[str, str]] = []
-    errors: dict[str, str] = {}
-    for start in range(0, len(paths), _HASH_CHUNK):
-        opened, refused = _open_all(paths[start : start + _HASH_CHUNK], limit)
-        errors.update(refused)
-        try:
-            # hash_files hands each item to Image.open, which takes open files too.
-            files = [handle for _, handle in opened]
-            try:
-                hexes = hash_files(files, method, workers=workers)
-                hashed.extend((path, hex_) for (path, _), hex_ in
-                              zip(opened, hexes, strict=True))
-                continue
-            except _READ_ERRORS:
-                pass
-            for path, handle in opened:
-                try:
-                    hashed.append((path, hash_files([handle], method)[0]))
-                except _READ_ERRORS as exc:
-                    errors[path] = _read_error(path, exc, limit)
-        finally:
-            for _, handle in opened:
-                handle.close()
-    order = {path: i for i, path in enumerate(paths)}
-    hashed.sort(key=lambda item: order[item[0]])
-    return hashed, dict(sorted(errors.items(), key=lambda item: order[item[0]]))
+def _json_item(path: str, hex_: str, first: bool) -> str:
+    """One element of the --json list, laid out as print_json lays it out."""
+    body = json.dumps({"path": path, "hash": hex_}, indent=2).replace("\n", "\n  ")
+    return ("[\n  " if first else ",\n  ") + body
 
 
 def run_hash(args: argparse.Namespace) -> int:
-    hashed, errors = hash_paths(list(args.files), args.method, args.max_file_size)
-    for path, reason in errors.items():
-        print(f"labelloop hash: {shown(path)}: {shown(reason)}", file=sys.stderr)
+    from app.hash_pipeline import hash_batches
+
+    if not args.files and args.from_file is None:
+        raise WorkspaceError("give image files or folders to hash, or --from-file LIST")
+    try:
+        limit = max_file_bytes(args.max_file_size)
+    except ValueError as exc:
+        raise WorkspaceError(str(exc)) from exc
+    failed = 0
+    written = 0
+    out = sys.stdout
+    for batch in hash_batches(_hash_sources(args), args.method, limit, args.workers):
+        lines = []
+        for result in batch:
+            if result.hash is None:
+                failed += 1
+                print(f"labelloop hash: {shown(result.path)}: {shown(result.reason)}",
+                      file=sys.stderr)
+            elif args.jsonl:
+                lines.append(json.dumps({"path": result.path, "hash": result.hash}) + "\n")
+            elif args.json:
+                lines.append(_json_item(result.path, result.hash, first=written == 0))
+                written += 1
+            else:
+                lines.append(f"{result.hash}  {shown(result.path)}\n")
+        out.write("".join(lines))
+        out.flush()  # a reader sees each chunk as soon as it is done
     if args.json:
-        print_json([{"path": path, "hash": hex_} for path, hex_ in hashed])
-    else:
-        for path, hex_ in hashed:
-            print(f"{hex_}  {shown(path)}")
-    return 1 if errors else 0
+        out.write("\n]\n" if written else "[]\n")
+    return 1 if failed else 0
 
 
 # -- failures -------------------------------------------------------------------
