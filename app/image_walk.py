@@ -39,12 +39,19 @@ def expand_paths(items: Iterable[str]) -> Iterator[str]:
     """Each item as given, a folder replaced by :func:`walk_image_files` of it.
 
     A path that is not a folder (a file, a missing path, a FIFO) is passed
-    on untouched, for the reader to accept or to name with its reason.
+    on untouched, for the reader to accept or to name with its reason; so is
+    a folder holding no image file, so that it is named too rather than
+    silently giving nothing.
     """
     for item in items:
-        if os.path.isdir(item):
-            yield from walk_image_files(item)
-        else:
+        if not os.path.isdir(item):
+            yield item
+            continue
+        found = False
+        for path in walk_image_files(item):
+            found = True
+            yield path
+        if not found:
             yield item
 
 

@@ -160,7 +160,11 @@ def test_folders_are_walked_recursively_as_by_import(tmp_path):
                  top / ".dot.png"]:
         Image.fromarray(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)).save(path)
     (top / "notes.txt").write_text("not listed: not an image suffix")
-    out = run_cli("hash", "--jsonl", top).stdout
+    (tmp_path / "empty").mkdir()
+    result = run_cli("hash", "--jsonl", top, tmp_path / "empty", check=False)
+    assert result.returncode == 1
+    assert result.stderr == f"labelloop hash: {tmp_path / 'empty'}: is a folder, not a file\n"
+    out = result.stdout
     # Top-down: a folder's files, then its sub-folders, names sorted (as import).
     walked = [top / "z.png", top / "a" / "m.jpg", top / "a" / "b" / "k.png"]
     assert _jsonl(out) == _expected(walked)
