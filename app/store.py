@@ -49,7 +49,49 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_database_file(path: Path) -> None:
+    """Refuse a file that cannot be a Labelloop database before SQLite touches it.
+
+    SQLite treats an empty file as a new, empty database: opening one would
+    silently turn a project whose data was lost into a fresh empty project.
+
+    Raises
+    ------
+    StoreError
+        The file is empty or does not start with the SQLite header.
+    """
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the database: {exc.strerror or exc}") from exc
+    if not header:
+        raise StoreError(
+            f"{path}: the database file is empty (0 bytes): the project's data is lost or "
+            "was truncated; restore it from a backup (Labelloop will not re-create it)"
+        )
+    if header != SQLITE_HEADER:
+        raise StoreError(f"{path}: not an SQLite database (damaged or another kind of file)")
+
+
+def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
+    if read_only:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                               isolation_level=None)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL database in a folder nobody may write cannot get its -shm
+            # file; with no -wal left (a clean close removes it) reading the
+            # file as immutable sees exactly what is committed.
+            conn.close()
+            conn = sqlite3.connect(f"{uri}&immutable=1", uri=True, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        return conn
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
@@ -60,14 +102,45 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 class SqliteStore:
-    """A Labelloop project database in one SQLite file."""
+    """A Labelloop project database in one SQLite file.
 
-    def __init__(self, path: Path, *, create: bool = False) -> None:
+    ``read_only`` opens it with SQLite's ``mode=ro``: for a project on
+    read-only media or without write permission, where even reading in
+    read-write mode fails ("unable to open database file").  Every write
+    then fails with "attempt to write a readonly database".
+    """
+
+    def __init__(self, path: Path, *, create: bool = False, read_only: bool = False) -> None:
         path = Path(path)
         if not create and not path.exists():
             raise StoreError(f"{path}: no Labelloop database here")
+        if not create or path.exists():
+            check_database_file(path)
         self.path = path
-        self._conn = _connect(path)
+        self.read_only = read_only
+        try:
+            self._conn = _connect(path, read_only=read_only)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the database: {exc}") from exc
+        try:
+            self._check_and_migrate(create)
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise StoreError(f"{path}: the database is damaged or unreadable: {exc}") from exc
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _check_and_migrate(self, create: bool) -> None:
+        current = self.schema_version()
+        if current == 0 and not create:
+            raise StoreError(f"{self.path}: an SQLite file but not a Labelloop database "
+                             "(no schema version)")
+        if self.read_only and current < SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: schema version {current} must be upgraded to "
+                f"{SCHEMA_VERSION} before use, which needs write access to the project"
+            )
         self._migrate()
 
     # -- plumbing ---------------------------------------------------------
