@@ -4,6 +4,13 @@ Prints one JSON object per line on stdout (``progress``, then ``done``,
 ``error`` or ``cancelled``) and records the outcome in the jobs table.
 SIGTERM asks the job to stop: training checks the flag between batches and
 ends without writing a checkpoint or a registry row.
+
+Closing the terminal of ``labelloop train`` does not stop the job: the worker
+runs in its own session (no SIGHUP reaches it, and it ignores SIGHUP too), and
+when the reader of its stdout goes away (broken pipe) it detaches: further
+events go to its log (``cache/jobs/job-N.log``) and the job runs to its end,
+recording its outcome in the jobs table, where ``labelloop jobs`` and the GUI
+see it; ``labelloop jobs PROJECT --cancel ID`` stops it.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Any
 
 from app.annotator import resolve_annotator
 from app.jobs import EXIT_CANCELLED
+from app.process_identity import process_identity
 from app.store import utc_now
 from app.workspace import Workspace, WorkspaceError
 
@@ -33,8 +41,31 @@ class _StopFlag:
         return self.requested
 
 
+_detached = False
+
+
 def emit(event: str, **fields: Any) -> None:
-    print(json.dumps({"event": event, **fields}), flush=True)
+    """Print one event line; once nobody reads stdout, write it to the log instead."""
+    global _detached
+    line = json.dumps({"event": event, **fields})
+    if not _detached:
+        try:
+            print(line, flush=True)
+            return
+        except OSError:  # EPIPE (reader gone) or EIO (terminal gone)
+            _detach_stdout()
+            _detached = True
+            print("the reader of this job's output went away; the job carries on "
+                  "detached (events follow in this log)", file=sys.stderr, flush=True)
+    print(line, file=sys.stderr, flush=True)
+
+
+def _detach_stdout() -> None:
+    # The failed write may still sit in Python's buffer: point fd 1 at
+    # /dev/null so neither that buffer nor the final flush at exit can fail.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _StopFlag) -> dict:
@@ -104,12 +135,20 @@ def main(argv: list[str]) -> int:
         stop.requested = True
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    # A closed terminal must not end the job half-way (see the module docstring).
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     with Workspace.open(project) as workspace:
         job = workspace.store.get_job(job_id)
         if job is None:
             emit("error", message=f"no job {job_id}")
             return 1
-        workspace.store.update_job(job_id, status="running", pid=os.getpid())
+        if not workspace.store.claim_job(job_id, os.getpid(), process_identity(os.getpid())):
+            # Cancelled (or failed by a reconcile) before this process got going.
+            current = workspace.store.get_job(job_id)
+            status = current.status if current else "gone"
+            emit("cancelled", message=f"job {job_id} is no longer queued ({status})")
+            return EXIT_CANCELLED
         from models.training import TrainingCancelled, TrainingError
 
         try:

@@ -566,8 +566,21 @@ class SqliteStore:
 
     # -- jobs -------------------------------------------------------------
 
-    def create_job(self, kind: str, params: dict[str, Any], *, exclusive: bool) -> int:
-        """Record a new running job; with ``exclusive``, refuse if one of its kind runs."""
+    def create_job(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        *,
+        exclusive: bool,
+        pid: int | None = None,
+        process_identity: str | None = None,
+    ) -> int:
+        """Record a new queued job; with ``exclusive``, refuse if one of its kind runs.
+
+        ``pid`` and ``process_identity`` name the process that launches it,
+        so that a launcher that dies before the job's own process starts
+        leaves a row that :func:`app.jobs.reconcile_jobs` can tell is stale.
+        """
         with self.transaction() as conn:
             if exclusive:
                 running = conn.execute(
@@ -579,8 +592,9 @@ class SqliteStore:
                         f"a {kind} job (#{running[0]}) is already running for this project"
                     )
             cur = conn.execute(
-                "INSERT INTO jobs(kind, status, created_at, params) VALUES (?, 'queued', ?, ?)",
-                (kind, utc_now(), json.dumps(params)),
+                "INSERT INTO jobs(kind, status, created_at, params, pid, process_identity) "
+                "VALUES (?, 'queued', ?, ?, ?, ?)",
+                (kind, utc_now(), json.dumps(params), pid, process_identity),
             )
             return int(cur.lastrowid)
 
@@ -592,6 +606,34 @@ class SqliteStore:
             conn.execute(
                 f"UPDATE jobs SET {assignments} WHERE id = ?", [*fields.values(), job_id]
             )
+
+    def finish_job_if(
+        self, job_id: int, *, seen_status: str, seen_pid: int | None, status: str,
+        error: str | None,
+    ) -> bool:
+        """Give a job a final status only if its row is still as it was seen.
+
+        Another process may finish the job between the moment its row was
+        read and this write; the condition keeps that real outcome instead
+        of overwriting it.  Returns whether the row changed.
+        """
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET status = ?, error = ?, finished_at = ? "
+                "WHERE id = ? AND status = ? AND pid IS ?",
+                (status, error, utc_now(), job_id, seen_status, seen_pid),
+            )
+            return cur.rowcount > 0
+
+    def claim_job(self, job_id: int, pid: int, process_identity: str | None) -> bool:
+        """Move a queued job to running under this process; False if it is not queued."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET status = 'running', pid = ?, process_identity = ? "
+                "WHERE id = ? AND status = 'queued'",
+                (pid, process_identity, job_id),
+            )
+            return cur.rowcount > 0
 
     def get_job(self, job_id: int) -> Job | None:
         rows = self._query("SELECT * FROM jobs WHERE id = ?", (job_id,))
@@ -656,4 +698,5 @@ def _job(r: sqlite3.Row) -> Job:
         r["id"], r["kind"], r["status"], r["pid"], r["created_at"], r["finished_at"],
         json.loads(r["params"]), json.loads(r["progress"]) if r["progress"] else None,
         r["error"], r["model_version_id"],
+        r["process_identity"] if "process_identity" in r.keys() else None,
     )
