@@ -298,7 +298,16 @@ class SqliteStore:
             )
 
     def list_batches(self) -> list[ImportBatch]:
-        rows = self._query("SELECT * FROM import_batches ORDER BY id")
+        """Import batches that brought at least one sample.
+
+        An import killed before its first chunk was stored leaves a batch row
+        with no sample; it is no batch anyone can look at (drift, the GUI),
+        so it is not listed.
+        """
+        rows = self._query(
+            "SELECT * FROM import_batches b "
+            "WHERE EXISTS (SELECT 1 FROM samples s WHERE s.batch_id = b.id) ORDER BY b.id"
+        )
         return [
             ImportBatch(
                 r["id"], r["created_at"], json.loads(r["sources"]),
