@@ -28,6 +28,7 @@ from PIL import Image
 
 from app.confined_paths import OutsideFolderError, confined_path
 from app.dataset_version import dataset_version
+from app.os_errors import with_filename
 from app.process_identity import is_alive
 from app.safe_names import safe_component, safe_folder_names
 from app.store import utc_now
@@ -156,6 +157,13 @@ def _inside(path: Path, folder: Path) -> Path:
 
 
 def _place_file(source: Path, dest: Path) -> None:
+    try:
+        _link_or_copy(source, dest)
+    except OSError as exc:
+        raise with_filename(exc, dest) from exc  # a full disk: say where
+
+
+def _link_or_copy(source: Path, dest: Path) -> None:
     if source.suffix.lower() in _CONVERT_TO_PNG:
         with Image.open(source) as image:
             image.seek(0)

@@ -24,6 +24,7 @@ from typing import Any
 
 from app.annotator import resolve_annotator
 from app.jobs import EXIT_CANCELLED
+from app.os_errors import describe_os_error
 from app.process_identity import process_identity
 from app.store import utc_now
 from app.workspace import Workspace, WorkspaceError
@@ -157,7 +158,10 @@ def main(argv: list[str]) -> int:
             workspace.store.update_job(job_id, status="cancelled", finished_at=utc_now())
             emit("cancelled")
             return EXIT_CANCELLED
-        except (WorkspaceError, TrainingError, ValueError, OSError) as exc:
+        except OSError as exc:  # a full disk, an unreadable file: name it
+            message = describe_os_error(exc)
+            traceback.print_exc()
+        except (WorkspaceError, TrainingError, ValueError) as exc:
             message = str(exc)
             traceback.print_exc()
         except Exception as exc:  # an unexpected crash: keep the whole story in the log

@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from app.os_errors import disk_full_hint
 from app.records import (
     Annotation,
     ClassInfo,
@@ -121,7 +122,8 @@ class SqliteStore:
         try:
             self._conn = _connect(path, read_only=read_only)
         except sqlite3.Error as exc:
-            raise StoreError(f"{path}: cannot open the database: {exc}") from exc
+            raise StoreError(f"{path}: cannot open the database: {exc}"
+                             f"{disk_full_hint(path.parent)}") from exc
         try:
             self._check_and_migrate(create)
         except sqlite3.DatabaseError as exc:

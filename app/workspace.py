@@ -94,6 +94,8 @@ class Workspace:
                 if not folder.exists():
                     folder.mkdir(parents=folder == root)
                     created.append(folder)
+                elif not folder.is_dir():
+                    raise WorkspaceError(f"{folder}: exists and is not a folder")
             created.append(root / DB_NAME)
             store = SqliteStore(root / DB_NAME, create=True)
             try:
