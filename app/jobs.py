@@ -60,6 +60,10 @@ def _stale_reason(job: Job, now: datetime) -> str | None:
     if not is_alive(job.pid, job.process_identity):
         return (f"the job's process is gone (PID {job.pid} now belongs to another "
                 "process, e.g. after a reboot)")
+    if job.process_identity is None and process_identity(os.getpid()) is not None:
+        # Recorded before identities were (schema < 3): a live PID proves nothing.
+        return (f"the job's process cannot be confirmed (recorded by PID {job.pid} alone, "
+                "by an older Labelloop)")
     if job.status == "queued":
         age = (now - datetime.fromisoformat(job.created_at)).total_seconds()
         if age > QUEUED_TIMEOUT_S:

@@ -50,32 +50,32 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
 def check_database_file(path: Path) -> None:
-    """Refuse a file that cannot be a Labelloop database before SQLite touches it.
+    """Refuse an empty database file before SQLite touches it.
 
     SQLite treats an empty file as a new, empty database: opening one would
     silently turn a project whose data was lost into a fresh empty project.
+    (A file that is not SQLite is refused by SQLite itself on first read.)
+
+    Only ``stat`` is used: opening and closing the database file here would
+    drop every POSIX lock this process holds on it through SQLite (another
+    connection in the same process, e.g. the GUI's), which SQLite documents
+    as a way to corrupt a database.
 
     Raises
     ------
     StoreError
-        The file is empty or does not start with the SQLite header.
+        The file is empty or cannot be examined.
     """
     try:
-        with open(path, "rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
+        size = path.stat().st_size
     except OSError as exc:
         raise StoreError(f"{path}: cannot read the database: {exc.strerror or exc}") from exc
-    if not header:
+    if size == 0:
         raise StoreError(
             f"{path}: the database file is empty (0 bytes): the project's data is lost or "
             "was truncated; restore it from a backup (Labelloop will not re-create it)"
         )
-    if header != SQLITE_HEADER:
-        raise StoreError(f"{path}: not an SQLite database (damaged or another kind of file)")
 
 
 def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:

@@ -16,6 +16,7 @@ from app.workspace import DB_NAME
 
 __all__ = ["describe_database_error", "describe_os_error"]
 
+
 def describe_database_error(exc: sqlite3.Error, project: str | None) -> str:
     """``"PROJECT/labelloop.sqlite: reason"`` for an SQLite error reaching the top."""
     where = f"{Path(project).resolve() / DB_NAME}: " if project else ""

@@ -55,7 +55,7 @@ def test_an_empty_database_is_refused_not_re_created(closed_project):
 
 
 @pytest.mark.parametrize("content, reason", [
-    (b"this is no database" * 10, "not an SQLite database"),
+    (b"this is no database" * 10, "file is not a database"),
     (b"SQLite format 3\x00" + b"\xff" * 200, "file is not a database"),
 ])
 def test_garbage_is_refused(closed_project, content, reason):

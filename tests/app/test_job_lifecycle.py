@@ -230,3 +230,28 @@ def test_train_piped_into_a_reader_that_leaves_finishes_in_the_background(labele
     assert "Traceback" not in result.stderr
     _wait_until(lambda: _job(labeled, 1).status != "running")
     assert _job(labeled, 1).status == "succeeded"
+
+
+def test_a_schema_2_project_migrates_and_its_pid_only_running_row_is_reconciled(tmp_path,
+                                                                                sleeper):
+    import sqlite3
+
+    from app.schema import MIGRATIONS, SCHEMA_VERSION
+
+    root = tmp_path / "old"
+    root.mkdir()
+    # A project as Labelloop left it before job rows carried an identity.
+    with sqlite3.connect(root / "labelloop.sqlite") as conn:
+        for script in MIGRATIONS[:2]:
+            conn.executescript(script)
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+        conn.execute("INSERT INTO jobs(kind, status, pid, created_at, params) "
+                     "VALUES ('train', 'running', ?, '2026-01-01T00:00:00+00:00', '{}')",
+                     (sleeper.pid,))
+    with Workspace.open(root) as ws:
+        assert ws.store.schema_version() == SCHEMA_VERSION == 3
+        (job,) = ws.store.list_jobs()
+        assert job.process_identity is None and job.pid == sleeper.pid
+        # The PID is alive (a reboot handed it to `sleep`), yet the row is stale.
+        assert [j.id for j in reconcile_jobs(ws)] == [job.id]
+        assert "older Labelloop" in ws.store.get_job(job.id).error
