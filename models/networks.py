@@ -280,7 +280,12 @@ def _load_backbone(model: nn.Module, state: Mapping[str, Tensor], origin: str) -
     if not isinstance(state, Mapping):
         raise ValueError(f"{origin} does not contain a state_dict")
     body = {k: v for k, v in state.items() if not k.startswith("fc.")}
-    result = model.load_state_dict(body, strict=False)
+    try:
+        result = model.load_state_dict(body, strict=False)
+    except RuntimeError as exc:  # tensors of the wrong shape; torch's first detail line
+        detail = next((line.strip() for line in str(exc).splitlines()[1:] if line.strip()),
+                      str(exc))
+        raise ValueError(f"{origin} does not match the network: {detail}") from exc
     missing = [k for k in result.missing_keys if not k.startswith("fc.")]
     if missing or result.unexpected_keys:
         raise ValueError(
