@@ -30,7 +30,8 @@ def register_small_cnn(ws: Workspace, *, classes: int = 3, built_for: int | None
     sha = save_checkpoint(network.state_dict(), path)
     return ws.store.add_model_version({
         "creator": "t", "arch": "small_cnn", "input_shape": [3, 32, 32],
-        "classes": [f"c{i}" for i in range(classes)], "seed": 0, "hyperparameters": {},
+        "classes": [f"c{i}" for i in range(classes)], "seed": 0,
+        "hyperparameters": {"network_revision": network.revision},
         "torch_version": torch.__version__, "torchvision_version": "x",
         "checkpoint_path": ws.stored_path(path), "checkpoint_sha256": sha,
         "data_version": "d", "n_train": 1, "n_labels": 1, "metrics": {},
