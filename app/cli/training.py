@@ -145,7 +145,8 @@ def run_train(args: argparse.Namespace) -> int:
                   "the validation loss stopped improving")
         print_metrics(final["metrics"])
         for note in final.get("notes", []):
-            print(f"note: {note}")
+            if note != final["metrics"].get("not_validated"):  # printed just above
+                print(f"note: {note}")
     return 0
 
 

@@ -224,7 +224,8 @@ def _summary_html(report, acceptance: dict) -> str:
         return f"{t.accuracy:.3f} (95% CI {low:.3f}–{high:.3f}, n={t.n})"
 
     validation = (f"{report.validation_accuracy:.3f}" if report.validation_accuracy is not None
-                  else "–")
+                  else "not validated (too few labels to hold some out; no alert threshold)"
+                  if report.validation_split == "none" else "–")
     rate = acceptance["rate"]
     suggested = (f"{acceptance['accepted']}/{acceptance['suggested']} accepted ({rate:.0%})"
                  if rate is not None else "not used yet")

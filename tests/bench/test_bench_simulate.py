@@ -85,7 +85,7 @@ def test_bench_simulate_digits(tmp_path):
     print(f"target: random's final accuracy {savings['target_accuracy']:.4f} "
           f"at {savings['baseline_labels']} labels")
     print_table(["strategy", "final labels", "final accuracy", "labels to reach target",
-                 "savings"], savings_rows(savings))
+                 "savings", "savings per seed"], savings_rows(savings))
     print("\nsavings had the budget stopped earlier (random's accuracy there as the target):")
     print_table(["budget", "target", *STRATEGIES[1:]], savings_by_budget(result.curves))
     assert all(path.stat().st_size > 0 for path in result.files.values())

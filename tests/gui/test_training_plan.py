@@ -50,4 +50,10 @@ def test_thirty_labels_plan_no_validation_and_the_bar_never_jumps(qtbot, setting
     # One value per epoch, each 1/12 further: no jump from 5 % to 100 %.
     assert bar == [int(1000 * (epoch / 12)) for epoch in range(1, 13)]
     assert "not validated" in training.state.text()
+    table = win.models_tab.table_model
+    table.reload()
+    accuracy = table.index(0, 4)
+    assert table.data(accuracy) == "not validated"
+    assert "not enough labels to validate" in table.data(accuracy,
+                                                         Qt.ItemDataRole.ToolTipRole)
     win.close()
