@@ -114,10 +114,12 @@ def test_training_from_weights_of_the_wrong_shape_names_the_file(closed_project,
     torch.save(SmallCNN(3, width=8).state_dict(), weights)
     result = run_cli("train", closed_project, "--weights", weights, "--epochs", "1",
                      "--min-steps", "0", "--json", check=False)
-    assert result.returncode == 1
-    final = json.loads(result.stdout.splitlines()[-1])
-    assert final["event"] == "error" and "\n" not in final["message"]
-    assert str(weights) in final["message"] and "size mismatch" in final["message"]
+    # Refused before any job starts: one line naming the file and the cause.
+    assert result.returncode != 0 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert str(weights) in line and "size mismatch" in line
+    with Workspace.open(closed_project) as ws:
+        assert ws.store.list_jobs() == [] and ws.model_versions() == []
 
 
 # -- read-only projects ------------------------------------------------------

@@ -202,7 +202,7 @@ def _start_train_cli(root: Path, *extra: str) -> subprocess.Popen:
 def test_closing_the_terminal_of_train_leaves_the_job_running_detached(labeled):
     cli = _start_train_cli(labeled)
     first = json.loads(cli.stdout.readline())
-    assert first["event"] == "progress"
+    assert first["event"] == "plan"  # the worker is running: it states its plan first
     # The terminal goes away: its reader closes, its process group gets SIGHUP.
     cli.stdout.close()
     os.killpg(cli.pid, signal.SIGHUP)
@@ -225,7 +225,7 @@ def test_train_piped_into_a_reader_that_leaves_finishes_in_the_background(labele
                        "--min-steps 300 --json | head -n 1"],
         capture_output=True, text=True, cwd=REPO, timeout=300,
     )
-    assert json.loads(result.stdout)["event"] == "progress"
+    assert json.loads(result.stdout)["event"] == "plan"
     assert "job 1 carries on in the background" in result.stderr
     assert "Traceback" not in result.stderr
     _wait_until(lambda: _job(labeled, 1).status != "running")
