@@ -15,7 +15,6 @@ export cannot move the project's checkpoints or database away.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from PIL import Image
 
 from app.confined_paths import OutsideFolderError, confined_path
 from app.dataset_version import dataset_version
+from app.file_digest import file_sha256
 from app.os_errors import with_filename
 from app.process_identity import is_alive
 from app.safe_names import safe_component, safe_folder_names
@@ -70,14 +70,6 @@ class ExportReport:
             "kept_aside": self.kept_aside,
             "cleaned_stale": self.cleaned_stale,
         }
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _written_by_us(folder: Path) -> bool:
@@ -221,7 +213,7 @@ def _write_dataset(
         if not source.is_file():
             skipped.append({"path": str(source), "reason": "file missing since import"})
             continue
-        if _sha256_file(source) != sample.sha256:
+        if file_sha256(source) != sample.sha256:
             skipped.append({"path": str(source), "reason": "file changed since import"})
             continue
         written, file_sha = str(source), sample.sha256
@@ -235,7 +227,7 @@ def _write_dataset(
             _place_file(source, dest)
             written = dest.relative_to(staging).as_posix()
             if converted:
-                file_sha = _sha256_file(dest)
+                file_sha = file_sha256(dest)
         annotation = newest[sample.id]
         files.append({"path": written, "label": label, "sha256": file_sha,
                       "source_sha256": sample.sha256})
@@ -318,7 +310,7 @@ def _remove_listed(folder: Path) -> list[str]:
             path = confined_path(folder, folder / relative, "exported file")
         except (KeyError, TypeError, OutsideFolderError):
             continue
-        if path.is_file() and not path.is_symlink() and _sha256_file(path) == entry.get("sha256"):
+        if path.is_file() and not path.is_symlink() and file_sha256(path) == entry.get("sha256"):
             path.unlink()
     for name in (MANIFEST, "labels.csv", "labels.jsonl"):
         generated = folder / name

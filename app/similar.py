@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from app.file_digest import file_sha256
 from app.ranking import DEFAULT_MC_SAMPLES, RankedSample
 from app.records import ModelVersion
 from app.scoring import PoolScores, ensure_scores
@@ -121,19 +122,11 @@ def _checksummed(folder: Path) -> list[Path]:
     return [folder / INDEX_FILE, folder / f"{INDEX_FILE}.json", folder / IDS_FILE]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _files_intact(folder: Path) -> bool:
     """Whether every index file still has the sha256 recorded when it was saved."""
     try:
         recorded = json.loads((folder / CHECKSUMS_FILE).read_text(encoding="utf-8"))
-        return all(recorded.get(path.name) == _sha256(path) for path in _checksummed(folder))
+        return all(recorded.get(path.name) == file_sha256(path) for path in _checksummed(folder))
     except (OSError, ValueError, AttributeError):
         return False
 
@@ -145,7 +138,7 @@ def _save(folder: Path, index: EmbeddingIndex, sample_ids: NDArray[np.int64]) ->
     staging.mkdir()
     index.save(staging / INDEX_FILE)
     np.save(staging / IDS_FILE, sample_ids)
-    checksums = {path.name: _sha256(path) for path in _checksummed(staging)}
+    checksums = {path.name: file_sha256(path) for path in _checksummed(staging)}
     (staging / CHECKSUMS_FILE).write_text(json.dumps(checksums), encoding="utf-8")
     if folder.exists():
         old = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:8]}"
