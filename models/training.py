@@ -429,7 +429,12 @@ class TrainingPlan:
 
 def plan_training(labels: Sequence[int], config: TrainConfig) -> TrainingPlan:
     """The split sizes, epochs and stopping rule of a run on ``labels`` (class indices)."""
-    y = np.asarray(labels, dtype=np.int64).reshape(-1)
+    return _plan_and_split(np.asarray(labels, dtype=np.int64).reshape(-1), config)[0]
+
+
+def _plan_and_split(
+    y: np.ndarray, config: TrainConfig
+) -> tuple[TrainingPlan, np.ndarray, np.ndarray]:
     train_idx, val_idx, note = split_train_val(y, config.val_fraction, config.seed)
     notes = [note] if note else []
     epochs = epochs_for(config, len(train_idx))
@@ -438,7 +443,7 @@ def plan_training(labels: Sequence[int], config: TrainConfig) -> TrainingPlan:
                      f"min_steps={config.min_steps} optimiser steps")
     steps_per_epoch = len(_epoch_batches(len(train_idx), config.batch_size, None))
     min_steps_epoch = min(epochs, max(1, math.ceil(config.min_steps / steps_per_epoch)))
-    return TrainingPlan(
+    plan = TrainingPlan(
         n_train=len(train_idx),
         n_val=len(val_idx),
         epochs=epochs,
@@ -448,6 +453,7 @@ def plan_training(labels: Sequence[int], config: TrainConfig) -> TrainingPlan:
         early_stopping=bool(len(val_idx)) and config.patience > 0 and min_steps_epoch < epochs,
         notes=tuple(notes),
     )
+    return plan, train_idx, val_idx
 
 
 def epochs_for(config: TrainConfig, n_train: int) -> int:
@@ -508,8 +514,7 @@ def train(
             )
         except ImageReadError as err:
             raise TrainingError(str(err)) from err
-        train_idx, val_idx, _ = split_train_val(y, config.val_fraction, config.seed)
-        plan = plan_training(y, config)
+        plan, train_idx, val_idx = _plan_and_split(y, config)
         notes.extend(plan.notes)
         cache = _decode_cache(paths, input_size, config.cache_bytes)
         if cache is None:
