@@ -404,6 +404,8 @@ class TrainingPlan:
     early_stopping : bool
         Whether the run may end before ``epochs`` (needs a validation split,
         ``patience > 0`` and epochs left after ``min_steps_epoch``).
+    requested_epochs : int
+        ``config.epochs``, which ``epochs`` exceeds when it was raised.
     notes : tuple of str
         Why the plan differs from the settings (no validation, raised epochs).
     """
@@ -415,6 +417,7 @@ class TrainingPlan:
     total_steps: int
     min_steps_epoch: int
     early_stopping: bool
+    requested_epochs: int
     notes: tuple[str, ...]
 
     def describe(self) -> str:
@@ -423,8 +426,10 @@ class TrainingPlan:
                       else "no validation split")
         stopping = ("early stopping after epoch "
                     f"{self.min_steps_epoch}" if self.early_stopping else "no early stopping")
+        raised = (f", raised from {self.requested_epochs} to reach {self.total_steps} steps"
+                  if self.epochs > self.requested_epochs else f", {self.total_steps} steps")
         return (f"{self.n_train} labels to train on, {validation}; up to {self.epochs} epochs "
-                f"({self.total_steps} steps), {stopping}")
+                f"({raised[2:]}), {stopping}")
 
 
 def plan_training(labels: Sequence[int], config: TrainConfig) -> TrainingPlan:
@@ -451,6 +456,7 @@ def _plan_and_split(
         total_steps=epochs * steps_per_epoch,
         min_steps_epoch=min_steps_epoch,
         early_stopping=bool(len(val_idx)) and config.patience > 0 and min_steps_epoch < epochs,
+        requested_epochs=config.epochs,
         notes=tuple(notes),
     )
     return plan, train_idx, val_idx
