@@ -249,14 +249,12 @@ def pool_reference(
     """
     cutoff = training_start(workspace, version)
     tested = workspace.store.sample_ids_in_batch(batch_id)
-    earlier = [b.id for b in workspace.store.list_batches()
-               if b.created_at <= cutoff and b.id != batch_id]
-    reference = [i for b in earlier for i in workspace.store.sample_ids_in_batch(b)]
-    if reference:
-        used = [b for b in earlier if workspace.store.sample_ids_in_batch(b)]
-        return PoolReference(sorted(reference), cutoff, used), tested
-    batch = next(b for b in workspace.store.list_batches() if b.id == batch_id)
-    if batch.created_at > cutoff:
+    batches = {b.id: b for b in workspace.store.list_batches()}  # only batches with samples
+    earlier = [b for b, batch in batches.items() if batch.created_at <= cutoff and b != batch_id]
+    if earlier:
+        reference = [i for b in earlier for i in workspace.store.sample_ids_in_batch(b)]
+        return PoolReference(sorted(reference), cutoff, earlier), tested
+    if batch_id not in batches or batches[batch_id].created_at > cutoff:
         raise WorkspaceError(
             f"batch {batch_id} was imported after model version {version.id} was trained and "
             "no earlier batch has samples to compare it with")

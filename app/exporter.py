@@ -2,13 +2,19 @@
 
 Every export is built in a hidden temporary folder beside ``OUT`` and renamed
 into place at the end, so an interrupted export never leaves half a dataset
-where a training script would pick it up.
+where a training script would pick it up.  A temporary folder left by a
+killed export is removed by the next export to the same place.
+
+Replacing an earlier Labelloop export removes only what its manifest lists
+(unchanged files, the label files, the manifest); anything the user added
+there is kept, moved aside beside ``OUT`` and reported.  ``OUT`` is never the
+project folder nor inside it (except under ``PROJECT/exports/``), so an
+export cannot move the project's checkpoints or database away.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import shutil
@@ -19,7 +25,11 @@ from pathlib import Path
 
 from PIL import Image
 
+from app.confined_paths import OutsideFolderError, confined_path
 from app.dataset_version import dataset_version
+from app.file_digest import file_sha256
+from app.os_errors import with_filename
+from app.process_identity import is_alive
 from app.safe_names import safe_component, safe_folder_names
 from app.store import utc_now
 from app.workspace import Workspace, WorkspaceError
@@ -43,6 +53,11 @@ class ExportReport:
     dataset_version: str
     skipped: list[dict[str, str]] = field(default_factory=list)
     previous_moved_to: Path | None = None
+    # Files found in the replaced export that its manifest did not list (or
+    # that changed since), relative to ``previous_moved_to``: kept, not deleted.
+    kept_aside: list[str] = field(default_factory=list)
+    # Temporary folders of killed exports that this export removed.
+    cleaned_stale: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
@@ -52,15 +67,9 @@ class ExportReport:
             "dataset_version": self.dataset_version,
             "skipped": self.skipped,
             "previous_moved_to": str(self.previous_moved_to) if self.previous_moved_to else None,
+            "kept_aside": self.kept_aside,
+            "cleaned_stale": self.cleaned_stale,
         }
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _written_by_us(folder: Path) -> bool:
@@ -73,8 +82,16 @@ def _written_by_us(folder: Path) -> bool:
 
 def _check_target(workspace: Workspace, out: Path, force: bool) -> bool:
     """Validate ``out``; return whether an existing folder there must be replaced."""
-    if out == workspace.root or workspace.root.is_relative_to(out):
+    real_out, root = out.resolve(), workspace.root.resolve()
+    if real_out == root or root.is_relative_to(real_out):
         raise ExportError(f"{out}: refusing to export over the project folder itself")
+    exports = workspace.exports_dir.resolve()
+    if real_out.is_relative_to(root) and not (real_out != exports
+                                              and real_out.is_relative_to(exports)):
+        raise ExportError(
+            f"{out}: inside the project folder {root}; export outside it, or into a "
+            f"subfolder of {exports}"
+        )
     if not out.exists():
         return False
     if not out.is_dir():
@@ -97,6 +114,32 @@ def _check_target(workspace: Workspace, out: Path, force: bool) -> bool:
     return True
 
 
+_STAGING_MARK = ".labelloop-tmp-"
+
+
+def _staging_folder(out: Path) -> Path:
+    # The PID in the name tells a live export's folder from a killed one's.
+    return out.parent / f".{out.name}{_STAGING_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _clean_stale_staging(out: Path) -> list[str]:
+    """Remove temporary folders that killed exports to ``out`` left behind."""
+    removed = []
+    try:
+        candidates = list(out.parent.glob(f".{out.name}{_STAGING_MARK}*"))
+    except OSError:
+        return removed
+    for folder in candidates:
+        owner = folder.name[len(f".{out.name}{_STAGING_MARK}"):].split("-")[0]
+        # Names without a PID come from older versions: no live export owns them.
+        if owner.isdigit() and int(owner) != os.getpid() and is_alive(int(owner)):
+            continue
+        if folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(str(folder))
+    return removed
+
+
 def _inside(path: Path, folder: Path) -> Path:
     """Return ``path`` after checking it cannot land outside ``folder``."""
     resolved = path.resolve()
@@ -106,6 +149,13 @@ def _inside(path: Path, folder: Path) -> Path:
 
 
 def _place_file(source: Path, dest: Path) -> None:
+    try:
+        _link_or_copy(source, dest)
+    except OSError as exc:
+        raise with_filename(exc, dest) from exc  # a full disk: say where
+
+
+def _link_or_copy(source: Path, dest: Path) -> None:
     if source.suffix.lower() in _CONVERT_TO_PNG:
         with Image.open(source) as image:
             image.seek(0)
@@ -131,17 +181,18 @@ def export_dataset(
     out = Path(os.path.abspath(out))
     replace = _check_target(workspace, out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.labelloop-tmp-{uuid.uuid4().hex[:8]}"
+    cleaned = _clean_stale_staging(out)
+    staging = _staging_folder(out)
     staging.mkdir()
     try:
         manifest, skipped = _write_dataset(workspace, staging, fmt, progress)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        moved = _swap_into_place(staging, out, replace)
+        moved, kept = _swap_into_place(staging, out, replace)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return ExportReport(out, fmt, len(manifest["files"]), manifest["dataset_version"], skipped,
-                        moved)
+                        moved, kept, cleaned)
 
 
 def _write_dataset(
@@ -162,7 +213,7 @@ def _write_dataset(
         if not source.is_file():
             skipped.append({"path": str(source), "reason": "file missing since import"})
             continue
-        if _sha256_file(source) != sample.sha256:
+        if file_sha256(source) != sample.sha256:
             skipped.append({"path": str(source), "reason": "file changed since import"})
             continue
         written, file_sha = str(source), sample.sha256
@@ -176,7 +227,7 @@ def _write_dataset(
             _place_file(source, dest)
             written = dest.relative_to(staging).as_posix()
             if converted:
-                file_sha = _sha256_file(dest)
+                file_sha = file_sha256(dest)
         annotation = newest[sample.id]
         files.append({"path": written, "label": label, "sha256": file_sha,
                       "source_sha256": sample.sha256})
@@ -215,21 +266,60 @@ def _write_dataset(
     return manifest, skipped
 
 
-def _swap_into_place(staging: Path, out: Path, replace: bool) -> Path | None:
-    """Rename the finished export to ``out``; return where foreign content went, if any."""
+def _swap_into_place(staging: Path, out: Path, replace: bool) -> tuple[Path | None, list[str]]:
+    """Rename the finished export to ``out``.
+
+    Returns where the previous content that was kept went (None if nothing
+    was kept) and the kept files, relative to that folder.
+    """
     if not replace:
         os.rename(staging, out)
-        return None
+        return None, []
     if not any(out.iterdir()):
         out.rmdir()
         os.rename(staging, out)
-        return None
+        return None, []
     ours = _written_by_us(out)
     aside = out.parent / f"{out.name}.replaced-{uuid.uuid4().hex[:8]}"
     os.rename(out, aside)
     os.rename(staging, out)
-    if ours:
-        shutil.rmtree(aside, ignore_errors=True)
-        return None
-    # Someone else's files (allowed by --force): never delete them, keep them aside.
-    return aside
+    if not ours:
+        # Someone else's files (allowed by --force): never delete them, keep them aside.
+        return aside, sorted(p.relative_to(aside).as_posix() for p in aside.rglob("*")
+                             if not p.is_dir())
+    kept = _remove_listed(aside)
+    if kept:
+        return aside, kept
+    aside.rmdir()
+    return None, []
+
+
+def _remove_listed(folder: Path) -> list[str]:
+    """Delete from an old export what its manifest lists; return what is left.
+
+    A listed file is deleted only while its sha256 is the one recorded (a
+    file edited since is the user's now); paths that would leave ``folder``
+    (a tampered manifest) are never followed.  Class folders left empty go.
+    """
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    for entry in manifest.get("files", []):
+        try:
+            relative = str(entry["path"])
+            if os.path.isabs(relative):  # csv / jsonl list the project's images: not ours
+                continue
+            path = confined_path(folder, folder / relative, "exported file")
+        except (KeyError, TypeError, OutsideFolderError):
+            continue
+        if path.is_file() and not path.is_symlink() and file_sha256(path) == entry.get("sha256"):
+            path.unlink()
+    for name in (MANIFEST, "labels.csv", "labels.jsonl"):
+        generated = folder / name
+        if generated.is_file() and not generated.is_symlink():
+            generated.unlink()
+    class_folders = manifest.get("class_folders", {})
+    for name in class_folders.values() if isinstance(class_folders, dict) else ():
+        try:
+            confined_path(folder, folder / str(name), "class folder").rmdir()
+        except (OSError, OutsideFolderError):
+            pass  # not empty: the user's files stay with it
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))

@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from app.confined_paths import confined_path
 from app.image_io import UnreadableImage, decode_image, read_image_bytes
 from app.importer import ImportFailure, find_image_files
 from app.records import FailureItem
@@ -125,7 +126,10 @@ def failure_items(workspace: Workspace, name: str) -> list[FailureItem]:
 
 def remove_set(workspace: Workspace, name: str) -> None:
     items = failure_items(workspace, name)
+    # Every copy is checked before the set goes: a tampered row deletes nothing.
+    copies = [confined_path(workspace.failures_dir, workspace.resolve(item.path),
+                            f"failure set {name!r} item {item.id}")
+              for item in items if item.path and item.sample_id is None]
     workspace.store.remove_failure_set(name)
-    for item in items:
-        if item.path and item.sample_id is None:
-            workspace.resolve(item.path).unlink(missing_ok=True)
+    for copy in copies:
+        copy.unlink(missing_ok=True)

@@ -4,6 +4,13 @@ Prints one JSON object per line on stdout (for training a ``plan`` first,
 then ``progress``, then ``done``, ``error`` or ``cancelled``) and records the outcome in the jobs table.
 SIGTERM asks the job to stop: training checks the flag between batches and
 ends without writing a checkpoint or a registry row.
+
+Closing the terminal of ``labelloop train`` does not stop the job: the worker
+runs in its own session (no SIGHUP reaches it, and it ignores SIGHUP too), and
+when the reader of its stdout goes away (broken pipe) it detaches: further
+events go to its log (``cache/jobs/job-N.log``) and the job runs to its end,
+recording its outcome in the jobs table, where ``labelloop jobs`` and the GUI
+see it; ``labelloop jobs PROJECT --cancel ID`` stops it.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from app.annotator import resolve_annotator
 from app.jobs import EXIT_CANCELLED
+from app.os_errors import describe_os_error
+from app.process_identity import process_identity
 from app.store import utc_now
 from app.workspace import Workspace, WorkspaceError
 
@@ -36,8 +45,31 @@ class _StopFlag:
         return self.requested
 
 
+_detached = False
+
+
 def emit(event: str, **fields: Any) -> None:
-    print(json.dumps({"event": event, **fields}), flush=True)
+    """Print one event line; once nobody reads stdout, write it to the log instead."""
+    global _detached
+    line = json.dumps({"event": event, **fields})
+    if not _detached:
+        try:
+            print(line, flush=True)
+            return
+        except OSError:  # EPIPE (reader gone) or EIO (terminal gone)
+            _detach_stdout()
+            _detached = True
+            print("the reader of this job's output went away; the job carries on "
+                  "detached (events follow in this log)", file=sys.stderr, flush=True)
+    print(line, file=sys.stderr, flush=True)
+
+
+def _detach_stdout() -> None:
+    # The failed write may still sit in Python's buffer: point fd 1 at
+    # /dev/null so neither that buffer nor the final flush at exit can fail.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def training_config(params: dict, pool_sizes: list[tuple[int, int]]) -> TrainConfig:
@@ -123,12 +155,20 @@ def main(argv: list[str]) -> int:
         stop.requested = True
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    # A closed terminal must not end the job half-way (see the module docstring).
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     with Workspace.open(project) as workspace:
         job = workspace.store.get_job(job_id)
         if job is None:
             emit("error", message=f"no job {job_id}")
             return 1
-        workspace.store.update_job(job_id, status="running", pid=os.getpid())
+        if not workspace.store.claim_job(job_id, os.getpid(), process_identity(os.getpid())):
+            # Cancelled (or failed by a reconcile) before this process got going.
+            current = workspace.store.get_job(job_id)
+            status = current.status if current else "gone"
+            emit("cancelled", message=f"job {job_id} is no longer queued ({status})")
+            return EXIT_CANCELLED
         from models.training import TrainingCancelled, TrainingError
 
         try:
@@ -137,7 +177,10 @@ def main(argv: list[str]) -> int:
             workspace.store.update_job(job_id, status="cancelled", finished_at=utc_now())
             emit("cancelled")
             return EXIT_CANCELLED
-        except (WorkspaceError, TrainingError, ValueError, OSError) as exc:
+        except OSError as exc:  # a full disk, an unreadable file: name it
+            message = describe_os_error(exc)
+            traceback.print_exc()
+        except (WorkspaceError, TrainingError, ValueError) as exc:
             message = str(exc)
             traceback.print_exc()
         except Exception as exc:  # an unexpected crash: keep the whole story in the log

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from app.confined_paths import confined_path
 from app.failures import failure_items
 from app.model_registry import load_network, resolve_version
 from app.ranking import DEFAULT_MC_SAMPLES, RankedSample
@@ -247,9 +249,11 @@ def _outside_embeddings(
         from models.inference import predict_all
 
         network = load_network(workspace, version)
+        # Copies live in failures/; a path the database says is elsewhere was altered.
         out = predict_all(
             network,
-            [str(workspace.resolve(wanted[sha])) for sha in missing],
+            [str(confined_path(workspace.failures_dir, workspace.resolve(wanted[sha]),
+                               "failure image")) for sha in missing],
             int(version.input_shape[-1]),
             progress=_adapt(progress),
             on_error="nan",
@@ -268,12 +272,15 @@ def _adapt(progress: ProgressCallback | None) -> Callable[[dict], None] | None:
 
 
 def _read_cache(path: Path, checkpoint_sha256: str) -> dict[str, NDArray[np.float32]]:
+    """The cached embeddings, or nothing when the file is missing, from another
+    checkpoint or damaged (the npz's CRC-32 checks catch altered bytes): the
+    caller then embeds again."""
     try:
         with np.load(path, allow_pickle=False) as data:
             if str(data["checkpoint_sha256"]) != checkpoint_sha256:
                 return {}
             return dict(zip(data["sha256"].tolist(), data["embeddings"], strict=True))
-    except (OSError, KeyError, ValueError):
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
         return {}
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.confined_paths import confined_path
 from app.dataset_version import dataset_version
 from app.records import ModelVersion
 from app.workspace import Workspace, WorkspaceError
@@ -110,7 +111,7 @@ def load_network(workspace: Workspace, version: ModelVersion) -> nn.Module:
     from models.checkpoint import CheckpointError, load_checkpoint
     from models.networks import build_network
 
-    path = workspace.resolve(version.checkpoint_path)
+    path = stored_checkpoint(workspace, version)
     try:
         state = load_checkpoint(path, version.checkpoint_sha256)
     except CheckpointError as exc:
@@ -124,14 +125,32 @@ def load_network(workspace: Workspace, version: ModelVersion) -> nn.Module:
         # Versions from before revisions were recorded are all revision 1.
         revision=version.hyperparameters.get("network_revision") or 1,
     )
-    network.load_state_dict(state)
+    try:
+        network.load_state_dict(state)
+    except RuntimeError as exc:
+        # torch lists every mismatching tensor over many lines; the first
+        # names the problem.
+        first = next((line.strip() for line in str(exc).splitlines()[1:] if line.strip()),
+                     str(exc))
+        raise WorkspaceError(
+            f"model version {version.id}: checkpoint {path} does not fit its recorded "
+            f"network ({version.arch}, {len(version.classes)} classes, input "
+            f"{tuple(version.input_shape)}): {first}"
+        ) from exc
     return network.eval()
+
+
+def stored_checkpoint(workspace: Workspace, version: ModelVersion) -> Path:
+    """The version's checkpoint file, refused unless it lies inside ``models/``."""
+    return confined_path(workspace.models_dir, workspace.resolve(version.checkpoint_path),
+                         f"model version {version.id}'s checkpoint")
 
 
 def delete_version(workspace: Workspace, version_id: int) -> ModelVersion:
     """Remove a version's checkpoint and caches; keep its row, marked deleted."""
     version = workspace.model_version(version_id)
-    workspace.resolve(version.checkpoint_path).unlink(missing_ok=True)
+    # Checked before anything is removed: a tampered row deletes nothing.
+    stored_checkpoint(workspace, version).unlink(missing_ok=True)
     # Everything derived from this version: scores, its similarity index, and
     # the embeddings of outside failure images.
     shutil.rmtree(score_cache_dir(workspace, version_id), ignore_errors=True)

@@ -99,3 +99,6 @@ class Job:
     progress: dict[str, Any] | None
     error: str | None
     model_version_id: int | None
+    # Who holds the row: boot id and start time of the process ``pid`` names,
+    # so a PID reused by another process is not mistaken for the job.
+    process_identity: str | None = None

@@ -121,6 +121,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE annotations ADD COLUMN suggested INTEGER NOT NULL DEFAULT 0
     """,
+    # 2 -> 3: a job row names its process by PID *and* identity (boot id and
+    # start time), so a PID reused after a crash or a reboot is not taken for
+    # the job; without it one stale row blocked every later `train`.
+    """
+    ALTER TABLE jobs ADD COLUMN process_identity TEXT
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -9,10 +9,16 @@ For each version the cache holds, aligned by sample id:
 The cache is reused until the version changes; samples imported since are
 scored and appended, never the whole pool again.  A file that cannot be
 read is left out with its reason rather than given made-up scores.
+
+``meta.json`` records the sha256 of each array file; a cache whose files do
+not match (truncated, damaged, edited) is ignored and rebuilt, never read
+as scores.  A read-only project is scored in memory and nothing is cached.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import shutil
@@ -52,19 +58,34 @@ class PoolScores:
         return np.where(hit, positions, -1).astype(np.int64)
 
 
+ARRAYS = ("sample_ids", "probs", "mc_probs", "embeddings")
+
+
 def cached_scores(workspace: Workspace, version: ModelVersion) -> PoolScores | None:
-    """The version's cached scores, or None when there is no usable cache."""
+    """The version's cached scores, or None when there is no usable cache.
+
+    Unusable: missing, written for another checkpoint, or any array file
+    whose bytes do not have the sha256 recorded when it was written.
+    """
     folder = score_cache_dir(workspace, version.id)
     try:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         if meta.get("checkpoint_sha256") != version.checkpoint_sha256:
             return None
-        arrays = {name: np.load(folder / f"{name}.npy") for name in
-                  ("sample_ids", "probs", "mc_probs", "embeddings")}
-    except (OSError, ValueError):
+        digests = meta.get("sha256") or {}
+        arrays = {}
+        for name in ARRAYS:
+            # Hash and parse the same bytes: what is checked is what is used.
+            data = (folder / f"{name}.npy").read_bytes()
+            if hashlib.sha256(data).hexdigest() != digests.get(name):
+                return None
+            arrays[name] = np.load(io.BytesIO(data), allow_pickle=False)
+        failed = {int(k): str(v) for k, v in meta["failed"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError):
         return None
-    return PoolScores(version.id, failed={int(k): v for k, v in meta["failed"].items()},
-                      **arrays)
+    if len({len(a) for a in arrays.values()}) != 1:
+        return None
+    return PoolScores(version.id, failed=failed, **arrays)
 
 
 def ensure_scores(
@@ -88,7 +109,8 @@ def ensure_scores(
         return cached
     fresh = _score_samples(workspace, version, missing, mc_samples, progress, should_stop)
     merged = fresh if cached is None else _merge(cached, fresh)
-    _save(workspace, version, merged)
+    if not workspace.read_only:
+        _save(workspace, version, merged)
     return merged
 
 
@@ -153,10 +175,16 @@ def _save(workspace: Workspace, version: ModelVersion, scores: PoolScores) -> No
     folder = score_cache_dir(workspace, version.id)
     staging = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
-    for name in ("sample_ids", "probs", "mc_probs", "embeddings"):
-        np.save(staging / f"{name}.npy", getattr(scores, name))
+    digests = {}
+    for name in ARRAYS:
+        buffer = io.BytesIO()
+        np.save(buffer, getattr(scores, name), allow_pickle=False)
+        data = buffer.getvalue()
+        (staging / f"{name}.npy").write_bytes(data)
+        digests[name] = hashlib.sha256(data).hexdigest()
     meta = {"model": version.id, "checkpoint_sha256": version.checkpoint_sha256,
             "mc_samples": int(scores.mc_probs.shape[-1]), "n": int(len(scores.sample_ids)),
+            "sha256": digests,
             "failed": {str(k): v for k, v in scores.failed.items()}}
     (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     _swap_folder(staging, folder)

@@ -9,16 +9,20 @@ vectors, HNSW above a pool size set by the project setting
         embeddings.faiss        the faiss index
         embeddings.faiss.json   its fingerprint (sampling.similarity's sidecar)
         sample_ids.npy          the sample id of each row
+        checksums.json          sha256 of the three files above
 
 The fingerprint covers the scored sample ids, the checkpoint's sha256 and the
 index kind, so the index is reused while none of them changes and rebuilt
 when a sample is imported (the score cache grows), the checkpoint differs or
-the threshold moves the pool across it.
+the threshold moves the pool across it.  The files' sha256 are checked
+before faiss reads a byte: a truncated or damaged index (which faiss may not
+even detect) is rebuilt instead of answering wrongly.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import uuid
@@ -29,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from app.file_digest import file_sha256
 from app.ranking import DEFAULT_MC_SAMPLES, RankedSample
 from app.records import ModelVersion
 from app.scoring import PoolScores, ensure_scores
@@ -39,6 +44,7 @@ HNSW_THRESHOLD_SETTING = "similar_hnsw_threshold"
 DEFAULT_HNSW_THRESHOLD = 200_000
 INDEX_FILE = "embeddings.faiss"
 IDS_FILE = "sample_ids.npy"
+CHECKSUMS_FILE = "checksums.json"
 
 
 @dataclass(frozen=True)
@@ -93,11 +99,14 @@ def pool_index(
     if loaded is not None:
         return PoolIndex(version.id, scores.sample_ids, loaded, rebuilt=False)
     index = EmbeddingIndex(scores.embeddings, hnsw_threshold=threshold, fingerprint=fingerprint)
-    _save(folder, index, scores.sample_ids)
+    if not workspace.read_only:
+        _save(folder, index, scores.sample_ids)
     return PoolIndex(version.id, scores.sample_ids, index, rebuilt=True)
 
 
 def _load(folder: Path, fingerprint: str, sample_ids: NDArray[np.int64]) -> EmbeddingIndex | None:
+    if not _files_intact(folder):
+        return None
     try:
         index = EmbeddingIndex.load(folder / INDEX_FILE, expected_fingerprint=fingerprint)
         stored_ids = np.load(folder / IDS_FILE, allow_pickle=False)
@@ -109,6 +118,19 @@ def _load(folder: Path, fingerprint: str, sample_ids: NDArray[np.int64]) -> Embe
     return index
 
 
+def _checksummed(folder: Path) -> list[Path]:
+    return [folder / INDEX_FILE, folder / f"{INDEX_FILE}.json", folder / IDS_FILE]
+
+
+def _files_intact(folder: Path) -> bool:
+    """Whether every index file still has the sha256 recorded when it was saved."""
+    try:
+        recorded = json.loads((folder / CHECKSUMS_FILE).read_text(encoding="utf-8"))
+        return all(recorded.get(path.name) == file_sha256(path) for path in _checksummed(folder))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _save(folder: Path, index: EmbeddingIndex, sample_ids: NDArray[np.int64]) -> None:
     """Write into a fresh folder and swap it in, so a reader never mixes two builds."""
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -116,6 +138,8 @@ def _save(folder: Path, index: EmbeddingIndex, sample_ids: NDArray[np.int64]) ->
     staging.mkdir()
     index.save(staging / INDEX_FILE)
     np.save(staging / IDS_FILE, sample_ids)
+    checksums = {path.name: file_sha256(path) for path in _checksummed(staging)}
+    (staging / CHECKSUMS_FILE).write_text(json.dumps(checksums), encoding="utf-8")
     if folder.exists():
         old = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:8]}"
         os.rename(folder, old)

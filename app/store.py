@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from app.os_errors import disk_full_hint
 from app.records import (
     Annotation,
     ClassInfo,
@@ -49,7 +50,49 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def check_database_file(path: Path) -> None:
+    """Refuse an empty database file before SQLite touches it.
+
+    SQLite treats an empty file as a new, empty database: opening one would
+    silently turn a project whose data was lost into a fresh empty project.
+    (A file that is not SQLite is refused by SQLite itself on first read.)
+
+    Only ``stat`` is used: opening and closing the database file here would
+    drop every POSIX lock this process holds on it through SQLite (another
+    connection in the same process, e.g. the GUI's), which SQLite documents
+    as a way to corrupt a database.
+
+    Raises
+    ------
+    StoreError
+        The file is empty or cannot be examined.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the database: {exc.strerror or exc}") from exc
+    if size == 0:
+        raise StoreError(
+            f"{path}: the database file is empty (0 bytes): the project's data is lost or "
+            "was truncated; restore it from a backup (Labelloop will not re-create it)"
+        )
+
+
+def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
+    if read_only:
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
+                               isolation_level=None)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL database in a folder nobody may write cannot get its -shm
+            # file; with no -wal left (a clean close removes it) reading the
+            # file as immutable sees exactly what is committed.
+            conn.close()
+            conn = sqlite3.connect(f"{uri}&immutable=1", uri=True, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        return conn
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
@@ -60,14 +103,46 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 class SqliteStore:
-    """A Labelloop project database in one SQLite file."""
+    """A Labelloop project database in one SQLite file.
 
-    def __init__(self, path: Path, *, create: bool = False) -> None:
+    ``read_only`` opens it with SQLite's ``mode=ro``: for a project on
+    read-only media or without write permission, where even reading in
+    read-write mode fails ("unable to open database file").  Every write
+    then fails with "attempt to write a readonly database".
+    """
+
+    def __init__(self, path: Path, *, create: bool = False, read_only: bool = False) -> None:
         path = Path(path)
         if not create and not path.exists():
             raise StoreError(f"{path}: no Labelloop database here")
+        if not create or path.exists():
+            check_database_file(path)
         self.path = path
-        self._conn = _connect(path)
+        self.read_only = read_only
+        try:
+            self._conn = _connect(path, read_only=read_only)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the database: {exc}"
+                             f"{disk_full_hint(path.parent)}") from exc
+        try:
+            self._check_and_migrate(create)
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise StoreError(f"{path}: the database is damaged or unreadable: {exc}") from exc
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _check_and_migrate(self, create: bool) -> None:
+        current = self.schema_version()
+        if current == 0 and not create:
+            raise StoreError(f"{self.path}: an SQLite file but not a Labelloop database "
+                             "(no schema version)")
+        if self.read_only and current < SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: schema version {current} must be upgraded to "
+                f"{SCHEMA_VERSION} before use, which needs write access to the project"
+            )
         self._migrate()
 
     # -- plumbing ---------------------------------------------------------
@@ -225,7 +300,16 @@ class SqliteStore:
             )
 
     def list_batches(self) -> list[ImportBatch]:
-        rows = self._query("SELECT * FROM import_batches ORDER BY id")
+        """Import batches that brought at least one sample.
+
+        An import killed before its first chunk was stored leaves a batch row
+        with no sample; it is no batch anyone can look at (drift, the GUI),
+        so it is not listed.
+        """
+        rows = self._query(
+            "SELECT * FROM import_batches b "
+            "WHERE EXISTS (SELECT 1 FROM samples s WHERE s.batch_id = b.id) ORDER BY b.id"
+        )
         return [
             ImportBatch(
                 r["id"], r["created_at"], json.loads(r["sources"]),
@@ -501,8 +585,21 @@ class SqliteStore:
 
     # -- jobs -------------------------------------------------------------
 
-    def create_job(self, kind: str, params: dict[str, Any], *, exclusive: bool) -> int:
-        """Record a new running job; with ``exclusive``, refuse if one of its kind runs."""
+    def create_job(
+        self,
+        kind: str,
+        params: dict[str, Any],
+        *,
+        exclusive: bool,
+        pid: int | None = None,
+        process_identity: str | None = None,
+    ) -> int:
+        """Record a new queued job; with ``exclusive``, refuse if one of its kind runs.
+
+        ``pid`` and ``process_identity`` name the process that launches it,
+        so that a launcher that dies before the job's own process starts
+        leaves a row that :func:`app.jobs.reconcile_jobs` can tell is stale.
+        """
         with self.transaction() as conn:
             if exclusive:
                 running = conn.execute(
@@ -514,8 +611,9 @@ class SqliteStore:
                         f"a {kind} job (#{running[0]}) is already running for this project"
                     )
             cur = conn.execute(
-                "INSERT INTO jobs(kind, status, created_at, params) VALUES (?, 'queued', ?, ?)",
-                (kind, utc_now(), json.dumps(params)),
+                "INSERT INTO jobs(kind, status, created_at, params, pid, process_identity) "
+                "VALUES (?, 'queued', ?, ?, ?, ?)",
+                (kind, utc_now(), json.dumps(params), pid, process_identity),
             )
             return int(cur.lastrowid)
 
@@ -527,6 +625,34 @@ class SqliteStore:
             conn.execute(
                 f"UPDATE jobs SET {assignments} WHERE id = ?", [*fields.values(), job_id]
             )
+
+    def finish_job_if(
+        self, job_id: int, *, seen_status: str, seen_pid: int | None, status: str,
+        error: str | None,
+    ) -> bool:
+        """Give a job a final status only if its row is still as it was seen.
+
+        Another process may finish the job between the moment its row was
+        read and this write; the condition keeps that real outcome instead
+        of overwriting it.  Returns whether the row changed.
+        """
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET status = ?, error = ?, finished_at = ? "
+                "WHERE id = ? AND status = ? AND pid IS ?",
+                (status, error, utc_now(), job_id, seen_status, seen_pid),
+            )
+            return cur.rowcount > 0
+
+    def claim_job(self, job_id: int, pid: int, process_identity: str | None) -> bool:
+        """Move a queued job to running under this process; False if it is not queued."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET status = 'running', pid = ?, process_identity = ? "
+                "WHERE id = ? AND status = 'queued'",
+                (pid, process_identity, job_id),
+            )
+            return cur.rowcount > 0
 
     def get_job(self, job_id: int) -> Job | None:
         rows = self._query("SELECT * FROM jobs WHERE id = ?", (job_id,))
@@ -591,4 +717,5 @@ def _job(r: sqlite3.Row) -> Job:
         r["id"], r["kind"], r["status"], r["pid"], r["created_at"], r["finished_at"],
         json.loads(r["params"]), json.loads(r["progress"]) if r["progress"] else None,
         r["error"], r["model_version_id"],
+        r["process_identity"] if "process_identity" in r.keys() else None,
     )

@@ -54,6 +54,28 @@ def parse_class_names(text: str) -> list[str]:
     return names
 
 
+def _os_reason(exc: OSError) -> str:
+    if exc.filename and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return exc.strerror or str(exc)
+
+
+def _remove_created(paths: list[Path]) -> None:
+    """Undo a failed :meth:`Workspace.init`: remove what it made, newest first."""
+    for path in reversed(paths):
+        if path.name == DB_NAME:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                try:
+                    path.with_name(path.name + suffix).unlink(missing_ok=True)
+                except OSError:
+                    pass
+            continue
+        try:
+            path.rmdir()  # only if still empty: never a user's file
+        except OSError:
+            pass
+
+
 class Workspace:
     """An open Labelloop project.  Use :meth:`init` or :meth:`open`, then close it."""
 
@@ -65,7 +87,11 @@ class Workspace:
 
     @classmethod
     def init(cls, root: str | os.PathLike[str], classes: Iterable[str]) -> Workspace:
-        """Create a project folder with its database and the given classes."""
+        """Create a project folder with its database and the given classes.
+
+        If any step fails (no permission, a full disk, ``/proc``), what this
+        call created is removed again, so no half project is left behind.
+        """
         root = Path(root).resolve()
         class_list = [check_class_name(name) for name in classes]
         if not class_list:
@@ -74,29 +100,69 @@ class Workspace:
             raise WorkspaceError(f"{root}: a Labelloop project already exists here")
         if root.exists() and not root.is_dir():
             raise WorkspaceError(f"{root}: exists and is not a folder")
-        root.mkdir(parents=True, exist_ok=True)
-        for name in SUBFOLDERS:
-            (root / name).mkdir(exist_ok=True)
-        store = SqliteStore(root / DB_NAME, create=True)
+        created: list[Path] = []
         try:
-            store.add_classes(class_list)
-        except StoreError as exc:
-            store.close()
-            raise WorkspaceError(str(exc)) from exc
+            for folder in (root, *(root / name for name in SUBFOLDERS)):
+                if not folder.exists():
+                    folder.mkdir(parents=folder == root)
+                    created.append(folder)
+                elif not folder.is_dir():
+                    raise WorkspaceError(f"{folder}: exists and is not a folder")
+            created.append(root / DB_NAME)
+            store = SqliteStore(root / DB_NAME, create=True)
+            try:
+                store.add_classes(class_list)
+            except BaseException:
+                store.close()
+                raise
+        except BaseException as exc:
+            _remove_created(created)
+            if isinstance(exc, StoreError):
+                raise WorkspaceError(str(exc)) from exc
+            if isinstance(exc, OSError):
+                raise WorkspaceError(f"cannot create a project at {root}: {_os_reason(exc)}") \
+                    from exc
+            raise
         return cls(root, store)
 
     @classmethod
-    def open(cls, root: str | os.PathLike[str]) -> Workspace:
-        """Open an existing project (migrating its schema forward if it is older)."""
+    def open(cls, root: str | os.PathLike[str], *, read_only: bool | None = None) -> Workspace:
+        """Open an existing project (migrating its schema forward if it is older).
+
+        Parameters
+        ----------
+        root : path
+            The project folder.
+        read_only : bool, optional
+            Open the database with SQLite's ``mode=ro``.  By default a project
+            whose folder or database cannot be written (read-only media,
+            permissions) is opened read-only, so reading commands still work
+            there and writing ones fail with a clear message.
+        """
         root = Path(root).resolve()
-        if not (root / DB_NAME).is_file():
+        db = root / DB_NAME
+        if not db.is_file():
             raise WorkspaceError(
                 f"{root}: not a Labelloop project (no {DB_NAME}); create one with "
                 "`labelloop init`"
             )
-        for name in SUBFOLDERS:
-            (root / name).mkdir(exist_ok=True)
-        return cls(root, SqliteStore(root / DB_NAME))
+        if read_only is None:
+            read_only = not (os.access(root, os.W_OK) and os.access(db, os.W_OK))
+        if not read_only:
+            try:
+                for name in SUBFOLDERS:
+                    (root / name).mkdir(exist_ok=True)
+            except OSError as exc:
+                raise WorkspaceError(f"{root}: cannot open the project: {_os_reason(exc)}") \
+                    from exc
+        try:
+            return cls(root, SqliteStore(db, read_only=read_only))
+        except StoreError as exc:
+            raise WorkspaceError(str(exc)) from exc
+
+    @property
+    def read_only(self) -> bool:
+        return self.store.read_only
 
     def close(self) -> None:
         self.store.close()

@@ -5,8 +5,9 @@ A checkpoint is a plain ``state_dict`` (names -> tensors) written with
 
 * writes are atomic (temp file in the same folder, fsync, ``os.replace``):
   ``path`` never holds half a file;
-* loads verify the sha256 *before* unpickling anything, and then unpickle
-  with ``weights_only=True`` so a file that smuggles Python objects is refused.
+* loads read the file once, verify the sha256 of those bytes *before*
+  unpickling anything, and then unpickle the same bytes with
+  ``weights_only=True`` so a file that smuggles Python objects is refused.
 """
 
 from __future__ import annotations
@@ -72,8 +73,11 @@ def save_checkpoint(state_dict: Mapping[str, Tensor], path: str | Path) -> str:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp_name).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+            # A write through a handle names no file; say which (a full disk).
+            raise OSError(exc.errno, exc.strerror, str(target)) from exc
         raise
     _fsync_directory(target.parent)
     return hashlib.sha256(data).hexdigest()
@@ -114,7 +118,14 @@ def load_checkpoint(path: str | Path, expected_sha256: str) -> dict[str, Tensor]
     target = Path(path)
     if not target.is_file():
         raise CheckpointError(f"checkpoint file not found: {target}")
-    actual = file_sha256(target)
+    # Read once: the bytes that are hashed are the bytes that are unpickled,
+    # so the file cannot be swapped between the check and the load.
+    try:
+        data = target.read_bytes()
+    except OSError as err:
+        raise CheckpointError(f"checkpoint {target} cannot be read: {err.strerror or err}") \
+            from err
+    actual = hashlib.sha256(data).hexdigest()
     if actual != expected_sha256.strip().lower():
         raise CheckpointError(
             f"checkpoint {target} has sha256 {actual}, expected {expected_sha256}: "
@@ -125,11 +136,12 @@ def load_checkpoint(path: str | Path, expected_sha256: str) -> dict[str, Tensor]
             # Plain pickles make torch warn about the protocol before refusing
             # them; the refusal below is the message that matters.
             warnings.filterwarnings("ignore", message="Detected pickle protocol")
-            state = torch.load(target, map_location="cpu", weights_only=True)
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, ValueError, EOFError, OSError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(
             f"checkpoint {target} is not a plain tensor state_dict "
-            f"(refused by weights_only loading): {err}"
+            f"(refused by weights_only loading): {first}"
         ) from err
     if not isinstance(state, Mapping) or not all(
         isinstance(k, str) and isinstance(v, Tensor) for k, v in state.items()

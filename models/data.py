@@ -16,6 +16,8 @@ Inference over a large pool never builds a cache; it decodes batch by batch
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -52,14 +54,26 @@ class ImageReadError(OSError):
         self.reason = reason
 
 
+def _require_regular_file(path: str | Path) -> None:
+    """Refuse a FIFO, a device or a folder before a decoder opens it (a FIFO
+    would block the reader forever, /dev/zero would never end)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        raise ImageReadError(path, f"{type(err).__name__}: {err}") from err
+    if not stat.S_ISREG(mode):
+        raise ImageReadError(path, "not a regular file")
+
+
 def load_rgb(path: str | Path) -> Image.Image:
     """Open an image, apply its EXIF orientation and convert it to RGB.
 
     Raises
     ------
     ImageReadError
-        The file is missing, truncated or not an image.
+        The file is missing, not a regular file, truncated or not an image.
     """
+    _require_regular_file(path)
     try:
         with Image.open(path) as image:
             image.load()
@@ -75,6 +89,7 @@ def load_rgb(path: str | Path) -> Image.Image:
 
 def read_image_size(path: str | Path) -> tuple[int, int]:
     """``(width, height)`` after EXIF orientation, reading only the header."""
+    _require_regular_file(path)
     try:
         with Image.open(path) as image:
             width, height = image.size

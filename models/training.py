@@ -404,6 +404,8 @@ class TrainingPlan:
     early_stopping : bool
         Whether the run may end before ``epochs`` (needs a validation split,
         ``patience > 0`` and epochs left after ``min_steps_epoch``).
+    requested_epochs : int
+        ``config.epochs``, which ``epochs`` exceeds when it was raised.
     notes : tuple of str
         Why the plan differs from the settings (no validation, raised epochs).
     """
@@ -415,6 +417,7 @@ class TrainingPlan:
     total_steps: int
     min_steps_epoch: int
     early_stopping: bool
+    requested_epochs: int
     notes: tuple[str, ...]
 
     def describe(self) -> str:
@@ -423,13 +426,20 @@ class TrainingPlan:
                       else "no validation split")
         stopping = ("early stopping after epoch "
                     f"{self.min_steps_epoch}" if self.early_stopping else "no early stopping")
+        raised = (f", raised from {self.requested_epochs} to reach {self.total_steps} steps"
+                  if self.epochs > self.requested_epochs else f", {self.total_steps} steps")
         return (f"{self.n_train} labels to train on, {validation}; up to {self.epochs} epochs "
-                f"({self.total_steps} steps), {stopping}")
+                f"({raised[2:]}), {stopping}")
 
 
 def plan_training(labels: Sequence[int], config: TrainConfig) -> TrainingPlan:
     """The split sizes, epochs and stopping rule of a run on ``labels`` (class indices)."""
-    y = np.asarray(labels, dtype=np.int64).reshape(-1)
+    return _plan_and_split(np.asarray(labels, dtype=np.int64).reshape(-1), config)[0]
+
+
+def _plan_and_split(
+    y: np.ndarray, config: TrainConfig
+) -> tuple[TrainingPlan, np.ndarray, np.ndarray]:
     train_idx, val_idx, note = split_train_val(y, config.val_fraction, config.seed)
     notes = [note] if note else []
     epochs = epochs_for(config, len(train_idx))
@@ -438,7 +448,7 @@ def plan_training(labels: Sequence[int], config: TrainConfig) -> TrainingPlan:
                      f"min_steps={config.min_steps} optimiser steps")
     steps_per_epoch = len(_epoch_batches(len(train_idx), config.batch_size, None))
     min_steps_epoch = min(epochs, max(1, math.ceil(config.min_steps / steps_per_epoch)))
-    return TrainingPlan(
+    plan = TrainingPlan(
         n_train=len(train_idx),
         n_val=len(val_idx),
         epochs=epochs,
@@ -446,8 +456,10 @@ def plan_training(labels: Sequence[int], config: TrainConfig) -> TrainingPlan:
         total_steps=epochs * steps_per_epoch,
         min_steps_epoch=min_steps_epoch,
         early_stopping=bool(len(val_idx)) and config.patience > 0 and min_steps_epoch < epochs,
+        requested_epochs=config.epochs,
         notes=tuple(notes),
     )
+    return plan, train_idx, val_idx
 
 
 def epochs_for(config: TrainConfig, n_train: int) -> int:
@@ -508,8 +520,7 @@ def train(
             )
         except ImageReadError as err:
             raise TrainingError(str(err)) from err
-        train_idx, val_idx, _ = split_train_val(y, config.val_fraction, config.seed)
-        plan = plan_training(y, config)
+        plan, train_idx, val_idx = _plan_and_split(y, config)
         notes.extend(plan.notes)
         cache = _decode_cache(paths, input_size, config.cache_bytes)
         if cache is None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
+from app.cli.errors import describe_database_error, describe_os_error
 from app.cli.output import shown
 from app.cli.validators import OneLineParser
+from app.store import StoreError
 from app.workspace import WorkspaceError
 
 # Each module adds its sub-commands; keeping them apart keeps files short.
@@ -45,9 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except WorkspaceError as exc:
-        print(f"labelloop: error: {shown(exc)}", file=sys.stderr)
-        return 1
+    except (WorkspaceError, StoreError) as exc:
+        return _fail(str(exc))
     except KeyboardInterrupt:
         print("labelloop: interrupted", file=sys.stderr)
         return 130
@@ -57,3 +59,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # (the recipe in Python's signal module documentation).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except sqlite3.Error as exc:
+        return _fail(describe_database_error(exc, getattr(args, "project", None)))
+    except OSError as exc:
+        # A full disk, a read-only folder, a path under /proc: the file and
+        # the reason, not a traceback.
+        return _fail(describe_os_error(exc))
+
+
+def _fail(message: str) -> int:
+    # One line, whatever the message carries (paths with newlines, tails of logs).
+    # Control characters from untrusted names are escaped, not sent to the terminal.
+    line = shown(" ".join(message.split()))
+    print(f"labelloop: error: {line}", file=sys.stderr)
+    return 1

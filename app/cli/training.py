@@ -11,7 +11,7 @@ from app.annotator import resolve_annotator
 from app.cli import validators
 from app.cli.output import print_json, print_json_line, print_table, progress_bar
 from app.job_worker import DEFAULT_MIN_STEPS
-from app.jobs import JobHandle, reconcile_jobs, start_job
+from app.jobs import JobHandle, cancel_job, job_log_path, reconcile_jobs, start_job
 from app.workspace import Workspace, WorkspaceError
 
 ARCH_CHOICES = ("small_cnn", "resnet18")
@@ -38,8 +38,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--json", action="store_true", help="JSON lines: one per epoch, then done")
     train.set_defaults(run=run_train)
 
-    jobs = commands.add_parser("jobs", help="list training and scoring jobs")
+    jobs = commands.add_parser(
+        "jobs", help="list training and scoring jobs (stale ones are marked failed)",
+        description="List jobs. A job whose process is gone (crashed, killed, or its PID "
+                    "reused after a reboot) is marked failed first.")
     jobs.add_argument("project")
+    jobs.add_argument("--cancel", type=int, metavar="ID",
+                      help="stop job ID (SIGTERM to its worker) and mark it cancelled")
     jobs.add_argument("--json", action="store_true")
     jobs.set_defaults(run=run_jobs)
 
@@ -121,7 +126,14 @@ def run_train(args: argparse.Namespace) -> int:
         if len(set(workspace.current_labels().values())) < 2:
             raise WorkspaceError("training needs labeled samples of at least 2 classes")
         handle = start_job(workspace, "train", params)
-    final = follow(handle, as_json=args.json, description="training")
+        log = job_log_path(workspace, handle.job_id)
+    try:
+        final = follow(handle, as_json=args.json, description="training")
+    except BrokenPipeError:
+        # Our stdout reader left (`| head`, a closed terminal): the job
+        # carries on detached and records its outcome (app.job_worker).
+        _say_detached(handle.job_id, args.project, log)
+        raise
     if final.get("event") != "done":
         if not args.json:
             print(f"training {final.get('event')}: {final.get('message', '')}", file=sys.stderr)
@@ -133,8 +145,17 @@ def run_train(args: argparse.Namespace) -> int:
                   "the validation loss stopped improving")
         print_metrics(final["metrics"])
         for note in final.get("notes", []):
-            print(f"note: {note}")
+            if note != final["metrics"].get("not_validated"):  # printed just above
+                print(f"note: {note}")
     return 0
+
+
+def _say_detached(job_id: int, project: str, log: object) -> None:
+    try:
+        print(f"labelloop: output closed; job {job_id} carries on in the background "
+              f"(`labelloop jobs {project}`, log {log})", file=sys.stderr)
+    except OSError:
+        pass  # the terminal is gone too
 
 
 def print_metrics(metrics: dict) -> None:
@@ -156,6 +177,8 @@ def print_metrics(metrics: dict) -> None:
 
 
 def run_jobs(args: argparse.Namespace) -> int:
+    if args.cancel is not None:
+        return _cancel(args)
     with Workspace.open(args.project) as workspace:
         reconcile_jobs(workspace)
         jobs = workspace.store.list_jobs()
@@ -169,6 +192,18 @@ def run_jobs(args: argparse.Namespace) -> int:
                 [[j.id, j.kind, j.status, j.created_at[:19], j.model_version_id, j.error or ""]
                  for j in jobs])
     return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    with Workspace.open(args.project) as workspace:
+        job = cancel_job(workspace, args.cancel)
+    if args.json:
+        print_json({"id": job.id, "status": job.status, "error": job.error})
+    elif job.status == "cancelled":
+        print(f"job {job.id} cancelled")
+    else:
+        print(f"job {job.id}: asked to stop; it is still {job.status} (see `labelloop jobs`)")
+    return 0 if job.status == "cancelled" else 1
 
 
 def run_score(args: argparse.Namespace) -> int:

@@ -157,7 +157,7 @@ class LabelingView(QWidget):
                 parts.append(f"cosine {reason['cosine']:.3f}")
             return " · ".join(parts)
         if "drift_batch" in reason:
-            return (f"Far from model v{reason.get('model')}'s training data "
+            return (f"Far from the pool model v{reason.get('model')} was trained for "
                     f"(import batch {reason['drift_batch']}): distance {item.score:.3g}")
         if "label" in reason:
             return f"Labeled <b>{reason['label']}</b> (review)"

@@ -84,7 +84,8 @@ class MonitorTab(QWidget):
         drift = QWidget()
         drift_layout = QVBoxLayout(drift)
         drift_layout.addWidget(QLabel("<b>Data drift per import batch</b> — MMD permutation "
-                                      "test on embeddings against the model's training data"))
+                                      "test on embeddings against the pool the model was trained for "
+                                      "(the import batches that existed when it was trained)"))
         drift_layout.addWidget(self.batches)
         drift_layout.addLayout(drift_buttons)
 
@@ -167,6 +168,8 @@ class MonitorTab(QWidget):
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, batch.id)
+                if report is not None:
+                    item.setToolTip(f"Reference: {report.reference.describe()}")
                 self.batches.setItem(row, column, item)
 
     def selected_batch(self) -> int | None:
@@ -193,7 +196,10 @@ class MonitorTab(QWidget):
             self.refresh_batches()
             self._selection_changed()
             verdict = "drift" if report.drift else "no drift"
-            project.message.emit(f"Batch {batch}: {verdict} (MMD p = {report.mmd_p_value:.4f})")
+            against = ("half against half: it was the whole pool" if report.reference.halves
+                       else "against batch(es) " + ", ".join(map(str, report.reference.batches)))
+            project.message.emit(f"Batch {batch}: {verdict} (MMD p = {report.mmd_p_value:.4f}, "
+                                 f"{against})")
             self.driftChecked.emit(batch)
 
         def failed(text: str) -> None:
@@ -218,7 +224,8 @@ def _summary_html(report, acceptance: dict) -> str:
         return f"{t.accuracy:.3f} (95% CI {low:.3f}–{high:.3f}, n={t.n})"
 
     validation = (f"{report.validation_accuracy:.3f}" if report.validation_accuracy is not None
-                  else "–")
+                  else "not validated (too few labels to hold some out; no alert threshold)"
+                  if report.validation_split == "none" else "–")
     rate = acceptance["rate"]
     suggested = (f"{acceptance['accepted']}/{acceptance['suggested']} accepted ({rate:.0%})"
                  if rate is not None else "not used yet")

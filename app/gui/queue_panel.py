@@ -126,7 +126,7 @@ class QueuePanel(QWidget):
             "random": "An unbiased sample: live accuracy here is an honest estimate.",
             "unlabeled": "Unlabeled samples in the order they were imported.",
             "labeled": "Already labeled samples, for review.",
-            "drift": "Samples of an import batch farthest from the model's training data.",
+            "drift": "Samples of an import batch farthest from the pool the model was trained for.",
         }[kind])
 
     def _select_kind(self, kind: str) -> None:

@@ -8,6 +8,8 @@ cache folder so the next session starts warm.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections import OrderedDict
 from pathlib import Path
 
@@ -16,7 +18,16 @@ from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 
 def decode_scaled(path: str, box: int) -> QImage:
-    """The image at ``path``, upright (EXIF), scaled to fit ``box`` x ``box``."""
+    """The image at ``path``, upright (EXIF), scaled to fit ``box`` x ``box``.
+
+    A null image when ``path`` is not a regular file: a FIFO put in place of
+    an image would block the decoding thread forever.
+    """
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return QImage()
+    except OSError:
+        return QImage()
     reader = QImageReader(path)
     reader.setAutoTransform(True)
     size = reader.size()

@@ -51,6 +51,10 @@ class VersionsTableModel(QAbstractTableModel):
                 return version.data_version
             if column == 8:
                 return version.checkpoint_sha256
+            if column in (4, 5) and version.metrics.get("not_validated"):
+                return version.metrics["not_validated"]
+            if column in (4, 5) and version.metrics.get("n"):
+                return f"on {version.metrics['n']} validation samples"
             if column == 6:
                 return "\n".join(f"{e['test_set']}: {e['accuracy']:.4f} (n={e['n']})"
                                  for e in version.evaluations) or None
@@ -62,10 +66,12 @@ class VersionsTableModel(QAbstractTableModel):
     @staticmethod
     def _cell(v: ModelVersion, column: int, *, sortable: bool) -> Any:
         accuracy, macro_f1 = v.metrics.get("accuracy"), v.metrics.get("macro_f1")
+        # Too few labels to hold some out: say so rather than show a blank.
+        missing = "not validated" if v.metrics.get("not_validated") else "–"
         values = (
             v.id, v.created_at[:19].replace("T", " "), v.creator, v.n_labels,
-            accuracy if sortable else (f"{accuracy:.4f}" if accuracy is not None else "–"),
-            macro_f1 if sortable else (f"{macro_f1:.4f}" if macro_f1 is not None else "–"),
+            accuracy if sortable else (f"{accuracy:.4f}" if accuracy is not None else missing),
+            macro_f1 if sortable else (f"{macro_f1:.4f}" if macro_f1 is not None else missing),
             "; ".join(f"{e['accuracy']:.3f}" for e in v.evaluations) or "–",
             v.data_version[:12], v.checkpoint_sha256[:12],
             v.parent_id if sortable else (f"v{v.parent_id}" if v.parent_id else "–"),

@@ -13,6 +13,7 @@ from PIL import Image
 
 import app.exporter
 from app.exporter import ExportError, export_dataset
+from app.file_digest import file_sha256
 from app.safe_names import safe_component, safe_folder_names
 
 
@@ -35,7 +36,7 @@ def test_imagefolder_round_trip_through_torchvision(project, tmp_path):
     for path, target in dataset.samples:
         entry = by_path[Path(path).relative_to(tmp_path / "out").as_posix()]
         assert entry["label"] == dataset.classes[target]
-        assert entry["sha256"] == app.exporter._sha256_file(Path(path))
+        assert entry["sha256"] == file_sha256(Path(path))
 
 
 def test_same_labels_give_the_same_version_and_a_change_a_new_one(project, tmp_path):

@@ -395,3 +395,35 @@ def test_similar_reuses_its_index_and_rebuilds_it_after_an_import(trained, tmp_p
         assert hnsw.rebuilt and hnsw.index.is_hnsw and not pool_index(ws, version).rebuilt
         found = similar_samples(ws, original_id, 5)
         assert len(found) == 5 and resized in {r.sample_id for r in found[:2]}
+
+
+def test_a_damaged_failure_cache_is_rebuilt_and_a_tampered_path_refused(trained, tmp_path,
+                                                                          capsys):
+    root = trained["root"]
+    outside = tmp_path / "one"
+    outside.mkdir()
+    shutil.copyfile(root / "planted" / f"copy_{ORIGINALS[0]:04d}_resized.png",
+                    outside / "r.png")
+    cli(capsys, "failures", "add", root, "cached", outside)
+    args = ("mine", root, "--failures", "cached", "--top", "5", "--method", "embedding",
+            "--json")
+    code, first, _ = cli(capsys, *args)
+    cache = root / "cache" / "failures" / "v00001.npz"
+    data = bytearray(cache.read_bytes())
+    cache.write_bytes(bytes(data[: len(data) // 2]))  # truncated
+    code, again, _ = cli(capsys, *args)
+    rebuilt_rows, first_rows = json.loads(again), json.loads(first)
+    assert code == 0 and [r["sample_id"] for r in rebuilt_rows] == [
+        r["sample_id"] for r in first_rows]
+    assert [r["score"] for r in rebuilt_rows] == pytest.approx([r["score"] for r in first_rows],
+                                                               abs=1e-5)
+    with np.load(cache) as rebuilt:
+        assert rebuilt["embeddings"].shape[0] >= 1
+    cache.unlink()  # force a fresh read of the (now tampered) stored path
+    victim = tmp_path / "victim.png"
+    shutil.copyfile(outside / "r.png", victim)
+    with Workspace.open(root) as ws, ws.store.transaction() as conn:
+        conn.execute("UPDATE failure_items SET path = ? WHERE failure_set_id = (SELECT id FROM "
+                     "failure_sets WHERE name = 'cached')", (str(victim),))
+    code, _, err = cli(capsys, *args)
+    assert code == 1 and "outside" in err and "failure image" in err

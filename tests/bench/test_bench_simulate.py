@@ -12,11 +12,13 @@ strategies x 3 seeds, 20 random initial labels + 7 rounds of 40 (budget 300,
 16 px inputs, at least 200 optimiser steps per round against the cold start,
 augmentation, retrained from scratch every round.
 
-Cost: 144 trainings of about 3 s each: 497 s measured on the shared 2-core
-machine (8.4 min with the demo build). Measured there: margin, coreset and
-badge 2.14x, entropy 1.67x, bald 1.36x (random's final accuracy 0.989).
-With LABELLOOP_BENCH_SIMULATE_STEP=20 and _ROUNDS=14 (same budget, finer
-steps; about 17 minutes) margin, coreset and badge reach 2.50x.
+Cost: 144 trainings: 497 s measured on an idle 2-core machine with
+small_cnn revision 1, 1,243 s with revision 2 on a busy one. Measured with
+revision 2, counting a strategy from the round after which it stays at the
+target: margin, coreset and badge 2.14x (1.67x-2.14x seed by seed), entropy
+and bald 1.67x (random's final accuracy 0.987). With revision 1, and
+LABELLOOP_BENCH_SIMULATE_STEP=20, _ROUNDS=14 (same budget, finer steps),
+margin, coreset and badge reached 2.50x.
 
 Environment: LABELLOOP_BENCH_SIMULATE_SEEDS (default ``0,1,2``),
 LABELLOOP_BENCH_SIMULATE_STEP (40), LABELLOOP_BENCH_SIMULATE_ROUNDS (7),
@@ -85,7 +87,7 @@ def test_bench_simulate_digits(tmp_path):
     print(f"target: random's final accuracy {savings['target_accuracy']:.4f} "
           f"at {savings['baseline_labels']} labels")
     print_table(["strategy", "final labels", "final accuracy", "labels to reach target",
-                 "savings"], savings_rows(savings))
+                 "savings", "savings per seed"], savings_rows(savings))
     print("\nsavings had the budget stopped earlier (random's accuracy there as the target):")
     print_table(["budget", "target", *STRATEGIES[1:]], savings_by_budget(result.curves))
     assert all(path.stat().st_size > 0 for path in result.files.values())

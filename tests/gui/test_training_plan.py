@@ -45,9 +45,15 @@ def test_thirty_labels_plan_no_validation_and_the_bar_never_jumps(qtbot, setting
     training.trainer.progress.connect(lambda _e: bar.append(training.progress.value()))
     with qtbot.waitSignal(training.trainer.succeeded, timeout=TRAIN_TIMEOUT_MS):
         qtbot.mouseClick(training.retrain, Qt.MouseButton.LeftButton)
-    assert plans == ["30 labels to train on, no validation split; up to 12 epochs (12 steps), "
-                     "no early stopping."]
+    assert plans == ["30 labels to train on, no validation split; up to 12 epochs (raised from 2 "
+                     "to reach 12 steps), no early stopping."]
     # One value per epoch, each 1/12 further: no jump from 5 % to 100 %.
     assert bar == [int(1000 * (epoch / 12)) for epoch in range(1, 13)]
     assert "not validated" in training.state.text()
+    table = win.models_tab.table_model
+    table.reload()
+    accuracy = table.index(0, 4)
+    assert table.data(accuracy) == "not validated"
+    assert "not enough labels to validate" in table.data(accuracy,
+                                                         Qt.ItemDataRole.ToolTipRole)
     win.close()

@@ -226,7 +226,10 @@ def test_plan_says_what_will_happen():
     assert (plan.n_train, plan.n_val, plan.epochs, plan.total_steps) == (30, 0, 200, 200)
     assert not plan.early_stopping
     assert plan.describe() == ("30 labels to train on, no validation split; up to 200 epochs "
-                               "(200 steps), no early stopping")
+                               "(raised from 15 to reach 200 steps), no early stopping")
+    enough = plan_training(np.repeat(np.arange(10), 100), TrainConfig(epochs=30, min_steps=200))
+    assert enough.describe() == ("800 labels to train on, 200 labels held out for validation; "
+                                 "up to 30 epochs (390 steps), early stopping after epoch 16")
     assert any("epochs raised from 15 to 200" in note for note in plan.notes)
     assert any("not enough labels to validate" in note for note in plan.notes)
 
