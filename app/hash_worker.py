@@ -14,14 +14,13 @@ for plain PNG files (:mod:`app.png_fast`).
 from __future__ import annotations
 
 import io
-import os
 import warnings
 
 from PIL import Image
 
 from app.image_io import UnreadableImage, decode_image
 from app.png_fast import decode_plain_png
-from app.safe_files import UnreadableFile, open_regular_file
+from app.safe_files import UnreadableFile, read_regular_file
 from sampling.hashing import code_to_hex, hash_images
 
 # Decoded pixels a worker holds before hashing them (and letting them go):
@@ -29,32 +28,6 @@ from sampling.hashing import code_to_hex, hash_images
 _HELD_PIXELS = 1 << 23
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError,
                   Image.DecompressionBombError, MemoryError)
-
-
-def read_file(path: str, max_bytes: int) -> bytes:
-    """All bytes of ``path``, a regular file within ``max_bytes``.
-
-    The same rules as :func:`app.safe_files.read_regular_file`, but the read
-    is sized from the open descriptor, so a small file costs one short read
-    instead of a buffer as large as the cap.
-
-    Raises
-    ------
-    UnreadableFile
-        With the reason the file was refused or could not be read.
-    """
-    with open_regular_file(path, max_bytes) as handle:
-        try:
-            size = os.fstat(handle.fileno()).st_size
-            # One byte more than expected shows a file that grew since fstat.
-            data = handle.read(min(size, max_bytes) + 1)
-            if len(data) > size:
-                data += handle.read(max_bytes + 1 - len(data))
-        except OSError as exc:
-            raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from exc
-    if len(data) > max_bytes:
-        raise UnreadableFile("too large (grew past the size limit while being read)")
-    return data
 
 
 def _reason(data: bytes, exc: Exception) -> str:
@@ -113,7 +86,7 @@ def hash_chunk(paths: list[str], method: str, max_bytes: int) -> list[tuple[str 
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         for i, path in enumerate(paths):
             try:
-                data = read_file(path, max_bytes)
+                data = read_regular_file(path, max_bytes)
             except UnreadableFile as exc:
                 results[i] = (None, str(exc))
                 continue

@@ -165,7 +165,9 @@ def open_regular_file(path: str | os.PathLike[str], max_bytes: int | None = None
 def read_regular_file(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
     """All bytes of ``path``, under the rules of :func:`open_regular_file`.
 
-    A file that grows past the cap while it is read is refused too.
+    A file that grows past the cap while it is read is refused too. The read
+    is sized from the open descriptor: asking for ``limit + 1`` bytes at once
+    would allocate a buffer as large as the cap for every small file.
 
     Raises
     ------
@@ -175,7 +177,11 @@ def read_regular_file(path: str | os.PathLike[str], max_bytes: int | None = None
     limit = max_file_bytes(max_bytes)
     with open_regular_file(path, limit) as handle:
         try:
-            data = handle.read(limit + 1)
+            size = os.fstat(handle.fileno()).st_size
+            # One byte more than expected shows a file that grew since fstat.
+            data = handle.read(min(size, limit) + 1)
+            if len(data) > size:
+                data += handle.read(limit + 1 - len(data))
         except OSError as exc:
             raise UnreadableFile(_os_reason(path, exc)) from exc
     if len(data) > limit:
