@@ -67,8 +67,8 @@ def write_noise_images(folder: Path, count: int, *, size: int = 24, seed: int = 
 @pytest.fixture
 def project(tmp_path: Path):
     """An open three-class workspace with 12 imported noise images."""
-    from app.importer import import_images
-    from app.workspace import Workspace
+    from app.pool.importer import import_images
+    from app.project.workspace import Workspace
 
     images = write_noise_images(tmp_path / "images", 12)
     workspace = Workspace.init(tmp_path / "proj", ["cat", "dog", "bird"])
@@ -80,6 +80,6 @@ def project(tmp_path: Path):
 @pytest.fixture(scope="session")
 def digits_demo(tmp_path_factory: pytest.TempPathFactory):
     """The real demo (1,797 digit PNGs, truth CSV, simulate split), built once."""
-    from app.demo import build_demo
+    from app.pool.demo import build_demo
 
     return build_demo(tmp_path_factory.mktemp("demo"))

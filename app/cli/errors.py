@@ -1,6 +1,6 @@
 """One-line descriptions of the errors that reach the top of ``labelloop``.
 
-The commands raise :class:`app.workspace.WorkspaceError` for what they
+The commands raise :class:`app.project.workspace.WorkspaceError` for what they
 foresee; what the operating system or SQLite raises underneath them (a full
 disk, a read-only project, a damaged database) is turned into one line here,
 naming the file and the cause, instead of a traceback.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from app.os_errors import describe_os_error, disk_full_hint
-from app.workspace import DB_NAME
+from app.files.os_errors import describe_os_error, disk_full_hint
+from app.project.workspace import DB_NAME
 
 __all__ = ["describe_database_error", "describe_os_error"]
 

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from app.annotator import resolve_annotator
+from app.domain.annotator import resolve_annotator
 
 
 def register(commands: argparse._SubParsersAction) -> None:

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from app.cli.errors import describe_database_error, describe_os_error
 from app.cli.output import shown
 from app.cli.validators import OneLineParser
-from app.store import StoreError
-from app.workspace import WorkspaceError
+from app.project.workspace import WorkspaceError
+from app.store.sqlite import StoreError
 
 # Each module adds its sub-commands; keeping them apart keeps files short.
 # They are imported when the parser is built, so that a command can import

@@ -6,8 +6,8 @@ import argparse
 
 from app.cli import validators
 from app.cli.output import print_json, print_table, progress_bar, shown
-from app.drift import DEFAULT_ALPHA, DEFAULT_TOP, DriftReport, drift_report
-from app.monitoring import (
+from app.monitor.drift_report import DEFAULT_ALPHA, DEFAULT_TOP, DriftReport, drift_report
+from app.monitor.live_accuracy import (
     ALERT_MARGIN_SETTING,
     DEFAULT_WINDOW,
     LiveAccuracy,
@@ -15,7 +15,7 @@ from app.monitoring import (
     Tally,
     live_accuracy,
 )
-from app.workspace import Workspace
+from app.project.workspace import Workspace
 
 RANDOM_NOTE = (
     "note: queued samples were picked by a strategy (hard ones), so figures over all labels "

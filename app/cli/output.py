@@ -16,10 +16,10 @@ from typing import Any
 
 from tqdm import tqdm
 
-from app.text_safety import escape_controls
+from app.domain.text_safety import escape_controls
 
 # tqdm's monitor thread would make the CLI multi-threaded, which rules out
-# fork-started import workers (see app.importer); the bars update themselves.
+# fork-started import workers (see app.pool.importer); the bars update themselves.
 tqdm.monitor_interval = 0
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.annotator import resolve_annotator
 from app.cli import validators
 from app.cli.output import print_json, progress_bar, shown
-from app.exporter import EXPORT_FORMATS, export_dataset
-from app.importer import import_images
-from app.label_import import import_labels
-from app.monitoring import prediction_for
-from app.workspace import Workspace
+from app.domain.annotator import resolve_annotator
+from app.monitor.live_accuracy import prediction_for
+from app.pool.exporter import EXPORT_FORMATS, export_dataset
+from app.pool.importer import import_images
+from app.pool.label_import import import_labels
+from app.project.workspace import Workspace
 
 
 def _annotator_option(parser: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.cli.output import print_json, print_table, shown
-from app.workspace import Workspace, parse_class_names
+from app.project.workspace import Workspace, parse_class_names
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -70,7 +70,7 @@ def run_classes(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from app.demo import build_demo
+    from app.pool.demo import build_demo
 
     paths = build_demo(args.folder)
     print(f"demo project: {shown(paths.project)}")

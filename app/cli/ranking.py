@@ -6,8 +6,8 @@ import argparse
 
 from app.cli import validators
 from app.cli.output import print_json, print_table, progress_bar
-from app.ranking import rank_unlabeled
-from app.workspace import Workspace
+from app.learning.ranking import rank_unlabeled
+from app.project.workspace import Workspace
 from sampling.strategies import STRATEGIES
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from app.cli.output import print_json, print_table, shown
-from app.model_comparison import compare_versions, delta, version_summary
-from app.workspace import Workspace
+from app.learning.model_comparison import compare_versions, delta, version_summary
+from app.project.workspace import Workspace
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -30,7 +30,7 @@ def run_models(args: argparse.Namespace) -> int:
         if args.compare:
             return _compare(workspace, *args.compare, as_json=args.json)
         if args.delete is not None:
-            from app.model_registry import delete_version
+            from app.learning.model_registry import delete_version
 
             gone = delete_version(workspace, args.delete)
             print(f"deleted model version {gone.id} (checkpoint and caches removed, "
@@ -54,7 +54,7 @@ def run_models(args: argparse.Namespace) -> int:
 
 
 def _show(workspace: Workspace, version_id: int, as_json: bool) -> int:
-    from app.model_registry import load_network
+    from app.learning.model_registry import load_network
     from models.summary import describe_network, format_summary
 
     version = workspace.model_version(version_id)

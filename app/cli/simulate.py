@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from app.cli import validators
 from app.cli.output import print_json, print_table, shown
-from app.simulation_report import savings_rows
+from app.learning.simulation_report import savings_rows
 from sampling.strategies import STRATEGIES
 
 ARCH_CHOICES = ("small_cnn", "resnet18")
@@ -92,7 +92,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_simulate(args: argparse.Namespace) -> int:
     # torch is imported only when a simulation actually runs: other commands stay fast.
-    from app.simulation import Recipe, SimulationConfig, run_simulation
+    from app.learning.simulation import Recipe, SimulationConfig, run_simulation
 
     validators.check_input_size(args.arch, args.input_size)
     config = SimulationConfig(

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 
 from app.cli import validators
 from app.cli.output import print_json, print_table, progress_bar, shown
-from app.safe_files import max_file_bytes
-from app.workspace import Workspace, WorkspaceError
+from app.files.safe_files import max_file_bytes
+from app.project.workspace import Workspace, WorkspaceError
 
-# Same values as sampling.hashing's and app.mining's, repeated so that
+# Same values as sampling.hashing's and app.targeted.failure_mining's, repeated so that
 # building the parser imports neither numpy/scipy nor faiss (half a second on
 # every command); a test keeps them equal.
 HASH_METHODS = ("phash", "dhash", "ahash")
@@ -130,7 +130,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _hash_sources(args: argparse.Namespace) -> Iterator[str]:
     """Paths named on the command line, then those of ``--from-file``, folders expanded."""
-    from app.image_walk import expand_paths, read_path_list
+    from app.files.image_walk import expand_paths, read_path_list
 
     yield from expand_paths(args.files)
     if args.from_file is None:
@@ -153,7 +153,7 @@ def _json_item(path: str, hex_: str, first: bool) -> str:
 
 
 def run_hash(args: argparse.Namespace) -> int:
-    from app.hash_pipeline import hash_batches
+    from app.pool.hash_pipeline import hash_batches
 
     if not args.files and args.from_file is None:
         raise WorkspaceError("give image files or folders to hash, or --from-file LIST")
@@ -189,7 +189,7 @@ def run_hash(args: argparse.Namespace) -> int:
 
 
 def run_failures_add(args: argparse.Namespace) -> int:
-    from app.failures import FailureAddReport, add_files, add_samples
+    from app.targeted.failure_sets import FailureAddReport, add_files, add_samples
 
     if not args.sources and not args.samples:
         raise WorkspaceError("give a folder (or image files) to add, or --samples ID,...")
@@ -220,7 +220,7 @@ def _merge(total, part) -> None:
 
 
 def run_failures_list(args: argparse.Namespace) -> int:
-    from app.failures import failure_sets
+    from app.targeted.failure_sets import failure_sets
 
     with Workspace.open(args.project) as workspace:
         sets = failure_sets(workspace)
@@ -236,7 +236,7 @@ def run_failures_list(args: argparse.Namespace) -> int:
 
 
 def run_failures_remove(args: argparse.Namespace) -> int:
-    from app.failures import remove_set
+    from app.targeted.failure_sets import remove_set
 
     with Workspace.open(args.project) as workspace:
         remove_set(workspace, args.name)
@@ -248,7 +248,7 @@ def run_failures_remove(args: argparse.Namespace) -> int:
 
 
 def run_mine(args: argparse.Namespace) -> int:
-    from app.mining import mine_failures
+    from app.targeted.failure_mining import mine_failures
 
     with Workspace.open(args.project) as workspace, progress_bar("scoring") as bar:
         mined = mine_failures(workspace, args.failures, args.top, args.method,
@@ -265,7 +265,7 @@ def run_mine(args: argparse.Namespace) -> int:
 
 
 def run_duplicates(args: argparse.Namespace) -> int:
-    from app.mining import duplicate_groups
+    from app.targeted.failure_mining import duplicate_groups
     from sampling.hashing import hamming_distance, int64_to_codes
 
     with Workspace.open(args.project) as workspace:
@@ -291,7 +291,7 @@ def run_duplicates(args: argparse.Namespace) -> int:
 
 
 def run_similar(args: argparse.Namespace) -> int:
-    from app.similar import similar_samples
+    from app.targeted.similar import similar_samples
 
     with Workspace.open(args.project) as workspace, progress_bar("scoring") as bar:
         sample = workspace.find_sample(args.sample)

@@ -7,12 +7,12 @@ import sys
 
 from tqdm import tqdm
 
-from app.annotator import resolve_annotator
 from app.cli import validators
 from app.cli.output import print_json, print_json_line, print_table, progress_bar
-from app.job_worker import DEFAULT_MIN_STEPS
-from app.jobs import JobHandle, cancel_job, job_log_path, reconcile_jobs, start_job
-from app.workspace import Workspace, WorkspaceError
+from app.domain.annotator import resolve_annotator
+from app.learning.job_worker import DEFAULT_MIN_STEPS
+from app.learning.jobs import JobHandle, cancel_job, job_log_path, reconcile_jobs, start_job
+from app.project.workspace import Workspace, WorkspaceError
 
 ARCH_CHOICES = ("small_cnn", "resnet18")
 
@@ -113,7 +113,7 @@ def _advance(bar: tqdm | None, event: dict, description: str) -> tqdm | None:
 def run_train(args: argparse.Namespace) -> int:
     validators.check_input_size(args.arch, args.input_size)
     if args.weights is not None:
-        from app.weights_file import check_weights_file
+        from app.files.weights_file import check_weights_file
 
         args.weights = str(check_weights_file(args.weights, args.arch))
     params = {
@@ -131,7 +131,7 @@ def run_train(args: argparse.Namespace) -> int:
         final = follow(handle, as_json=args.json, description="training")
     except BrokenPipeError:
         # Our stdout reader left (`| head`, a closed terminal): the job
-        # carries on detached and records its outcome (app.job_worker).
+        # carries on detached and records its outcome (app.learning.job_worker).
         _say_detached(handle.job_id, args.project, log)
         raise
     if final.get("event") != "done":
@@ -207,8 +207,8 @@ def _cancel(args: argparse.Namespace) -> int:
 
 
 def run_score(args: argparse.Namespace) -> int:
-    from app.model_registry import resolve_version
-    from app.scoring import ensure_scores
+    from app.learning.model_registry import resolve_version
+    from app.learning.scoring import ensure_scores
 
     with Workspace.open(args.project) as workspace, progress_bar("scoring") as bar:
         version = resolve_version(workspace, args.model)
@@ -228,8 +228,8 @@ def run_score(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from app.evaluation import evaluate_version
-    from app.model_registry import resolve_version
+    from app.learning.evaluation import evaluate_version
+    from app.learning.model_registry import resolve_version
 
     with Workspace.open(args.project) as workspace:
         version = resolve_version(workspace, args.model)

@@ -19,8 +19,8 @@ import re
 from collections.abc import Callable
 from typing import NoReturn
 
-from app.safe_files import DEFAULT_MAX_FILE_BYTES, MAX_FILE_SIZE_ENV, format_size, parse_size
-from app.workspace import WorkspaceError
+from app.files.safe_files import DEFAULT_MAX_FILE_BYTES, MAX_FILE_SIZE_ENV, format_size, parse_size
+from app.project.workspace import WorkspaceError
 
 #: Seeds go to numpy and scikit-learn, which take 0 .. 2**32 - 1.
 MAX_SEED = 2**32 - 1
@@ -103,7 +103,7 @@ seconds = float_range(0.0)
 
 
 def add_max_file_size_option(parser: argparse.ArgumentParser) -> None:
-    """``--max-file-size SIZE``: the cap of :mod:`app.safe_files` for this command."""
+    """``--max-file-size SIZE``: the cap of :mod:`app.files.safe_files` for this command."""
     parser.add_argument(
         "--max-file-size", type=file_size, metavar="SIZE",
         help=f"refuse files larger than SIZE (e.g. 64M, 1G) without reading them "

@@ -7,7 +7,7 @@ from typing import Any
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 
-from app.learning_curve import draw_curves
+from app.learning.learning_curve import draw_curves
 
 
 class ChartCanvas(FigureCanvasQTAgg):

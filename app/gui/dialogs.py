@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.exporter import EXPORT_FORMATS
+from app.pool.exporter import EXPORT_FORMATS
 
 
 def _folder_row(parent: QWidget, edit: QLineEdit, caption: str) -> QHBoxLayout:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from app.ranking import RankedSample
+from app.learning.ranking import RankedSample
 
 
 def score_text(item: RankedSample) -> str:

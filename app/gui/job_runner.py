@@ -1,6 +1,6 @@
 """Background jobs (training, scoring) seen from the window.
 
-The job itself is a separate process (app.jobs); a small QThread only reads
+The job itself is a separate process (app.learning.jobs); a small QThread only reads
 its JSON-line events and re-emits them as signals, so the UI thread never
 waits on a pipe.
 """
@@ -12,8 +12,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from app.jobs import JobHandle, start_job
-from app.workspace import Workspace, WorkspaceError
+from app.learning.jobs import JobHandle, start_job
+from app.project.workspace import Workspace, WorkspaceError
 
 
 class _EventReader(QThread):

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 from app.gui.formatting import score_text
 from app.gui.project_model import ProjectModel
 from app.gui.thumbnails import ImageCache
-from app.ranking import RankedSample
+from app.learning.ranking import RankedSample
 
 PREFETCH = 4  # samples ahead decoded in the background, so the next one shows at once
 

@@ -26,8 +26,8 @@ from app.gui.monitor_tab import MonitorTab
 from app.gui.project_model import ProjectModel
 from app.gui.status_bar import ProjectStatusBar
 from app.gui.workbench import Workbench
-from app.queues import QueueSpec
-from app.workspace import Workspace, WorkspaceError, parse_class_names
+from app.labeling.queues import QueueSpec
+from app.project.workspace import Workspace, WorkspaceError, parse_class_names
 
 LAST_PROJECT = "last_project"
 DEFAULT_FAILURE_SET = "failures"
@@ -184,7 +184,7 @@ class MainWindow(QMainWindow):
         """Import files and folders in the background, with progress."""
         if self.project is None or not paths:
             return
-        from app.importer import import_images
+        from app.pool.importer import import_images
 
         project = self.project
 
@@ -214,7 +214,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Import labels", "", "CSV files (*.csv)")
         if not path:
             return
-        from app.label_import import import_labels
+        from app.pool.label_import import import_labels
 
         project, annotator = self.project, self.annotator
 
@@ -238,7 +238,7 @@ class MainWindow(QMainWindow):
         self.export(dialog.folder.text(), dialog.format.currentText())
 
     def export(self, folder: str, fmt: str, *, force: bool = False) -> None:
-        from app.exporter import export_dataset
+        from app.pool.exporter import export_dataset
 
         project = self.project
         assert project is not None

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 from app.gui.charts import ChartCanvas
 from app.gui.project_model import ProjectModel
 from app.gui.versions_model import VersionIdRole, VersionsTableModel
-from app.learning_curve import CURVE_TITLE, load_simulation_curves, version_series
-from app.model_comparison import compare_versions
-from app.workspace import WorkspaceError
+from app.learning.learning_curve import CURVE_TITLE, load_simulation_curves, version_series
+from app.learning.model_comparison import compare_versions
+from app.project.workspace import WorkspaceError
 
 
 class ModelsTab(QWidget):
@@ -185,7 +185,7 @@ class ModelsTab(QWidget):
         return result
 
     def show_architecture(self) -> str:
-        from app.model_registry import load_network
+        from app.learning.model_registry import load_network
         from models.summary import describe_network, format_summary
 
         version_id = self.architecture_choice.currentData()
@@ -208,7 +208,7 @@ class ModelsTab(QWidget):
     # -- actions -----------------------------------------------------------------
 
     def delete_selected(self, *, confirm: bool = True) -> bool:
-        from app.model_registry import delete_version
+        from app.learning.model_registry import delete_version
 
         version_id = self.selected_version()
         if version_id is None:

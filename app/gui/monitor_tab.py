@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
 
 from app.gui.charts import ChartCanvas
 from app.gui.project_model import ProjectModel
-from app.labeling import acceptance_rate
-from app.live_series import running_accuracy
-from app.monitoring import DEFAULT_WINDOW, live_accuracy
-from app.queues import QueueSpec
+from app.labeling.queues import QueueSpec
+from app.labeling.session import acceptance_rate
+from app.monitor.live_accuracy import DEFAULT_WINDOW, live_accuracy
+from app.monitor.live_series import running_accuracy
 
 DRIFT_COLUMNS = ("Batch", "Imported", "Added", "MMD p", "PSI", "Δ confidence", "Verdict")
 
@@ -186,7 +186,7 @@ class MonitorTab(QWidget):
 
     def check_batch(self, batch: int) -> None:
         """Run the drift test off the UI thread (it may score new samples first)."""
-        from app.drift import drift_report
+        from app.monitor.drift_report import drift_report
 
         project = self.project
 

@@ -14,10 +14,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.gui.tasks import WorkspaceTask, run_task
-from app.labeling import LabelingSession, class_shortcuts
-from app.queues import QueueSpec, build_queue, queue_counts, queue_header
-from app.ranking import RankedSample
-from app.workspace import Workspace, WorkspaceError
+from app.labeling.queues import QueueSpec, build_queue, queue_counts, queue_header
+from app.labeling.session import LabelingSession, class_shortcuts
+from app.learning.ranking import RankedSample
+from app.project.workspace import Workspace, WorkspaceError
 
 # Queues built without a model are fast enough to build on the UI thread,
 # which lets the window open with its first sample already on screen.
@@ -70,7 +70,7 @@ class ProjectModel(QObject):
         return class_shortcuts(self.classes())
 
     def status(self) -> dict[str, Any]:
-        from app.model_registry import labels_since_latest_model
+        from app.learning.model_registry import labels_since_latest_model
 
         status = self.workspace.status()
         status["labels_since_training"] = labels_since_latest_model(self.workspace)
@@ -111,7 +111,7 @@ class ProjectModel(QObject):
 
         def build(workspace: Workspace, progress: Callable[[int, int], None]) -> list:
             if spec.kind == "uncertain":
-                from app.ranking import rank_unlabeled
+                from app.learning.ranking import rank_unlabeled
 
                 return rank_unlabeled(workspace, spec.strategy,
                                       spec.top(workspace.latest_model() is not None),

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.project_model import ProjectModel
-from app.queues import QUEUE_KINDS, QUEUE_TITLES, QueueSpec
+from app.labeling.queues import QUEUE_KINDS, QUEUE_TITLES, QueueSpec
 from sampling.strategies import STRATEGIES
 
 MINING_METHODS = ("phash", "embedding", "both")

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, SignalInstance
 
-from app.workspace import Workspace, WorkspaceError
+from app.project.workspace import Workspace, WorkspaceError
 
 # fn(workspace, progress) -> result; progress(done, total)
 

@@ -18,11 +18,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.annotator import resolve_annotator
+from app.domain.annotator import resolve_annotator
 from app.gui.job_runner import JobRunner
 from app.gui.project_model import ProjectModel
-from app.job_worker import DEFAULT_MIN_STEPS
-from app.model_registry import AUTO_RETRAIN_SETTING, retrain_due
+from app.learning.job_worker import DEFAULT_MIN_STEPS
+from app.learning.model_registry import AUTO_RETRAIN_SETTING, retrain_due
 
 
 class TrainingPanel(QWidget):

@@ -6,8 +6,8 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from app.records import ModelVersion
-from app.workspace import Workspace
+from app.domain.records import ModelVersion
+from app.project.workspace import Workspace
 
 COLUMNS = ("Version", "Created", "Creator", "Labels", "Accuracy", "Macro-F1", "Test sets",
            "Data version", "Checkpoint sha256", "Parent")

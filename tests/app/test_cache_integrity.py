@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from app.model_registry import score_cache_dir
-from app.scoring import cached_scores, ensure_scores
-from app.similar import CHECKSUMS_FILE, INDEX_FILE, index_dir, pool_index, similar_samples
+from app.learning.model_registry import score_cache_dir
+from app.learning.scoring import cached_scores, ensure_scores
+from app.targeted.similar import CHECKSUMS_FILE, INDEX_FILE, index_dir, pool_index, similar_samples
 from models.checkpoint import file_sha256, load_checkpoint, save_checkpoint
 from tests.app.test_confinement import register_small_cnn
 

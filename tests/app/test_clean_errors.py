@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from app.workspace import DB_NAME, Workspace
+from app.project.workspace import DB_NAME, Workspace
 from tests.app.test_confinement import register_small_cnn
 from tests.conftest import run_cli, write_noise_images
 

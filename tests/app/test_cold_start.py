@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import app.cold_start as cold_start
-from app.cold_start import cold_start_picks, pool_embedding
-from app.importer import import_images
-from app.ranking import rank_unlabeled, unlabeled_ids
-from app.workspace import Workspace
+import app.learning.cold_start as cold_start
+from app.learning.cold_start import cold_start_picks, pool_embedding
+from app.learning.ranking import rank_unlabeled, unlabeled_ids
+from app.pool.importer import import_images
+from app.project.workspace import Workspace
 from tests.conftest import run_cli_in_process
 
 CLUSTERS = 6

@@ -9,11 +9,11 @@ import subprocess
 import pytest
 import torch
 
-from app.confined_paths import OutsideFolderError, confined_path
-from app.exporter import export_dataset
-from app.failures import add_files, remove_set
-from app.model_registry import delete_version, load_network
-from app.workspace import Workspace, WorkspaceError
+from app.files.confined_paths import OutsideFolderError, confined_path
+from app.learning.model_registry import delete_version, load_network
+from app.pool.exporter import export_dataset
+from app.project.workspace import Workspace, WorkspaceError
+from app.targeted.failure_sets import add_files, remove_set
 from models.checkpoint import save_checkpoint
 from models.networks import build_network
 from tests.conftest import run_cli, write_noise_images
@@ -189,7 +189,7 @@ def test_an_import_batch_without_samples_is_not_listed(project, tmp_path):
     # What an import killed before its first chunk was stored leaves behind.
     empty = project.store.create_batch([str(tmp_path / "elsewhere")])
     assert [b.id for b in project.store.list_batches()] == [real.id]
-    from app.drift import newest_batch_with_samples
+    from app.monitor.drift_report import newest_batch_with_samples
 
     assert newest_batch_with_samples(project) == real.id
     # Once it holds a sample (the killed import got one chunk in) it is a batch.

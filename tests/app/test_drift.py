@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from app.demo import digit_image, load_digits_arrays
-from app.drift import drift_report, pool_reference, training_reference
-from app.importer import import_images
-from app.monitoring import live_accuracy, prediction_for
-from app.scoring import ensure_scores
-from app.workspace import Workspace, WorkspaceError
+from app.learning.scoring import ensure_scores
+from app.monitor.drift_report import drift_report, pool_reference, training_reference
+from app.monitor.live_accuracy import live_accuracy, prediction_for
+from app.pool.demo import digit_image, load_digits_arrays
+from app.pool.importer import import_images
+from app.project.workspace import Workspace, WorkspaceError
 from tests.conftest import run_cli, run_cli_in_process
 
 BATCH = 100

@@ -8,13 +8,13 @@ import subprocess
 import sys
 import textwrap
 
-from app.workspace import Workspace
+from app.project.workspace import Workspace
 from tests.conftest import REPO
 
 WRITER = textwrap.dedent(
     """
     import sys
-    from app.workspace import Workspace
+    from app.project.workspace import Workspace
     project, annotator, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     with Workspace.open(project) as ws:
         ids = [s.id for s in ws.samples()]

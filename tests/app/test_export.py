@@ -11,10 +11,10 @@ import pytest
 import torchvision
 from PIL import Image
 
-import app.exporter
-from app.exporter import ExportError, export_dataset
-from app.file_digest import file_sha256
-from app.safe_names import safe_component, safe_folder_names
+import app.pool.exporter
+from app.files.file_digest import file_sha256
+from app.files.safe_names import safe_component, safe_folder_names
+from app.pool.exporter import ExportError, export_dataset
 
 
 def _label_some(ws, labels=("cat", "dog", "cat", "bird", "dog", "cat")):
@@ -106,7 +106,7 @@ def test_refuses_to_replace_the_project_or_its_pool(project, tmp_path):
 def test_an_interrupted_export_leaves_no_half_dataset(project, tmp_path, monkeypatch):
     _label_some(project)
     calls = {"n": 0}
-    real = app.exporter._place_file
+    real = app.pool.exporter._place_file
 
     def crash_on_third(source, dest):
         calls["n"] += 1
@@ -114,7 +114,7 @@ def test_an_interrupted_export_leaves_no_half_dataset(project, tmp_path, monkeyp
             raise KeyboardInterrupt
         real(source, dest)
 
-    monkeypatch.setattr(app.exporter, "_place_file", crash_on_third)
+    monkeypatch.setattr(app.pool.exporter, "_place_file", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         export_dataset(project, tmp_path / "out", "imagefolder")
     assert not (tmp_path / "out").exists()
@@ -122,8 +122,8 @@ def test_an_interrupted_export_leaves_no_half_dataset(project, tmp_path, monkeyp
 
 
 def test_gif_samples_become_png_so_imagefolder_lists_them(tmp_path):
-    from app.importer import import_images
-    from app.workspace import Workspace
+    from app.pool.importer import import_images
+    from app.project.workspace import Workspace
 
     (tmp_path / "src").mkdir()
     Image.new("RGB", (8, 8), "red").save(tmp_path / "src" / "a.gif")

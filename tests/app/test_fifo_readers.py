@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from app.file_digest import file_sha256
+from app.files.file_digest import file_sha256
 from models.data import ImageReadError, load_rgb, read_image_size
 
 

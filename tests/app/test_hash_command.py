@@ -21,8 +21,8 @@ from PIL import Image
 
 from app.cli import targeted
 from app.cli.main import LIGHT_COMMANDS, build_parser
-from app.hash_pipeline import hash_stream
-from app.png_fast import decode_plain_png
+from app.files.png_fast import decode_plain_png
+from app.pool.hash_pipeline import hash_stream
 from sampling import hashing
 from tests.conftest import REPO, run_cli
 

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.safe_files import (
+from app.files.safe_files import (
     DEFAULT_MAX_FILE_BYTES,
     UnreadableFile,
     format_size,
@@ -31,7 +31,7 @@ from app.safe_files import (
     parse_size,
     read_regular_file,
 )
-from app.workspace import Workspace
+from app.project.workspace import Workspace
 from tests.app.test_import import _png_header_only
 from tests.conftest import REPO, write_noise_images
 
@@ -271,7 +271,7 @@ def test_a_file_swapped_for_a_fifo_after_the_check_cannot_block_the_reader(tmp_p
     fifo = tmp_path / "swapped.png"
     os.mkfifo(fifo)
     real_stat = os.stat
-    monkeypatch.setattr("app.safe_files.os.stat",
+    monkeypatch.setattr("app.files.safe_files.os.stat",
                         lambda path, *a, **k: real_stat(regular if path == fifo else path))
     outcome: list[BaseException | object] = []
 

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.importer import find_image_files, import_images
-from app.workspace import Workspace
+from app.pool.importer import find_image_files, import_images
+from app.project.workspace import Workspace
 from sampling.hashing import int64_to_codes
 from tests.conftest import run_cli, write_noise_images
 

@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.class_names import MAX_CLASS_NAME_LENGTH, class_name_problem
 from app.cli import validators
 from app.cli.main import main
-from app.exporter import export_dataset
-from app.importer import import_images
-from app.label_import import import_labels
-from app.safe_names import MAX_COMPONENT_BYTES, cut_to_bytes, safe_component
-from app.text_safety import escape_controls
-from app.weights_file import check_weights_file
-from app.workspace import Workspace, WorkspaceError, check_class_name, parse_class_names
+from app.domain.class_names import MAX_CLASS_NAME_LENGTH, class_name_problem
+from app.domain.text_safety import escape_controls
+from app.files.safe_names import MAX_COMPONENT_BYTES, cut_to_bytes, safe_component
+from app.files.weights_file import check_weights_file
+from app.pool.exporter import export_dataset
+from app.pool.importer import import_images
+from app.pool.label_import import import_labels
+from app.project.workspace import Workspace, WorkspaceError, check_class_name, parse_class_names
 from tests.conftest import run_cli, write_noise_images
 
 SIM = ["simulate", "--pool", "a", "--test", "b", "--init", "4", "--step", "2", "--rounds", "1",

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-import app.jobs
-from app.importer import import_images
-from app.jobs import cancel_job, job_log_path, reconcile_jobs, start_job
-from app.process_identity import is_alive, process_identity
-from app.workspace import Workspace, WorkspaceError
+import app.learning.jobs
+from app.files.process_identity import is_alive, process_identity
+from app.learning.jobs import cancel_job, job_log_path, reconcile_jobs, start_job
+from app.pool.importer import import_images
+from app.project.workspace import Workspace, WorkspaceError
 from tests.conftest import REPO, run_cli, write_noise_images
 
 # Each epoch of 6 tiny images is one optimiser step: min-steps sets how long
@@ -76,7 +76,7 @@ def test_a_popen_that_raises_marks_the_job_failed(labeled, monkeypatch):
     def no_process(*_args, **_kwargs):
         raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(app.jobs.subprocess, "Popen", no_process)
+    monkeypatch.setattr(app.learning.jobs.subprocess, "Popen", no_process)
     with Workspace.open(labeled) as ws:
         with pytest.raises(WorkspaceError, match="could not start.*temporarily unavailable"):
             start_job(ws, "train", {})
@@ -184,7 +184,7 @@ def test_a_job_cancelled_while_queued_never_runs(labeled):
                                      process_identity=process_identity(me))
         assert cancel_job(ws, job_id).status == "cancelled"
     # Its worker, started late, finds the row cancelled and leaves.
-    worker = subprocess.run([sys.executable, "-m", "app.job_worker", str(labeled), str(job_id)],
+    worker = subprocess.run([sys.executable, "-m", "app.learning.job_worker", str(labeled), str(job_id)],
                             capture_output=True, text=True, cwd=REPO, timeout=120)
     assert worker.returncode == 2 and '"cancelled"' in worker.stdout
     assert _job(labeled, job_id).status == "cancelled"
@@ -236,7 +236,7 @@ def test_a_schema_2_project_migrates_and_its_pid_only_running_row_is_reconciled(
                                                                                 sleeper):
     import sqlite3
 
-    from app.schema import MIGRATIONS, SCHEMA_VERSION
+    from app.store.schema import MIGRATIONS, SCHEMA_VERSION
 
     root = tmp_path / "old"
     root.mkdir()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.label_import import import_labels
-from app.workspace import WorkspaceError
+from app.pool.label_import import import_labels
+from app.project.workspace import WorkspaceError
 
 
 def _csv(path, rows):
@@ -37,8 +37,8 @@ def test_unknown_classes_are_listed_unless_added(project, tmp_path):
 
 
 def test_a_basename_shared_by_two_samples_is_ambiguous(tmp_path):
-    from app.importer import import_images
-    from app.workspace import Workspace
+    from app.pool.importer import import_images
+    from app.project.workspace import Workspace
     from tests.conftest import write_noise_images
 
     write_noise_images(tmp_path / "src" / "a", 1, seed=1)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from app.learning_curve import CURVE_TITLE, SMALL_VALIDATION, draw_curves, version_series
-from app.records import ModelVersion
+from app.domain.records import ModelVersion
+from app.learning.learning_curve import CURVE_TITLE, SMALL_VALIDATION, draw_curves, version_series
 
 
 def _version(id_: int, labels: int, metrics: dict, evaluations: list | None = None

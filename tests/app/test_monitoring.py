@@ -7,9 +7,14 @@ import json
 import numpy as np
 import pytest
 
-from app.monitoring import live_accuracy, live_predictions, prediction_for, wilson_interval
-from app.scoring import PoolScores, _save
-from app.workspace import Workspace, WorkspaceError
+from app.learning.scoring import PoolScores, _save
+from app.monitor.live_accuracy import (
+    live_accuracy,
+    live_predictions,
+    prediction_for,
+    wilson_interval,
+)
+from app.project.workspace import Workspace, WorkspaceError
 from tests.conftest import run_cli_in_process
 
 ANNOTATOR = "ann"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from app.model_registry import load_network
+from app.learning.model_registry import load_network
 from models.checkpoint import save_checkpoint
 from models.networks import build_network
 

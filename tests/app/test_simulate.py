@@ -17,15 +17,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app import simulation, simulation_data
 from app.cli import simulate as simulate_cli
-from app.simulation_report import (
+from app.learning import simulation, simulation_data
+from app.learning.simulation_report import (
     average_runs,
     label_savings,
     labels_to_stay_above,
     savings_rows,
 )
-from app.workspace import WorkspaceError
+from app.project.workspace import WorkspaceError
 from tests.conftest import write_noise_images
 
 SMALL = ("--strategies", "random,margin", "--init", "20", "--step", "10", "--rounds", "2",

@@ -22,19 +22,24 @@ import pytest
 from PIL import Image
 
 from app.cli import targeted
-from app.demo import digit_image, load_digits_arrays
-from app.failures import add_samples, failure_items
-from app.importer import import_images
-from app.label_import import import_labels
-from app.mining import DEFAULT_DUPLICATE_HAMMING, MINING_METHODS, duplicate_groups, mine_failures
-from app.similar import (
+from app.pool.demo import digit_image, load_digits_arrays
+from app.pool.importer import import_images
+from app.pool.label_import import import_labels
+from app.project.workspace import Workspace, WorkspaceError
+from app.targeted.failure_mining import (
+    DEFAULT_DUPLICATE_HAMMING,
+    MINING_METHODS,
+    duplicate_groups,
+    mine_failures,
+)
+from app.targeted.failure_sets import add_samples, failure_items
+from app.targeted.similar import (
     HNSW_THRESHOLD_SETTING,
     INDEX_FILE,
     index_dir,
     pool_index,
     similar_samples,
 )
-from app.workspace import Workspace, WorkspaceError
 from sampling.hashing import codes_to_int64, hex_to_code
 from tests.conftest import run_cli, write_noise_images
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.importer import import_images
-from app.jobs import reconcile_jobs, start_job
-from app.label_import import import_labels
-from app.model_registry import AUTO_RETRAIN_SETTING, load_network, retrain_due
-from app.scoring import cached_scores, ensure_scores
-from app.workspace import Workspace, WorkspaceError
+from app.learning.jobs import reconcile_jobs, start_job
+from app.learning.model_registry import AUTO_RETRAIN_SETTING, load_network, retrain_due
+from app.learning.scoring import cached_scores, ensure_scores
+from app.pool.importer import import_images
+from app.pool.label_import import import_labels
+from app.project.workspace import Workspace, WorkspaceError
 from tests.conftest import run_cli
 
 FAST = ["--epochs", "2", "--patience", "0", "--min-steps", "0"]

@@ -6,10 +6,10 @@ import sqlite3
 
 import pytest
 
-import app.schema
-from app.annotator import ANNOTATOR_ENV, resolve_annotator
-from app.store import SqliteStore
-from app.workspace import DB_NAME, SUBFOLDERS, Workspace, WorkspaceError, parse_class_names
+import app.store.schema
+from app.domain.annotator import ANNOTATOR_ENV, resolve_annotator
+from app.project.workspace import DB_NAME, SUBFOLDERS, Workspace, WorkspaceError, parse_class_names
+from app.store.sqlite import SqliteStore
 
 
 def test_init_creates_folders_and_a_wal_database(tmp_path):
@@ -19,7 +19,7 @@ def test_init_creates_folders_and_a_wal_database(tmp_path):
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
-        assert ws.store.schema_version() == app.schema.SCHEMA_VERSION
+        assert ws.store.schema_version() == app.store.schema.SCHEMA_VERSION
     for name in SUBFOLDERS:
         assert (tmp_path / "p" / name).is_dir()
     assert (tmp_path / "p" / DB_NAME).is_file()
@@ -46,9 +46,9 @@ def test_opening_an_older_project_migrates_it_forward(tmp_path, monkeypatch):
         sample = ws.samples()
         ws.store.add_classes(["b"])
         assert sample == []
-    newer = app.schema.MIGRATIONS + ("ALTER TABLE samples ADD COLUMN note TEXT",)
-    monkeypatch.setattr("app.store.MIGRATIONS", newer)
-    monkeypatch.setattr("app.store.SCHEMA_VERSION", len(newer))
+    newer = app.store.schema.MIGRATIONS + ("ALTER TABLE samples ADD COLUMN note TEXT",)
+    monkeypatch.setattr("app.store.sqlite.MIGRATIONS", newer)
+    monkeypatch.setattr("app.store.sqlite.SCHEMA_VERSION", len(newer))
     with Workspace.open(tmp_path / "p") as ws:
         assert ws.store.schema_version() == len(newer)
         columns = [r[1] for r in ws.store._conn.execute("PRAGMA table_info(samples)")]

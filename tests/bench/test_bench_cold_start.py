@@ -4,7 +4,7 @@ Run with ``pytest tests/bench -s``. The baseline runs in the same process on
 the same labels: scikit-learn's logistic regression on the raw pixels of the
 image files (standardised, default C), the simplest model a user could fit
 by hand. The contender is what ``labelloop train`` fits on those labels with
-its defaults (``app.job_worker.training_config``). Both are scored on every
+its defaults (``app.learning.job_worker.training_config``). Both are scored on every
 image of the dataset that was not labeled (the held-out rest).
 
 Two datasets, so that the recipe is not fitted to one look:
@@ -37,8 +37,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from app.cli.output import print_table
-from app.demo import digit_image, load_digits_arrays
-from app.job_worker import training_config
+from app.learning.job_worker import training_config
+from app.pool.demo import digit_image, load_digits_arrays
 from models.inference import predict_all
 from models.networks import build_network
 from models.training import train

@@ -19,7 +19,7 @@ from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QMainWindow
 
 from app.gui.main_window import MainWindow
-from app.workspace import Workspace
+from app.project.workspace import Workspace
 from sampling.hashing import codes_to_int64, hash_images
 from tests.conftest import run_cli, write_noise_images
 

@@ -13,8 +13,8 @@ import time
 import numpy as np
 from PIL import Image
 
-from app.importer import import_images
-from app.workspace import Workspace
+from app.pool.importer import import_images
+from app.project.workspace import Workspace
 
 N_FILES = int(os.environ.get("LABELLOOP_BENCH_IMPORT_FILES", "5000"))
 

@@ -30,10 +30,10 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from app.failures import add_samples
-from app.label_import import import_labels
-from app.mining import MINING_METHODS, mine_failures
-from app.workspace import Workspace
+from app.pool.label_import import import_labels
+from app.project.workspace import Workspace
+from app.targeted.failure_mining import MINING_METHODS, mine_failures
+from app.targeted.failure_sets import add_samples
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.skipif(

@@ -8,7 +8,7 @@ asserted on time or accuracy; the run only has to produce its three files.
 
 Setup: the demo's simulate split (1,348 pool / 449 test digits), six
 strategies x 3 seeds, 20 random initial labels + 7 rounds of 40 (budget 300,
-22 % of the pool). Recipe (see ``app.simulation.Recipe`` for the ablation):
+22 % of the pool). Recipe (see ``app.learning.simulation.Recipe`` for the ablation):
 16 px inputs, at least 200 optimiser steps per round against the cold start,
 augmentation, retrained from scratch every round.
 
@@ -36,9 +36,9 @@ from pathlib import Path
 import pytest
 
 from app.cli.output import print_table
-from app.demo import build_demo
-from app.simulation import Recipe, SimulationConfig, run_simulation
-from app.simulation_report import Point, label_savings, savings_rows
+from app.learning.simulation import Recipe, SimulationConfig, run_simulation
+from app.learning.simulation_report import Point, label_savings, savings_rows
+from app.pool.demo import build_demo
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("LABELLOOP_BENCH") != "1" and not any("bench" in a for a in sys.argv[1:]),

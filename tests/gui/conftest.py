@@ -32,7 +32,7 @@ def window(qtbot, settings, demo_copy):
 
     Import order makes the first samples known (1, 2, 3...) to the tests.
     """
-    from app.queues import QueueSpec
+    from app.labeling.queues import QueueSpec
 
     win = MainWindow(settings, "gui-tester")
     qtbot.addWidget(win)
@@ -53,8 +53,8 @@ def trained_template(digits_demo, tmp_path_factory):
     """The demo project with 300 true labels and one scored model version (v1)."""
     import csv
 
-    from app.label_import import import_labels
-    from app.workspace import Workspace
+    from app.pool.label_import import import_labels
+    from app.project.workspace import Workspace
     from tests.conftest import run_cli
 
     root = tmp_path_factory.mktemp("gui-models") / "project"

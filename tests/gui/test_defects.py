@@ -10,8 +10,8 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
 
-from app.model_registry import labels_since_latest_model
-from app.queues import QueueSpec
+from app.labeling.queues import QueueSpec
+from app.learning.model_registry import labels_since_latest_model
 from tests.conftest import run_cli, run_cli_in_process
 from tests.gui.conftest import OPENING_TIMEOUT_MS, open_window
 

@@ -8,8 +8,8 @@ import shutil
 from PySide6.QtCore import Qt
 
 from app.gui.main_window import MainWindow
-from app.queues import QueueSpec
-from app.ranking import rank_unlabeled
+from app.labeling.queues import QueueSpec
+from app.learning.ranking import rank_unlabeled
 from tests.conftest import run_cli
 from tests.gui.conftest import TRAIN_TIMEOUT_MS
 
@@ -105,8 +105,8 @@ def test_compare_architecture_curve_simulation_and_delete(qtbot, trained_window,
 
 
 def test_suggestion_mode_enter_accepts_and_a_key_corrects(qtbot, trained_window):
-    from app.labeling import acceptance_rate
-    from app.monitoring import prediction_for
+    from app.labeling.session import acceptance_rate
+    from app.monitor.live_accuracy import prediction_for
 
     win = trained_window
     project = win.project
@@ -136,7 +136,7 @@ def test_suggestion_mode_enter_accepts_and_a_key_corrects(qtbot, trained_window)
 def test_monitor_shows_live_accuracy_alerts_and_drift_queue(qtbot, trained_window, tmp_path):
     from PIL import Image, ImageOps
 
-    from app.monitoring import prediction_for
+    from app.monitor.live_accuracy import prediction_for
 
     win = trained_window
     project = win.project

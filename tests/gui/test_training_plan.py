@@ -6,8 +6,8 @@ import csv
 
 from PySide6.QtCore import Qt
 
-from app.label_import import import_labels
-from app.workspace import Workspace
+from app.pool.label_import import import_labels
+from app.project.workspace import Workspace
 
 TRAIN_TIMEOUT_MS = 180_000
 

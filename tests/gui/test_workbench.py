@@ -6,8 +6,8 @@ import numpy as np
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from app.queues import QueueSpec, build_queue
-from app.workspace import Workspace
+from app.labeling.queues import QueueSpec, build_queue
+from app.project.workspace import Workspace
 from tests.conftest import write_noise_images
 
 

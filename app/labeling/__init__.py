@@ -1,0 +1,1 @@
+"""The annotator's session: labeling queues, label/undo/skip, keyboard shortcuts."""

@@ -1,0 +1,179 @@
+"""A labeling session: walking a queue and committing one label per key press.
+
+Pure Python, so the GUI's behaviour is tested without a window: the widget
+forwards key presses here and repaints from :attr:`LabelingSession.current`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from app.domain.records import Annotation
+from app.learning.ranking import RankedSample
+from app.monitor.live_accuracy import prediction_for
+from app.project.workspace import Workspace
+from app.targeted.failure_sets import add_samples
+
+
+class LabelingSession:
+    """The annotator's position in a queue and the actions on the current sample."""
+
+    def __init__(self, workspace: Workspace, annotator: str, *,
+                 clock: Callable[[], float] = time.monotonic, source: str = "unlabeled") -> None:
+        self.workspace = workspace
+        self.annotator = annotator
+        self.source = source
+        self._clock = clock
+        self.queue: list[RankedSample] = []
+        self.position = 0
+        self._shown_at = clock()
+        # (sample id, prediction) last offered as a suggestion: Enter accepts
+        # exactly what was on screen, even if new scores landed since.
+        self._offered: tuple[int, dict] | None = None
+
+    # -- queue ------------------------------------------------------------
+
+    @property
+    def current(self) -> RankedSample | None:
+        return self.queue[self.position] if 0 <= self.position < len(self.queue) else None
+
+    def set_queue(self, items: list[RankedSample], source: str,
+                  keep_sample: int | None = None) -> None:
+        """Show a new queue; keep ``keep_sample`` on screen if it is in it."""
+        self.queue = list(items)
+        self.source = source
+        ids = [item.sample_id for item in self.queue]
+        self.position = ids.index(keep_sample) if keep_sample in ids else 0
+        self._restart_clock()
+
+    def move(self, delta: int) -> RankedSample | None:
+        if self.queue:
+            self.position = max(0, min(len(self.queue) - 1, self.position + delta))
+            self._restart_clock()
+        return self.current
+
+    def go_to(self, index: int) -> RankedSample | None:
+        if 0 <= index < len(self.queue):
+            self.position = index
+            self._restart_clock()
+        return self.current
+
+    def _restart_clock(self) -> None:
+        self._shown_at = self._clock()
+
+    def seconds_on_current(self) -> float:
+        return max(0.0, self._clock() - self._shown_at)
+
+    # -- actions ----------------------------------------------------------
+
+    def label(self, class_name: str, *, suggested: bool = False,
+              prediction: dict | None = None) -> int | None:
+        """Commit ``class_name`` for the current sample, then advance. Returns the row id.
+
+        What the latest model predicted for the sample is stored with the
+        label (live accuracy); ``suggested`` says the prediction was shown
+        pre-selected, so a different class is a correction.  ``prediction``
+        overrides the stored prediction (the suggestion that was shown).
+        """
+        item = self.current
+        if item is None:
+            return None
+        if prediction is None:
+            prediction = prediction_for(self.workspace, item.sample_id) or {}
+        row = self.workspace.label(
+            item.sample_id, class_name, self.annotator,
+            seconds_spent=round(self.seconds_on_current(), 3), source=self.source,
+            suggested=suggested, **prediction,
+        )
+        self._advance()
+        return row
+
+    def suggestion(self) -> dict | None:
+        """The latest model's prediction for the current sample, offered as a suggestion.
+
+        What it returns is remembered: :meth:`accept_suggestion` accepts that
+        and nothing else.
+        """
+        item = self.current
+        found = None if item is None else prediction_for(self.workspace, item.sample_id)
+        self._offered = (item.sample_id, found) if item is not None and found else None
+        return found
+
+    def accept_suggestion(self) -> int | None:
+        """Label the current sample with the suggestion offered for it (the Enter key).
+
+        None, and nothing written, when no suggestion was offered for the
+        sample now current (never a prediction the annotator did not see).
+        """
+        item = self.current
+        if item is None or self._offered is None or self._offered[0] != item.sample_id:
+            return None
+        offered = self._offered[1]
+        return self.label(offered["predicted_class"], suggested=True, prediction=offered)
+
+    def skip(self) -> RankedSample | None:
+        self._advance()
+        return self.current
+
+    def _advance(self) -> None:
+        # Past the end the session has no current sample: "queue done".
+        self.position += 1
+        self._restart_clock()
+
+    def undo(self) -> Annotation | None:
+        """Undo the annotator's last label and go back to that sample if it is queued."""
+        undone = self.workspace.undo_last(self.annotator)
+        if undone is not None:
+            ids = [item.sample_id for item in self.queue]
+            if undone.sample_id in ids:
+                self.position = ids.index(undone.sample_id)
+                self._restart_clock()
+        return undone
+
+    def mark_failure(self, failure_set: str) -> bool:
+        """Put the current sample into ``failure_set``; False if it was there already."""
+        item = self.current
+        if item is None:
+            return False
+        return add_samples(self.workspace, failure_set, [item.sample_id]).added == 1
+
+
+# Keys a class can be given: digits first (1..9 then 0), then letters. S, F
+# and Z are taken by skip, failure and undo (Ctrl+Z), so no class gets them.
+_RESERVED_LETTERS = frozenset("sfz")
+CLASS_KEYS: tuple[str, ...] = (
+    *"123456789", "0", *(c for c in "abcdeghijklmnopqrtuvwxy" if c not in _RESERVED_LETTERS)
+)
+
+
+def class_shortcuts(classes: list[str]) -> dict[str, str]:
+    """``{key: class name}`` for the first classes; later ones get no key.
+
+    Keys follow the class order (1..9, 0, then letters), except when every
+    class is itself a usable key, as with digits "0".."9": then a class's key
+    is its own name, so pressing 3 labels "3".
+    """
+    lowered = [name.lower() for name in classes]
+    if len(set(lowered)) == len(classes) and all(name in CLASS_KEYS for name in lowered):
+        return {key: name for key, name in zip(lowered, classes, strict=True)}
+    return {key: name for key, name in zip(CLASS_KEYS, classes, strict=False)}
+
+
+
+def acceptance_rate(workspace: Workspace) -> dict[str, float | int | None]:
+    """How often annotators accepted the pre-selected suggestion.
+
+    Counts labels given in suggestion mode that still stand (undone ones
+    and undo rows are left out); ``rate`` is None before the first one.
+    """
+    rows = workspace.store.annotations_with_predictions()
+    undone = {a.undoes_id for a, *_ in rows if a.undoes_id is not None}
+    shown = accepted = 0
+    for annotation, predicted, _confidence, _version in rows:
+        if not annotation.suggested or annotation.id in undone or annotation.undoes_id:
+            continue
+        shown += 1
+        accepted += int(annotation.class_name == predicted)
+    return {"suggested": shown, "accepted": accepted,
+            "corrected": shown - accepted, "rate": accepted / shown if shown else None}

@@ -1,0 +1,202 @@
+"""Entry point of a job process: ``python -m app.learning.job_worker PROJECT JOB_ID``.
+
+Prints one JSON object per line on stdout (for training a ``plan`` first,
+then ``progress``, then ``done``, ``error`` or ``cancelled``) and records the outcome in the jobs table.
+SIGTERM asks the job to stop: training checks the flag between batches and
+ends without writing a checkpoint or a registry row.
+
+Closing the terminal of ``labelloop train`` does not stop the job: the worker
+runs in its own session (no SIGHUP reaches it, and it ignores SIGHUP too), and
+when the reader of its stdout goes away (broken pipe) it detaches: further
+events go to its log (``cache/jobs/job-N.log``) and the job runs to its end,
+recording its outcome in the jobs table, where ``labelloop jobs`` and the GUI
+see it; ``labelloop jobs PROJECT --cancel ID`` stops it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from app.domain.annotator import resolve_annotator
+from app.files.os_errors import describe_os_error
+from app.files.process_identity import process_identity
+from app.learning.jobs import EXIT_CANCELLED
+from app.project.workspace import Workspace, WorkspaceError
+from app.store.sqlite import utc_now
+
+if TYPE_CHECKING:
+    from models.training import TrainConfig
+
+# Few labels at a fixed epoch count are a handful of optimiser steps and leave
+# the model near chance (the simulated A/B's cold start); train at least this long.
+DEFAULT_MIN_STEPS = 200
+
+
+class _StopFlag:
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+
+_detached = False
+
+
+def emit(event: str, **fields: Any) -> None:
+    """Print one event line; once nobody reads stdout, write it to the log instead."""
+    global _detached
+    line = json.dumps({"event": event, **fields})
+    if not _detached:
+        try:
+            print(line, flush=True)
+            return
+        except OSError:  # EPIPE (reader gone) or EIO (terminal gone)
+            _detach_stdout()
+            _detached = True
+            print("the reader of this job's output went away; the job carries on "
+                  "detached (events follow in this log)", file=sys.stderr, flush=True)
+    print(line, file=sys.stderr, flush=True)
+
+
+def _detach_stdout() -> None:
+    # The failed write may still sit in Python's buffer: point fd 1 at
+    # /dev/null so neither that buffer nor the final flush at exit can fail.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def training_config(params: dict, pool_sizes: list[tuple[int, int]]) -> TrainConfig:
+    """The :class:`TrainConfig` of a training job: its params over the defaults.
+
+    The default input size follows the pool (what the model will score), not
+    only the labeled part of it.
+    """
+    from models.networks import default_input_size
+    from models.training import TrainConfig
+
+    arch = params.get("arch") or "small_cnn"
+    input_size = params.get("input_size") or default_input_size(pool_sizes, arch)
+    return TrainConfig(
+        arch=arch,
+        epochs=int(params.get("epochs") or 30),
+        seed=int(params.get("seed") or 0),
+        val_fraction=float(params.get("val_fraction", 0.2)),
+        input_size=int(input_size),
+        weights=params.get("weights"),
+        patience=int(params.get("patience", 5)),
+        min_steps=int(params.get("min_steps", DEFAULT_MIN_STEPS)),
+    )
+
+
+def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _StopFlag) -> dict:
+    from app.learning.model_registry import checkpoint_path, register_version, training_set
+    from models.checkpoint import save_checkpoint
+    from models.training import plan_training, train
+
+    data = training_set(workspace)
+    parent = workspace.latest_model()
+    config = training_config(params, [(s.width, s.height) for s in workspace.samples()])
+
+    def progress(event: dict) -> None:
+        emit("progress", **event)
+        workspace.store.update_job(job_id, progress=event)
+
+    # Say up front what will really happen (raised epochs, no validation with
+    # few labels, when early stopping may end the run), so a bar that ends
+    # early is expected rather than a surprise.
+    plan = plan_training(data.labels, config)
+    emit("plan", epochs=plan.epochs, total_steps=plan.total_steps, n_train=plan.n_train,
+         n_val=plan.n_val, early_stopping=plan.early_stopping,
+         min_steps_epoch=plan.min_steps_epoch, plan=plan.describe(), notes=list(plan.notes))
+    result = train(data.paths, data.labels, data.classes, config, progress, should_stop)
+    path = checkpoint_path(workspace, job_id)
+    sha = save_checkpoint(result.state_dict, path)
+    version_id = register_version(
+        workspace, result=result, config=config, data=data,
+        creator=resolve_annotator(params.get("creator")), checkpoint=path,
+        checkpoint_sha256=sha, parent_id=parent.id if parent else None,
+    )
+    return {"model_version": version_id, "metrics": result.metrics,
+            "notes": list(result.notes), "epochs_run": result.epochs_run,
+            "stopped_early": result.stopped_early}
+
+
+def run_scoring(workspace: Workspace, job_id: int, params: dict, should_stop: _StopFlag) -> dict:
+    from app.learning.model_registry import resolve_version
+    from app.learning.scoring import ensure_scores
+
+    version = resolve_version(workspace, params.get("model"))
+
+    def progress(done: int, total: int) -> None:
+        event = {"done": done, "total": total, "fraction_done": done / total if total else 1.0}
+        emit("progress", **event)
+        workspace.store.update_job(job_id, progress=event)
+
+    scores = ensure_scores(workspace, version, int(params.get("mc_samples", 10)),
+                           progress=progress, should_stop=should_stop)
+    return {"model_version": version.id, "scored": len(scores.sample_ids)}
+
+
+RUNNERS = {"train": run_training, "score": run_scoring}
+
+
+def main(argv: list[str]) -> int:
+    project, job_id = argv[0], int(argv[1])
+    stop = _StopFlag()
+
+    def on_sigterm(_signum: int, _frame: Any) -> None:
+        stop.requested = True
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    # A closed terminal must not end the job half-way (see the module docstring).
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    with Workspace.open(project) as workspace:
+        job = workspace.store.get_job(job_id)
+        if job is None:
+            emit("error", message=f"no job {job_id}")
+            return 1
+        if not workspace.store.claim_job(job_id, os.getpid(), process_identity(os.getpid())):
+            # Cancelled (or failed by a reconcile) before this process got going.
+            current = workspace.store.get_job(job_id)
+            status = current.status if current else "gone"
+            emit("cancelled", message=f"job {job_id} is no longer queued ({status})")
+            return EXIT_CANCELLED
+        from models.training import TrainingCancelled, TrainingError
+
+        try:
+            outcome = RUNNERS[job.kind](workspace, job_id, job.params, stop)
+        except TrainingCancelled:
+            workspace.store.update_job(job_id, status="cancelled", finished_at=utc_now())
+            emit("cancelled")
+            return EXIT_CANCELLED
+        except OSError as exc:  # a full disk, an unreadable file: name it
+            message = describe_os_error(exc)
+            traceback.print_exc()
+        except (WorkspaceError, TrainingError, ValueError) as exc:
+            message = str(exc)
+            traceback.print_exc()
+        except Exception as exc:  # an unexpected crash: keep the whole story in the log
+            message = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+        else:
+            workspace.store.update_job(
+                job_id, status="succeeded", finished_at=utc_now(),
+                model_version_id=outcome.get("model_version"),
+            )
+            emit("done", **outcome)
+            return 0
+        workspace.store.update_job(job_id, status="failed", finished_at=utc_now(), error=message)
+        emit("error", message=message)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,130 @@
+"""Ranking the unlabeled pool with an active-learning strategy.
+
+The arrays come from the latest model version's score cache (scored first
+when missing); the strategy itself is a pure function from ``sampling``.
+Before any model exists, a strategy that needs model outputs gets the
+cold-start batch instead (:mod:`app.learning.cold_start`), and says so in each
+sample's reason.
+
+Scores follow one convention everywhere (queue, grid, ``rank`` output):
+higher means more worth labeling.  For margin that is ``-(p1 - p2)``, in
+[-1, 0], 0 for a tie between the two most probable classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.project.workspace import Workspace, WorkspaceError
+from sampling.strategies import STRATEGIES, PoolArrays, rank
+
+DEFAULT_MC_SAMPLES = 10
+# A cold-start batch asked for without a size (k-center needs one).
+DEFAULT_COLD_START_BATCH = 500
+
+
+@dataclass(frozen=True)
+class RankedSample:
+    """One entry of a queue, with the reason it is there."""
+
+    sample_id: int
+    path: str
+    score: float
+    reason: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"sample_id": self.sample_id, "path": self.path,
+                               "score": _json_number(self.score)}
+        for key in ("strategy", "cold_start"):
+            if key in self.reason:
+                out[key] = self.reason[key]
+        return out
+
+
+def _json_number(value: float) -> float | None:
+    # JSON has no infinity: the first pick of a k-center batch has no distance yet.
+    return value if np.isfinite(value) else None
+
+
+def unlabeled_ids(workspace: Workspace) -> np.ndarray:
+    labeled = workspace.current_labels()
+    return np.array([s.id for s in workspace.samples() if s.id not in labeled], dtype=np.int64)
+
+
+def rank_unlabeled(
+    workspace: Workspace,
+    strategy: str,
+    top: int | None = None,
+    *,
+    seed: int = 0,
+    mc_samples: int = DEFAULT_MC_SAMPLES,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[RankedSample]:
+    """The unlabeled pool in ``strategy``'s queue order (the first ``top``).
+
+    With no model yet, a strategy that needs one (every one but ``random``)
+    returns the cold-start batch (:func:`app.learning.cold_start.cold_start_picks`):
+    ``top`` samples (``DEFAULT_COLD_START_BATCH`` when None) picked for
+    diversity, each with ``reason["cold_start"]`` naming the method.
+    """
+    if strategy not in STRATEGIES:
+        raise WorkspaceError(
+            f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
+        )
+    spec = STRATEGIES[strategy]
+    if spec.kind == "batch" and top is None:
+        raise WorkspaceError(f"strategy {strategy!r} picks a batch: give --top K")
+    candidates = unlabeled_ids(workspace)
+    version_id = None
+    if (spec.needs or spec.uses) and workspace.latest_model() is None:
+        return _cold_start(workspace, strategy, candidates, top, seed, progress)
+    if spec.needs or spec.uses:
+        from app.learning.model_registry import resolve_version
+        from app.learning.scoring import ensure_scores
+
+        version = resolve_version(workspace, None)
+        version_id = version.id
+        scores = ensure_scores(workspace, version, mc_samples, progress=progress)
+        rows = scores.rows_for(candidates)
+        candidates, rows = candidates[rows >= 0], rows[rows >= 0]
+        labeled_rows = scores.rows_for(np.array(sorted(workspace.current_labels()), np.int64))
+        pool = PoolArrays(
+            ids=candidates,
+            probs=scores.probs[rows],
+            mc_probs=scores.mc_probs[rows] if scores.mc_probs.shape[-1] else None,
+            embeddings=scores.embeddings[rows],
+            labeled_embeddings=scores.embeddings[labeled_rows[labeled_rows >= 0]],
+        )
+    else:
+        pool = PoolArrays(ids=candidates)
+    if pool.n == 0:
+        return []
+    try:
+        ranking = rank(strategy, pool, k=top, seed=seed)
+    except ValueError as exc:
+        raise WorkspaceError(f"strategy {strategy!r}: {exc}") from exc
+    picked = pool.ids[ranking.indices]
+    samples = {s.id: s for s in workspace.samples(picked.tolist())}
+    return [
+        RankedSample(int(sid), samples[int(sid)].path, float(score),
+                     {"strategy": strategy, "model": version_id})
+        for sid, score in zip(picked, ranking.scores, strict=True)
+    ]
+
+
+def _cold_start(workspace: Workspace, strategy: str, candidates: np.ndarray, top: int | None,
+                seed: int, progress: Callable[[int, int], None] | None) -> list[RankedSample]:
+    from app.learning.cold_start import cold_start_picks
+
+    k = DEFAULT_COLD_START_BATCH if top is None else top
+    picks = cold_start_picks(workspace, candidates, k, seed=seed, progress=progress)
+    samples = {s.id: s for s in workspace.samples(picks.ids.tolist())}
+    return [
+        RankedSample(int(sid), samples[int(sid)].path, float(distance),
+                     {"strategy": strategy, "model": None, **picks.reason})
+        for sid, distance in zip(picks.ids, picks.distances, strict=True)
+    ]

@@ -1,0 +1,1 @@
+"""The pool of images: media import, label import, export, perceptual hashing of folders, the demo project."""

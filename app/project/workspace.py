@@ -1,0 +1,379 @@
+"""The project on disk: one object that the CLI, the GUI and the tests all use.
+
+A project is a folder::
+
+    PROJECT/
+        labelloop.sqlite   every sample, label, model version and job
+        cache/             thumbnails, scores, similarity indexes
+        models/            checkpoints (state_dicts)
+        exports/           default home for exported datasets
+        failures/          copies of failure images from outside the pool
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from app.domain.class_names import class_name_problem
+from app.domain.dataset_version import dataset_version
+from app.domain.errors import WorkspaceError
+from app.domain.records import Annotation, ClassInfo, ModelVersion, Sample
+from app.store.sqlite import SqliteStore, StoreError
+
+DB_NAME = "labelloop.sqlite"
+SUBFOLDERS = ("cache", "models", "exports", "failures")
+
+
+def check_class_name(name: str) -> str:
+    """``name`` if it may be a class name (see :mod:`app.domain.class_names`), else WorkspaceError."""
+    problem = class_name_problem(name)
+    if problem is not None:
+        shown = name if len(name) <= 40 else name[:40] + "..."
+        raise WorkspaceError(f"class name {shown!r} {problem}")
+    return name
+
+
+def parse_class_names(text: str) -> list[str]:
+    """Split ``"a,b,c"`` into class names, rejecting empty, invalid and repeated ones."""
+    names = [part.strip() for part in text.split(",")]
+    if not names or any(not n for n in names):
+        raise WorkspaceError(f"class list {text!r} has an empty name")
+    for name in names:
+        check_class_name(name)
+    repeated = sorted(n for n, c in Counter(names).items() if c > 1)
+    if repeated:
+        raise WorkspaceError(f"class list repeats: {', '.join(repeated)}")
+    return names
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.filename and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return exc.strerror or str(exc)
+
+
+def _remove_created(paths: list[Path]) -> None:
+    """Undo a failed :meth:`Workspace.init`: remove what it made, newest first."""
+    for path in reversed(paths):
+        if path.name == DB_NAME:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                try:
+                    path.with_name(path.name + suffix).unlink(missing_ok=True)
+                except OSError:
+                    pass
+            continue
+        try:
+            path.rmdir()  # only if still empty: never a user's file
+        except OSError:
+            pass
+
+
+class Workspace:
+    """An open Labelloop project.  Use :meth:`init` or :meth:`open`, then close it."""
+
+    def __init__(self, root: Path, store: SqliteStore) -> None:
+        self.root = root
+        self.store = store
+
+    # -- lifecycle --------------------------------------------------------
+
+    @classmethod
+    def init(cls, root: str | os.PathLike[str], classes: Iterable[str]) -> Workspace:
+        """Create a project folder with its database and the given classes.
+
+        If any step fails (no permission, a full disk, ``/proc``), what this
+        call created is removed again, so no half project is left behind.
+        """
+        root = Path(root).resolve()
+        class_list = [check_class_name(name) for name in classes]
+        if not class_list:
+            raise WorkspaceError("a project needs at least one class")
+        if (root / DB_NAME).exists():
+            raise WorkspaceError(f"{root}: a Labelloop project already exists here")
+        if root.exists() and not root.is_dir():
+            raise WorkspaceError(f"{root}: exists and is not a folder")
+        created: list[Path] = []
+        try:
+            for folder in (root, *(root / name for name in SUBFOLDERS)):
+                if not folder.exists():
+                    folder.mkdir(parents=folder == root)
+                    created.append(folder)
+                elif not folder.is_dir():
+                    raise WorkspaceError(f"{folder}: exists and is not a folder")
+            created.append(root / DB_NAME)
+            store = SqliteStore(root / DB_NAME, create=True)
+            try:
+                store.add_classes(class_list)
+            except BaseException:
+                store.close()
+                raise
+        except BaseException as exc:
+            _remove_created(created)
+            if isinstance(exc, StoreError):
+                raise WorkspaceError(str(exc)) from exc
+            if isinstance(exc, OSError):
+                raise WorkspaceError(f"cannot create a project at {root}: {_os_reason(exc)}") \
+                    from exc
+            raise
+        return cls(root, store)
+
+    @classmethod
+    def open(cls, root: str | os.PathLike[str], *, read_only: bool | None = None) -> Workspace:
+        """Open an existing project (migrating its schema forward if it is older).
+
+        Parameters
+        ----------
+        root : path
+            The project folder.
+        read_only : bool, optional
+            Open the database with SQLite's ``mode=ro``.  By default a project
+            whose folder or database cannot be written (read-only media,
+            permissions) is opened read-only, so reading commands still work
+            there and writing ones fail with a clear message.
+        """
+        root = Path(root).resolve()
+        db = root / DB_NAME
+        if not db.is_file():
+            raise WorkspaceError(
+                f"{root}: not a Labelloop project (no {DB_NAME}); create one with "
+                "`labelloop init`"
+            )
+        if read_only is None:
+            read_only = not (os.access(root, os.W_OK) and os.access(db, os.W_OK))
+        if not read_only:
+            try:
+                for name in SUBFOLDERS:
+                    (root / name).mkdir(exist_ok=True)
+            except OSError as exc:
+                raise WorkspaceError(f"{root}: cannot open the project: {_os_reason(exc)}") \
+                    from exc
+        try:
+            return cls(root, SqliteStore(db, read_only=read_only))
+        except StoreError as exc:
+            raise WorkspaceError(str(exc)) from exc
+
+    @property
+    def read_only(self) -> bool:
+        return self.store.read_only
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- folders and paths ------------------------------------------------
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.root / "exports"
+
+    @property
+    def failures_dir(self) -> Path:
+        return self.root / "failures"
+
+    def stored_path(self, path: str | os.PathLike[str]) -> str:
+        """How a file is recorded: relative to the project when inside it, else absolute."""
+        absolute = Path(os.path.abspath(path))
+        try:
+            return absolute.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(absolute)
+
+    def resolve(self, stored: str) -> Path:
+        """The file a stored path refers to."""
+        path = Path(stored)
+        return path if path.is_absolute() else self.root / path
+
+    # -- classes ----------------------------------------------------------
+
+    def classes(self) -> list[str]:
+        return [c.name for c in self.store.list_classes()]
+
+    def class_infos(self) -> list[ClassInfo]:
+        return self.store.list_classes()
+
+    def add_classes(self, names: Iterable[str]) -> None:
+        self._store_call(self.store.add_classes, [check_class_name(n) for n in names])
+
+    def rename_class(self, old: str, new: str) -> None:
+        self._store_call(self.store.rename_class, old, check_class_name(new))
+
+    def remove_class(self, name: str) -> None:
+        self._store_call(self.store.remove_class, name)
+
+    def _class_id(self, name: str) -> int:
+        info = self.store.class_by_name(name)
+        if info is None:
+            raise WorkspaceError(
+                f"unknown class {name!r}; the project's classes are: {', '.join(self.classes())}"
+            )
+        return info.id
+
+    # -- samples ----------------------------------------------------------
+
+    def sample_count(self) -> int:
+        return self.store.count_samples()
+
+    def samples(self, ids: list[int] | None = None) -> list[Sample]:
+        return self.store.list_samples(ids)
+
+    def sample(self, sample_id: int) -> Sample:
+        found = self.store.get_sample(sample_id)
+        if found is None:
+            raise WorkspaceError(f"no sample with id {sample_id}")
+        return found
+
+    def find_sample(self, id_or_path: str) -> Sample:
+        """A sample by id, stored path, or a path to the file itself."""
+        if id_or_path.isdigit():
+            return self.sample(int(id_or_path))
+        for candidate in (id_or_path, self.stored_path(id_or_path)):
+            found = self.store.sample_by_path(candidate)
+            if found is not None:
+                return found
+        raise WorkspaceError(f"no sample with id or path {id_or_path!r} in {self.root}")
+
+    # -- labels -----------------------------------------------------------
+
+    def label(
+        self,
+        sample_id: int,
+        class_name: str | None,
+        annotator: str,
+        *,
+        seconds_spent: float | None = None,
+        source: str = "manual",
+        predicted_class: str | None = None,
+        predicted_confidence: float | None = None,
+        model_version_id: int | None = None,
+        suggested: bool = False,
+    ) -> int:
+        """Record one label (``None`` = unlabeled again), committed before returning.
+
+        ``predicted_*`` is what the current model said before the annotator
+        answered (for live accuracy); ``suggested`` marks a label given while
+        that prediction was shown pre-selected.
+        """
+        self.sample(sample_id)
+        class_id = None if class_name is None else self._class_id(class_name)
+        predicted_id = None if predicted_class is None else self._class_id(predicted_class)
+        return self.store.add_annotation(
+            sample_id, class_id, annotator, seconds_spent, source,
+            predicted_class_id=predicted_id, predicted_confidence=predicted_confidence,
+            model_version_id=model_version_id, suggested=suggested,
+        )
+
+    def undo_last(self, annotator: str) -> Annotation | None:
+        """Undo the annotator's newest label by appending a row that restores the old one.
+
+        Returns the annotation that was undone, or ``None`` if there is nothing
+        left to undo.  History stays append-only: repeated undos walk back
+        through the annotator's labels one by one.
+        """
+        last = self.store.last_undoable_annotation(annotator)
+        if last is None:
+            return None
+        history = self.store.annotation_history(last.sample_id)
+        undone = {a.undoes_id for a in history if a.undoes_id is not None}
+        # Labels given after ours and still standing (neither undos nor undone).
+        standing_after = [
+            a for a in history if a.id > last.id and a.undoes_id is None and a.id not in undone
+        ]
+        if not standing_after:
+            restored = self.store.previous_class_id(last.sample_id, last.id)
+        else:
+            # Someone labeled the sample since: keep their label, only mark ours undone.
+            restored = self.store.current_labels().get(last.sample_id)
+        self.store.add_annotation(
+            last.sample_id, restored, annotator, None, "undo", undoes_id=last.id
+        )
+        return last
+
+    def current_labels(self) -> dict[int, str]:
+        """``{sample_id: class name}`` of every labeled sample."""
+        names = {c.id: c.name for c in self.store.list_classes()}
+        return {
+            sid: names[cid] for sid, cid in self.store.current_labels().items() if cid in names
+        }
+
+    def history(self, sample_id: int) -> list[Annotation]:
+        return self.store.annotation_history(sample_id)
+
+    def labeled_samples(self) -> list[tuple[Sample, str]]:
+        """Every labeled sample with its class, in sample-id order."""
+        labels = self.current_labels()
+        return [(s, labels[s.id]) for s in self.store.list_samples(sorted(labels))]
+
+    def dataset_version(self) -> str:
+        return dataset_version((s.sha256, label) for s, label in self.labeled_samples())
+
+    # -- models -----------------------------------------------------------
+
+    def model_versions(self, *, include_deleted: bool = False) -> list[ModelVersion]:
+        return self.store.list_model_versions(include_deleted=include_deleted)
+
+    def latest_model(self) -> ModelVersion | None:
+        versions = self.store.list_model_versions()
+        return versions[-1] if versions else None
+
+    def model_version(self, version_id: int) -> ModelVersion:
+        found = self.store.get_model_version(version_id)
+        if found is None or found.deleted_at is not None:
+            raise WorkspaceError(f"no model version {version_id} in {self.root}")
+        return found
+
+    # -- summary ----------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Counts for ``labelloop status`` and the GUI's status bar."""
+        labels = self.current_labels()
+        per_class = {name: 0 for name in self.classes()}
+        for name in labels.values():
+            per_class[name] = per_class.get(name, 0) + 1
+        total = self.sample_count()
+        latest = self.latest_model()
+        return {
+            "samples": total,
+            "labeled": len(labels),
+            "unlabeled": total - len(labels),
+            "per_class": per_class,
+            "latest_model": latest.id if latest else None,
+        }
+
+    # -- settings ---------------------------------------------------------
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        value = self.store.get_setting(key)
+        return default if value is None else value
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.store.set_setting(key, value)
+
+    @staticmethod
+    def _store_call(func: Any, *args: Any) -> Any:
+        try:
+            return func(*args)
+        except StoreError as exc:
+            raise WorkspaceError(str(exc)) from exc

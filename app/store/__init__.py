@@ -1,0 +1,1 @@
+"""Persistence: the SQL backend, its schema and migrations.  Nothing outside this package touches SQL."""

@@ -1,0 +1,1 @@
+"""Targeted learning: failure sets, mining the pool for look-alikes, similar-sample search."""
