@@ -9,12 +9,12 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from app.gui.formatting import score_text
+from app.gui.image_view import ImageView
 from app.gui.project_model import ProjectModel
 from app.gui.thumbnails import ImageCache
 from app.learning.ranking import RankedSample
@@ -38,12 +38,11 @@ class LabelingView(QWidget):
         self.suggestion = QLabel()
         self.suggestion.setObjectName("suggestion")
         self.suggestion.hide()
-        self.image = QLabel()
-        self.image.setObjectName("sampleImage")
-        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumSize(240, 240)
-        # Ignored: the pixmap must never push the layout; it is fitted on every resize.
-        self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.image = ImageView()
+        self.view_status = QLabel()
+        self.view_status.setObjectName("viewStatus")
+        self.view_status.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.image.viewChanged.connect(self._show_view_status)
         self.failure_thumb = QLabel()
         self.failure_thumb.setFixedSize(72, 72)
         self.failure_thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -72,10 +71,12 @@ class LabelingView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.image, 1)
+        layout.addWidget(self.view_status)
         layout.addLayout(self.buttons_box)
         layout.addLayout(actions)
 
         self.class_buttons: dict[str, QPushButton] = {}
+        self._file_size: tuple[int, int] | None = None  # of the sample on screen
         self.rebuild_buttons()
         project.currentChanged.connect(self.show_current)
         project.labelsChanged.connect(self.show_current)
@@ -109,7 +110,8 @@ class LabelingView(QWidget):
             self.title.setText("Queue done 🎉" if done else "Nothing to show")
             self.reason.setText("Pick another queue on the left, or import images "
                                 "(File ▸ Import images, or drop a folder here).")
-            self.image.setPixmap(QPixmap())
+            self.image.set_message("")
+            self._show_view_status()
             self.failure_thumb.hide()
             self._check_button(None)
             self._show_suggestion()  # nothing on screen: no suggestion either
@@ -123,7 +125,8 @@ class LabelingView(QWidget):
         pixmap = self.images.request(item.sample_id, path)
         if pixmap is None:  # meanwhile the small thumbnail, scaled up
             pixmap = self.thumbnails.get(item.sample_id)
-        self._set_image(pixmap)
+        self._file_size = (sample.width, sample.height)
+        self._set_image(pixmap, same_sample=False)
         self._show_failure(item)
         self._check_button(self.project.label_of(item.sample_id))
         self._show_suggestion()
@@ -198,16 +201,16 @@ class LabelingView(QWidget):
         for name, button in self.class_buttons.items():
             button.setChecked(name == label)
 
-    def _set_image(self, pixmap: QPixmap | None) -> None:
+    def _set_image(self, pixmap: QPixmap | None, *, same_sample: bool = True) -> None:
         if pixmap is None or pixmap.isNull():
-            self.image.setText("loading…" if pixmap is None else "cannot decode this image")
-            return
-        target = self.image.size()
-        self.image.setPixmap(pixmap.scaled(
-            target, Qt.AspectRatioMode.KeepAspectRatio,
-            # Small images (digits) are enlarged a lot: keep their pixels crisp.
-            Qt.TransformationMode.FastTransformation if pixmap.width() < 128
-            else Qt.TransformationMode.SmoothTransformation))
+            self.image.set_message("loading…" if pixmap is None else "cannot decode this image")
+        else:
+            self.image.set_pixmap(pixmap, same_sample=same_sample, file_size=self._file_size)
+        self._show_view_status()
+
+    def _show_view_status(self) -> None:
+        status = self.image.status_text()
+        self.view_status.setText(f"{status} · ? shows every key" if status else "")
 
     def _image_ready(self, sample_id: int) -> None:
         current = self.project.current
@@ -226,7 +229,4 @@ class LabelingView(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
-        current = self.project.current
-        if current is not None:
-            self._set_image(self.images.get(current.sample_id)
-                            or self.thumbnails.get(current.sample_id))
+        self._show_view_status()  # the fitted zoom changed

@@ -24,6 +24,7 @@ from app.gui.keyboard import KeyboardRouter
 from app.gui.models_tab import ModelsTab
 from app.gui.monitor_tab import MonitorTab
 from app.gui.project_model import ProjectModel
+from app.gui.shortcut_overlay import ShortcutOverlay
 from app.gui.status_bar import ProjectStatusBar
 from app.gui.workbench import Workbench
 from app.labeling.queues import QueueSpec
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
         self.monitor_tab: MonitorTab | None = None
         self.tabs: QTabWidget | None = None
         self.router: KeyboardRouter | None = None
+        self.shortcut_overlay: ShortcutOverlay | None = None
         self.failure_set = DEFAULT_FAILURE_SET
         self.last_error: str | None = None
         self.setWindowTitle("Labelloop")
@@ -93,7 +95,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         self.setStatusBar(ProjectStatusBar(self.project))
         self.router = KeyboardRouter(self, self.project, lambda: self.failure_set,
-                                     active=self.labeling_visible)
+                                     active=self.labeling_visible,
+                                     image_view=lambda: self.workbench.labeling.image,
+                                     show_keys=self.on_show_keys)
         self.workbench.queue_panel.chosen.connect(self._remember_queue)
         if opening != self.project.spec:
             self.workbench.queue_panel.select(opening)
@@ -158,6 +162,11 @@ class MainWindow(QMainWindow):
         box.open()  # not exec(): the loop keeps running, labeling stays possible
 
     # -- menu actions -------------------------------------------------------
+
+    def on_show_keys(self) -> None:
+        classes = self.project.shortcuts() if self.project is not None else {}
+        self.shortcut_overlay = ShortcutOverlay(self, classes)
+        self.shortcut_overlay.open()
 
     def on_new_project(self) -> None:
         dialog = NewProjectDialog(self)

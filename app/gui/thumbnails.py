@@ -17,8 +17,12 @@ from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 
-def decode_scaled(path: str, box: int) -> QImage:
+def decode_scaled(path: str, box: int, enlarge: bool = True) -> QImage:
     """The image at ``path``, upright (EXIF), scaled to fit ``box`` x ``box``.
+
+    ``enlarge=False`` leaves an image smaller than the box at its own size
+    (the large view enlarges at paint time, where 1:1 must mean the file's
+    pixels).
 
     A null image when ``path`` is not a regular file: a FIFO put in place of
     an image would block the decoding thread forever.
@@ -37,7 +41,8 @@ def decode_scaled(path: str, box: int) -> QImage:
     image = reader.read()
     if image.isNull():
         return image
-    if image.width() != box and image.height() != box:
+    smaller = image.width() < box and image.height() < box
+    if image.width() != box and image.height() != box and (enlarge or not smaller):
         # Down: smooth. Up (tiny images such as digits): keep the pixels crisp.
         mode = (Qt.TransformationMode.SmoothTransformation
                 if image.width() > box or image.height() > box
@@ -51,18 +56,18 @@ class _DecodeSignals(QObject):
 
 
 class _DecodeJob(QRunnable):
-    def __init__(self, key: int, path: str, box: int, disk_path: Path | None,
+    def __init__(self, key: int, path: str, box: int, enlarge: bool, disk_path: Path | None,
                  signals: _DecodeSignals) -> None:
         super().__init__()
-        self.key, self.path, self.box, self.disk_path, self.signals = (
-            key, path, box, disk_path, signals)
+        self.key, self.path, self.box, self.enlarge, self.disk_path, self.signals = (
+            key, path, box, enlarge, disk_path, signals)
 
     def run(self) -> None:
         image = QImage()
         if self.disk_path is not None and self.disk_path.exists():
             image = QImage(str(self.disk_path))
         if image.isNull():
-            image = decode_scaled(self.path, self.box)
+            image = decode_scaled(self.path, self.box, self.enlarge)
             if not image.isNull() and self.disk_path is not None:
                 self.disk_path.parent.mkdir(parents=True, exist_ok=True)
                 image.save(str(self.disk_path), "PNG")
@@ -79,9 +84,10 @@ class ImageCache(QObject):
     ready = Signal(int)
 
     def __init__(self, box: int, capacity: int, disk_dir: Path | None = None,
-                 pool: QThreadPool | None = None) -> None:
+                 pool: QThreadPool | None = None, *, enlarge: bool = True) -> None:
         super().__init__()
         self.box = box
+        self.enlarge = enlarge
         self.capacity = capacity
         self.disk_dir = disk_dir
         self._pool = pool or QThreadPool.globalInstance()
@@ -105,7 +111,7 @@ class ImageCache(QObject):
         disk = None
         if self.disk_dir is not None and sha256:
             disk = self.disk_dir / sha256[:2] / f"{sha256}-{self.box}.png"
-        self._pool.start(_DecodeJob(sample_id, path, self.box, disk, self._signals))
+        self._pool.start(_DecodeJob(sample_id, path, self.box, self.enlarge, disk, self._signals))
         return None
 
     def __len__(self) -> int:

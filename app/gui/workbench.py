@@ -23,7 +23,8 @@ class Workbench(QWidget):
         self.project = project
         self.thumbnails = ImageCache(TILE, THUMBNAIL_CAPACITY,
                                      disk_dir=project.root / "cache" / "thumbs")
-        self.images = ImageCache(1024, IMAGE_CAPACITY)
+        # Not enlarged: the image view enlarges small images itself, pixel for pixel.
+        self.images = ImageCache(1024, IMAGE_CAPACITY, enlarge=False)
         self.queue_panel = QueuePanel(project)
         self.labeling = LabelingView(project, self.images, self.thumbnails)
         self.grid_model = ThumbnailListModel(project, self.thumbnails)
