@@ -9,6 +9,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
 from app.gui.main_window import LAST_PROJECT, MainWindow
+from app.gui.window_layout import show_window
 
 STYLE_SHEET = Path(__file__).resolve().parents[2] / "assets" / "style.qss"
 
@@ -30,6 +31,6 @@ def run_gui(project: str | None, annotator: str) -> int:
     if STYLE_SHEET.exists():
         app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))
     window = create_window(project, annotator)
-    window.show()
+    show_window(window, window.settings)
     window.activateWindow()
     return app.exec()

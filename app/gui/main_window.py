@@ -26,6 +26,7 @@ from app.gui.monitor_tab import MonitorTab
 from app.gui.project_model import ProjectModel
 from app.gui.shortcut_overlay import ShortcutOverlay
 from app.gui.status_bar import ProjectStatusBar
+from app.gui.window_layout import restore_geometry, restore_splitters, save_splitters, save_window
 from app.gui.workbench import Workbench
 from app.labeling.queues import QueueSpec
 from app.project.workspace import Workspace, WorkspaceError, parse_class_names
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self.setWindowTitle("Labelloop")
         self.resize(1280, 800)
+        restore_geometry(self, settings)
         self.setAcceptDrops(True)
         self.actions_by_name = install_actions(self)
         self._show_welcome()
@@ -93,6 +95,7 @@ class MainWindow(QMainWindow):
         self.workbench.training.modelsChanged.connect(self.monitor_tab.refresh)
         self.tabs.currentChanged.connect(self._tab_changed)
         self.setCentralWidget(self.tabs)
+        restore_splitters(self.tabs, self.settings)
         self.setStatusBar(ProjectStatusBar(self.project))
         self.router = KeyboardRouter(self, self.project, lambda: self.failure_set,
                                      active=self.labeling_visible,
@@ -140,6 +143,8 @@ class MainWindow(QMainWindow):
         return self.tabs is not None and self.tabs.currentWidget() is self.workbench
 
     def _close_project(self) -> None:
+        if self.tabs is not None:
+            save_splitters(self.tabs, self.settings)
         if self.workbench is not None:
             self.workbench.training.shutdown()
         if self.router is not None:
@@ -305,5 +310,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         # Background tasks hold their own connections; let them finish first.
         QThreadPool.globalInstance().waitForDone(10_000)
+        save_window(self, self.settings)
         self._close_project()
         super().closeEvent(event)

@@ -81,6 +81,7 @@ class ModelsTab(QWidget):
         top_layout.addWidget(self.table)
         top_layout.addLayout(buttons)
         splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setObjectName("modelsSplitter")  # its sizes are remembered
         splitter.addWidget(top)
         splitter.addWidget(self.details)
         layout = QVBoxLayout(self)

@@ -90,6 +90,7 @@ class MonitorTab(QWidget):
         drift_layout.addLayout(drift_buttons)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setObjectName("monitorSplitter")  # its sizes are remembered
         splitter.addWidget(live)
         splitter.addWidget(drift)
         layout = QVBoxLayout(self)

@@ -39,6 +39,7 @@ class Workbench(QWidget):
         left.setMinimumWidth(250)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setObjectName("labelSplitter")  # its sizes are remembered
         splitter.addWidget(left)
         splitter.addWidget(self.labeling)
         splitter.addWidget(self.grid)
