@@ -30,6 +30,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("&Label", "suggest_mode", "&Suggest the model's class (Enter accepts)", "Ctrl+G",
                checkable=True),
     ActionSpec("&Label", "rebuild_queue", "&Rebuild queue", "F5"),
+    ActionSpec("&View", "theme_system", "Theme: follow the &system", None, False, True),
+    ActionSpec("&View", "theme_light", "Theme: &light", None, False, True),
+    ActionSpec("&View", "theme_dark", "Theme: &dark", None, False, True),
     # No shortcut here: ? and F1 belong to the keyboard table (app.gui.key_bindings).
     ActionSpec("&Help", "show_keys", "&Keyboard shortcuts   (? or F1)", None, False),
 )

@@ -11,8 +11,6 @@ from PySide6.QtWidgets import QApplication
 from app.gui.main_window import LAST_PROJECT, MainWindow
 from app.gui.window_layout import show_window
 
-STYLE_SHEET = Path(__file__).resolve().parents[2] / "assets" / "style.qss"
-
 
 def create_window(project: str | None, annotator: str,
                   settings: QSettings | None = None) -> MainWindow:
@@ -28,8 +26,6 @@ def create_window(project: str | None, annotator: str,
 def run_gui(project: str | None, annotator: str) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Labelloop")
-    if STYLE_SHEET.exists():
-        app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))
     window = create_window(project, annotator)
     show_window(window, window.settings)
     window.activateWindow()

@@ -26,6 +26,8 @@ from app.gui.monitor_tab import MonitorTab
 from app.gui.project_model import ProjectModel
 from app.gui.shortcut_overlay import ShortcutOverlay
 from app.gui.status_bar import ProjectStatusBar
+from app.gui.theme import CHOICES as THEME_CHOICES
+from app.gui.theme import ThemeManager
 from app.gui.window_layout import restore_geometry, restore_splitters, save_splitters, save_window
 from app.gui.workbench import Workbench
 from app.labeling.queues import QueueSpec
@@ -60,6 +62,9 @@ class MainWindow(QMainWindow):
         restore_geometry(self, settings)
         self.setAcceptDrops(True)
         self.actions_by_name = install_actions(self)
+        self.theme = ThemeManager(QApplication.instance(), settings, parent=self)
+        self.theme.changed.connect(self._check_theme_action)
+        self.theme.apply()
         self._show_welcome()
 
     # -- project lifecycle ------------------------------------------------
@@ -167,6 +172,19 @@ class MainWindow(QMainWindow):
         box.open()  # not exec(): the loop keeps running, labeling stays possible
 
     # -- menu actions -------------------------------------------------------
+
+    def on_theme_system(self, _checked: bool = False) -> None:
+        self.theme.apply("system")
+
+    def on_theme_light(self, _checked: bool = False) -> None:
+        self.theme.apply("light")
+
+    def on_theme_dark(self, _checked: bool = False) -> None:
+        self.theme.apply("dark")
+
+    def _check_theme_action(self, _name: str) -> None:
+        for choice in THEME_CHOICES:
+            self.actions_by_name[f"theme_{choice}"].setChecked(choice == self.theme.choice)
 
     def on_show_keys(self) -> None:
         classes = self.project.shortcuts() if self.project is not None else {}

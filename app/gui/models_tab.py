@@ -107,8 +107,12 @@ class ModelsTab(QWidget):
         pick.addWidget(self.compare_b)
         pick.addStretch(1)
         body = QSplitter(Qt.Orientation.Horizontal)
+        body.setObjectName("compareSplitter")  # its sizes are remembered
         body.addWidget(self.compare_table)
         body.addWidget(self.confusions)
+        body.setStretchFactor(0, 0)
+        body.setStretchFactor(1, 1)
+        self.compare_table.verticalHeader().hide()  # row numbers say nothing here
         layout = QVBoxLayout(page)
         layout.addLayout(pick)
         layout.addWidget(body)
@@ -178,6 +182,7 @@ class ModelsTab(QWidget):
                      _fmt(y - x, signed=True) if x is not None and y is not None else "–"]
             for c, text in enumerate(cells):
                 self.compare_table.setItem(r, c, QTableWidgetItem(text))
+        _fit_width_to_columns(self.compare_table)
         self.confusions.plot_confusions(
             {f"v{a.id}": a.metrics.get("confusion_matrix"),
              f"v{b.id}": b.metrics.get("confusion_matrix")}, a.classes)
@@ -253,3 +258,12 @@ def _fmt(value: float | None, *, signed: bool = False) -> str:
     if value is None:
         return "–"
     return f"{value:+.4f}" if signed else f"{value:.4f}"
+
+
+def _fit_width_to_columns(table: QTableWidget) -> None:
+    """Make ``table`` exactly wide enough for its columns: no sideways scrolling."""
+    table.resizeColumnsToContents()
+    header = table.horizontalHeader()
+    width = (header.length() + table.frameWidth() * 2
+             + table.verticalScrollBar().sizeHint().width())
+    table.setMinimumWidth(width)

@@ -81,6 +81,10 @@ def test_compare_architecture_curve_simulation_and_delete(qtbot, trained_window,
     assert result["a"]["id"] == 1 and result["b"]["id"] == 2
     assert tab.confusions.axes_count() == 4  # two heat maps and their colour bars
     assert tab.compare_table.rowCount() == 2 + 2 * 10
+    win.resize(1280, 800)
+    win.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(tab.compare_table.isVisible)
+    assert not tab.compare_table.horizontalScrollBar().isVisible()  # Δ column in sight
     accuracy, macro_f1 = tab.curve.figure.axes[0].lines[:2]
     assert len(accuracy.get_xdata()) == len(macro_f1.get_xdata()) == 2  # a point per version
     assert list(macro_f1.get_ydata()) == [v.metrics["macro_f1"] for v in
