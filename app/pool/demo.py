@@ -18,7 +18,7 @@ from PIL import Image
 from app.pool.importer import import_images
 from app.project.workspace import Workspace
 
-RECIPE_PATH = Path(__file__).resolve().parent.parent / "assets" / "demo" / "recipe.json"
+RECIPE_PATH = Path(__file__).resolve().parents[2] / "assets" / "demo" / "recipe.json"
 
 
 def load_recipe() -> dict:
