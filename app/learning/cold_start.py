@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from app.domain.records import Sample
+from app.files.atomic_write import atomic_file
 from app.files.image_io import UnreadableImage, load_image
 from app.project.workspace import Workspace
 from sampling.diversity import k_center_greedy_with_distances
@@ -268,12 +269,10 @@ def _read_cache(path: Path) -> PoolEmbedding | None:
 
 
 def _write_cache(folder: Path, path: Path, embedding: PoolEmbedding) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
     meta = json.dumps({"side": embedding.side, "channels": embedding.channels,
                        "unreadable": {str(k): v for k, v in embedding.unreadable.items()}})
-    partial = path.with_suffix(".partial.npz")
-    np.savez(partial, ids=embedding.ids, vectors=embedding.vectors, meta=np.array(meta))
-    partial.replace(path)  # readers never see half a file
+    with atomic_file(path) as handle:  # readers never see half a file
+        np.savez(handle, ids=embedding.ids, vectors=embedding.vectors, meta=np.array(meta))
     for old in folder.glob("*.npz"):
         if old != path:
             old.unlink(missing_ok=True)  # an older pool's embedding is never read again

@@ -96,8 +96,8 @@ def training_config(params: dict, pool_sizes: list[tuple[int, int]]) -> TrainCon
 
 
 def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _StopFlag) -> dict:
+    from app.learning.checkpoint_file import save_checkpoint
     from app.learning.model_registry import checkpoint_path, register_version, training_set
-    from models.checkpoint import save_checkpoint
     from models.training import plan_training, train
 
     data = training_set(workspace)

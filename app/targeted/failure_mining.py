@@ -18,8 +18,6 @@ match over the set, and every result names that failure and its distance.
 
 from __future__ import annotations
 
-import os
-import uuid
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.domain.records import FailureItem, ModelVersion, Sample
+from app.files.atomic_write import atomic_file
 from app.files.confined_paths import confined_path
 from app.learning.model_registry import load_network, resolve_version
 from app.learning.ranking import DEFAULT_MC_SAMPLES, RankedSample
@@ -287,16 +286,14 @@ def _read_cache(path: Path, checkpoint_sha256: str) -> dict[str, NDArray[np.floa
 def _write_cache(
     path: Path, checkpoint_sha256: str, embeddings: dict[str, NDArray[np.float32]]
 ) -> None:
-    """Write then rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.parent / f".{path.stem}.{uuid.uuid4().hex[:8]}.npz"
-    np.savez(
-        staging,
-        checkpoint_sha256=np.array(checkpoint_sha256),
-        sha256=np.array(list(embeddings), dtype="<U64"),
-        embeddings=np.stack(list(embeddings.values())).astype(np.float32),
-    )
-    os.replace(staging, path)
+    """Replaced atomically, so a reader never sees half a file."""
+    with atomic_file(path) as handle:
+        np.savez(
+            handle,
+            checkpoint_sha256=np.array(checkpoint_sha256),
+            sha256=np.array(list(embeddings), dtype="<U64"),
+            embeddings=np.stack(list(embeddings.values())).astype(np.float32),
+        )
 
 
 # -- near-duplicates ----------------------------------------------------------
