@@ -26,7 +26,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,6 +34,7 @@ from PIL import Image
 from app.domain.records import Sample
 from app.files.atomic_write import atomic_file
 from app.files.image_io import UnreadableImage, load_image
+from app.learning.pick_reasons import ColdStartReason
 from app.project.workspace import Workspace
 from sampling.diversity import k_center_greedy_with_distances
 
@@ -106,9 +106,9 @@ class ColdStartPicks:
     distances: NDArray[np.float32]  # to the nearest labeled / earlier pick; inf: first pick
     embedding: PoolEmbedding
 
-    @property
-    def reason(self) -> dict[str, Any]:
-        return {"cold_start": METHOD, "embedding": self.embedding.describe()}
+    def reason_for(self, strategy: str) -> ColdStartReason:
+        """Why these samples stand in for ``strategy``'s queue."""
+        return ColdStartReason(strategy, METHOD, self.embedding.describe())
 
 
 def pool_embedding(workspace: Workspace, *, seed: int = 0,

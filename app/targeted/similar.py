@@ -33,6 +33,7 @@ from numpy.typing import NDArray
 from app.domain.records import ModelVersion
 from app.files.atomic_write import staged_folder
 from app.files.file_digest import file_sha256
+from app.learning.pick_reasons import SimilarReason
 from app.learning.ranking import DEFAULT_MC_SAMPLES, RankedSample
 from app.learning.scoring import PoolScores, ensure_scores
 from app.project.workspace import Workspace, WorkspaceError
@@ -168,7 +169,7 @@ def similar_samples(
     -------
     list of RankedSample
         Most similar first; ``score`` is the cosine similarity and ``reason``
-        is ``{"similar_to", "model", "cosine", "current_label"}``.
+        a :class:`SimilarReason`.
 
     Raises
     ------
@@ -205,10 +206,7 @@ def similar_samples(
     picked = picked[:top]
     samples = {s.id: s for s in workspace.samples([sid for sid, _ in picked])}
     return [
-        RankedSample(
-            sid, samples[sid].path, c,
-            {"similar_to": query.id, "model": version.id, "cosine": c,
-             "current_label": labels.get(sid)},
-        )
+        RankedSample(sid, samples[sid].path, c,
+                     SimilarReason(query.id, version.id, c, labels.get(sid)))
         for sid, c in picked
     ]
