@@ -8,7 +8,7 @@ import sys
 from tqdm import tqdm
 
 from app.cli import validators
-from app.cli.output import print_json, print_json_line, print_table, progress_bar
+from app.cli.output import print_json, print_json_line, print_table, progress_bar, quiet_tqdm
 from app.domain.annotator import resolve_annotator
 from app.learning.job_worker import DEFAULT_MIN_STEPS
 from app.learning.jobs import JobHandle, cancel_job, job_log_path, reconcile_jobs, start_job
@@ -102,8 +102,8 @@ def _advance(bar: tqdm | None, event: dict, description: str) -> tqdm | None:
     if not sys.stderr.isatty():
         return None
     if bar is None:
-        bar = tqdm(total=1000, desc=description, file=sys.stderr, leave=False,
-                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+        bar = quiet_tqdm(total=1000, desc=description, file=sys.stderr, leave=False,
+                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
     bar.n = int(1000 * float(event.get("fraction_done", 0)))
     postfix = {k: event[k] for k in ("epoch", "loss", "val_accuracy", "done") if k in event}
     bar.set_postfix({k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in postfix.items()})
