@@ -253,7 +253,12 @@ def _fsync_tree(folder: Path) -> None:
             path = os.path.join(root, name)
             if os.path.islink(path):
                 continue
-            fd = os.open(path, os.O_RDONLY)
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except PermissionError:
+                # A hard link to someone's file we may not read (an export of
+                # their images): its data is theirs and already on disk.
+                continue
             try:
                 os.fsync(fd)
             finally:

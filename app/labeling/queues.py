@@ -1,7 +1,10 @@
 """The labeling queues the GUI offers, built headless from the core.
 
-Each queue is an ordered list of :class:`RankedSample`, with the reason
-each sample is there (strategy score, nearest failure...).
+Each queue kind is registered once in :data:`QUEUES` (title, builder,
+candidate count, batch rule, hint) and looked up by name, as strategies are
+in :mod:`sampling.strategies`. A queue is an ordered list of
+:class:`RankedSample`, each with the typed reason it is there
+(:mod:`app.learning.pick_reasons`).
 
 A queue holds every candidate when its order is one score per sample
 (import order, random, margin, entropy...): the grid is virtualised, so
