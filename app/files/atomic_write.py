@@ -85,13 +85,17 @@ def remove_stale_litter(target: str | os.PathLike[str]) -> list[Path]:
         writer at work) is left alone.
     """
     target = Path(target)
-    removed = []
+    removed: list[Path] = []
+    prefix = f".{target.name}."
     try:
-        siblings = list(target.parent.glob(f".{_glob_escape(target.name)}.*"))
+        # One pass over the folder's names, no pattern matching: this runs on
+        # every write, in folders of thousands of files (failure copies).
+        with os.scandir(target.parent) as entries:
+            siblings = [target.parent / e.name for e in entries if e.name.startswith(prefix)]
     except OSError:
         return removed
     for sibling in siblings:
-        rest = sibling.name[len(target.name) + 2:]  # "PID.RANDOM.suffix"
+        rest = sibling.name[len(prefix):]  # "PID.RANDOM.suffix"
         parts = rest.split(".")
         if len(parts) != 3 or f".{parts[2]}" not in (_TEMP_SUFFIX, _STAGING_SUFFIX, _OLD_SUFFIX):
             continue
@@ -103,10 +107,6 @@ def remove_stale_litter(target: str | os.PathLike[str]) -> list[Path]:
             sibling.unlink(missing_ok=True)
         removed.append(sibling)
     return removed
-
-
-def _glob_escape(name: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 @contextmanager
