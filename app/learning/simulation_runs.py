@@ -7,7 +7,7 @@ Layout::
     OUT/runs/<strategy>-seed<S>.pt     the latest round's weights (to continue or extend)
     OUT/curves.json, curves.csv, curves.png
 
-Every file is replaced atomically (temp file + ``os.replace``), so a run
+Every file is replaced atomically (:mod:`app.files.atomic_write`), so a run
 killed at any moment leaves either the previous or the new version. Strategies
 and seeds are not part of the settings: each has its own file, so a later
 call may add a strategy or a seed to the same OUT and reuse the rest.
