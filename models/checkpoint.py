@@ -3,8 +3,10 @@
 A checkpoint is a plain ``state_dict`` (names -> tensors) written with
 ``torch.save``. Its sha256 is the model's identity in the registry, so:
 
-* writes are atomic (temp file in the same folder, fsync, ``os.replace``):
-  ``path`` never holds half a file;
+* saving serialises to bytes and hashes them here (:func:`serialize_checkpoint`);
+  the application writes those bytes atomically with fsync
+  (``app.learning.checkpoint_file.save_checkpoint``), so a checkpoint file
+  never holds half a checkpoint;
 * loads read the file once, verify the sha256 of those bytes *before*
   unpickling anything, and then unpickle the same bytes with
   ``weights_only=True`` so a file that smuggles Python objects is refused.
@@ -14,11 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import pickle
-import tempfile
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -40,21 +41,37 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def save_checkpoint(state_dict: Mapping[str, Tensor], path: str | Path) -> str:
-    """Write ``state_dict`` to ``path`` atomically and return its sha256.
+@dataclass(frozen=True)
+class SerializedCheckpoint:
+    """A checkpoint's exact bytes and their sha256, ready to be written.
+
+    Writing is the application's job (``app.files.atomic_write``, behind
+    ``app.learning.checkpoint_file.save_checkpoint``): models/ never imports
+    the application, and there is one atomic-write implementation.
+    """
+
+    data: bytes
+    sha256: str
+
+
+def serialize_checkpoint(state_dict: Mapping[str, Tensor]) -> SerializedCheckpoint:
+    """``torch.save`` a tensor ``state_dict`` to bytes and hash them.
 
     Parameters
     ----------
     state_dict : mapping of str to Tensor
         Tensors only, so that :func:`load_checkpoint` can read it back with
         ``weights_only=True``. Tensors are moved to the CPU.
-    path : str or Path
-        Destination; its folder must exist. An existing file is replaced.
 
     Returns
     -------
-    str
-        Hex sha256 of the bytes written (equal to ``file_sha256(path)``).
+    SerializedCheckpoint
+        The bytes and their hex sha256 (the model's identity in the registry).
+
+    Raises
+    ------
+    TypeError
+        An entry is not ``str -> Tensor``.
     """
     for key, value in state_dict.items():
         if not isinstance(key, str) or not isinstance(value, Tensor):
@@ -63,35 +80,7 @@ def save_checkpoint(state_dict: Mapping[str, Tensor], path: str | Path) -> str:
     buffer = io.BytesIO()
     torch.save(cpu_state, buffer)
     data = buffer.getvalue()
-
-    target = Path(path)
-    # Same folder as the target so os.replace is a rename, which is atomic.
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except BaseException as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
-            # A write through a handle names no file; say which (a full disk).
-            raise OSError(exc.errno, exc.strerror, str(target)) from exc
-        raise
-    _fsync_directory(target.parent)
-    return hashlib.sha256(data).hexdigest()
-
-
-def _fsync_directory(folder: Path) -> None:
-    # Persist the rename itself; not possible (nor needed) on Windows.
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    return SerializedCheckpoint(data, hashlib.sha256(data).hexdigest())
 
 
 def load_checkpoint(path: str | Path, expected_sha256: str) -> dict[str, Tensor]:

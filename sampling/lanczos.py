@@ -8,12 +8,18 @@ banded float32 matrix products whose few doubtful sums (within a proven
 rounding-error bound of a boundary) are recomputed exactly.  It exists for
 :mod:`sampling.hashing`, whose hashes must equal imagehash's bit for bit;
 :func:`resize_matches_pil` checks the whole thing against Pillow once.
+
+Process-wide state, owned here and dropped by :func:`clear_caches`: the pass
+plans per (input, output) size, at most 256, least recently used first out
+(:class:`_PlanCache`), and the self-check's verdict with the pass order it
+settled on (:class:`_PillowAgreement`).
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,24 +144,54 @@ def _block_windows(
     return blocks
 
 
-# Plans by (in_size, out_size); None marks sizes left to PIL. Bounded: cleared when full.
-_PLANS: dict[tuple[int, int], _Pass | None] = {}
-_MAX_PLANS = 256
+class _PlanCache:
+    """Pass plans by ``(in_size, out_size)``, least recently used dropped past ``limit``.
+
+    A plan is a pure function of the two sizes (and of this module's code), so
+    a cached one is never stale; the bound keeps a pool of many different
+    image sizes from growing it without end (a plan of a long axis holds a few
+    MiB of weights). ``None`` entries mark sizes left to PIL. Thread-safe: the
+    GUI hashes from worker threads.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._plans: OrderedDict[tuple[int, int], _Pass | None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, in_size: int, out_size: int) -> _Pass | None:
+        key = (in_size, out_size)
+        with self._lock:
+            if key in self._plans:
+                self._plans.move_to_end(key)
+                return self._plans[key]
+        plan = _build_pass(in_size, out_size)  # outside the lock: it can take a while
+        with self._lock:
+            self._plans[key] = plan
+            self._plans.move_to_end(key)
+            while len(self._plans) > self.limit:
+                self._plans.popitem(last=False)
+        return plan
+
+    def __contains__(self, key: tuple[int, int]) -> bool:
+        with self._lock:
+            return key in self._plans
+
+    def __len__(self) -> int:
+        return len(self._plans)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._plans.clear()
+
+
+_PLANS = _PlanCache(limit=256)
 
 
 def _pass_plan(in_size: int, out_size: int) -> _Pass | None:
     """The pass resizing an axis of ``in_size`` pixels to ``out_size``, cached; None
     where it cannot be matched exactly (the caller then uses PIL)."""
-    key = (in_size, out_size)
-    try:
-        return _PLANS[key]
-    except KeyError:
-        pass
-    plan = _build_pass(in_size, out_size)
-    if len(_PLANS) >= _MAX_PLANS:
-        _PLANS.clear()
-    _PLANS[key] = plan
-    return plan
+    return _PLANS.get(in_size, out_size)
 
 
 def _build_pass(in_size: int, out_size: int) -> _Pass | None:
@@ -365,21 +401,30 @@ def _resample_vertical(stack: NDArray[np.uint8], plan: _Pass) -> NDArray[np.uint
     return out[:, : plan.out_size]
 
 
-def _vertical_first(in_size: tuple[int, int], out_size: tuple[int, int]) -> bool:
+def _vertical_first(in_size: tuple[int, int], out_size: tuple[int, int],
+                    pillow_13_rule: bool) -> bool:
     """Whether Pillow runs the vertical pass before the horizontal one.
 
     Pillow >= 13 (python-pillow/Pillow#9549) resamples vertically first when
-    the height shrinks by more than twice as many pixels as the width; older
-    versions always go horizontal first. Which rule the installed Pillow
-    follows is measured once by :func:`resize_matches_pil`.
+    the height shrinks by more than twice as many pixels as the width
+    (``pillow_13_rule``); older versions always go horizontal first. Which rule
+    the installed Pillow follows is measured once by :func:`resize_matches_pil`.
     """
     (in_w, in_h), (out_w, out_h) = in_size, out_size
-    return _ORDER_RULE[0] and in_h > out_h and in_h - out_h > 2 * (in_w - out_w)
+    return pillow_13_rule and in_h > out_h and in_h - out_h > 2 * (in_w - out_w)
 
 
 def resize_stack(stack: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8] | None:
     """``[n, H, W]`` grey pixels resized to ``size`` = (w, h) as PIL's LANCZOS does each
-    image: ``[n, h, w]``, or None where the sizes cannot be matched (use PIL)."""
+    image: ``[n, h, w]``, or None where the sizes cannot be matched (use PIL).
+
+    The pass order is the installed Pillow's as settled by :func:`resize_matches_pil`
+    (the Pillow >= 13 rule until it has run)."""
+    return _resize(stack, size, _PILLOW.pillow_13_rule)
+
+
+def _resize(stack: NDArray[np.uint8], size: tuple[int, int],
+            pillow_13_rule: bool) -> NDArray[np.uint8] | None:
     n, in_h, in_w = stack.shape
     out_w, out_h = size
     if in_w == out_w and in_h == out_h:
@@ -390,7 +435,7 @@ def resize_stack(stack: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.
         return None
     # Only the passes whose size changes run (need_horizontal / need_vertical).
     if horizontal is not None and vertical is not None:
-        if _vertical_first((in_w, in_h), size):
+        if _vertical_first((in_w, in_h), size, pillow_13_rule):
             return _resample_horizontal(_resample_vertical(stack, vertical), horizontal)
         return _resample_vertical(_resample_horizontal(stack, horizontal), vertical)
     if horizontal is not None:
@@ -399,10 +444,28 @@ def resize_stack(stack: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.
     return _resample_vertical(stack, vertical)
 
 
-# Mutable flags set by the self-check: [vertical-first rule in force].
-_ORDER_RULE = [True]
-_SELF_CHECK: list[bool] = []
-_SELF_CHECK_LOCK = threading.Lock()
+class _PillowAgreement:
+    """What the self-check found about the installed Pillow, settled once per process.
+
+    ``matches``: None until checked, then whether the vectorised resize
+    reproduces Pillow; ``pillow_13_rule``: the pass order it settled on. The
+    check tries each rule on its own (see :func:`_resize`) and publishes the
+    verdict once, so a resize running meanwhile in another thread never sees
+    a rule that is only being tried.
+    """
+
+    def __init__(self) -> None:
+        self.matches: bool | None = None
+        self.pillow_13_rule = True
+        self.lock = threading.Lock()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.matches = None
+            self.pillow_13_rule = True
+
+
+_PILLOW = _PillowAgreement()
 
 # (width, height) -> target sizes covering downscaling by integer and
 # fractional factors, upscaling, one-dimensional images, both pass orders.
@@ -422,28 +485,41 @@ def resize_matches_pil() -> bool:
     :func:`_vertical_first`), so the check tries the Pillow >= 13 rule and,
     failing that, horizontal-first always.
     """
-    with _SELF_CHECK_LOCK:
-        if _SELF_CHECK:
-            return _SELF_CHECK[0]
+    with _PILLOW.lock:
+        if _PILLOW.matches is not None:
+            return _PILLOW.matches
         rng = np.random.default_rng(20240607)
         samples = []
         for (w, h), target in _SELF_CHECK_CASES:
             pixels = rng.integers(0, 256, (2, h, w), dtype=np.uint8)
-            expected = np.stack(
-                [np.asarray(Image.fromarray(p, "L").resize(target, _RESAMPLE)) for p in pixels]
-            )
-            samples.append((pixels, target, expected))
-        ok = False
-        for rule in (True, False):
-            _ORDER_RULE[0] = rule
-            if all(
-                np.array_equal(resize_stack(pixels, target), expected)
-                for pixels, target, expected in samples
-            ):
-                ok = True
-                break
-        _SELF_CHECK.append(ok)
-        return ok
+            samples.append((pixels, target, _pil_resize(pixels, target)))
+        matching = next(
+            (rule for rule in (True, False)
+             if all(np.array_equal(_resize(pixels, target, rule), expected)
+                    for pixels, target, expected in samples)),
+            None,
+        )
+        if matching is not None:
+            _PILLOW.pillow_13_rule = matching
+        _PILLOW.matches = matching is not None
+        return _PILLOW.matches
+
+
+def _pil_resize(stack: NDArray[np.uint8], size: tuple[int, int]) -> NDArray[np.uint8]:
+    """The reference: each image of ``stack`` resized by the installed Pillow."""
+    return np.stack([np.asarray(Image.fromarray(p, "L").resize(size, _RESAMPLE)) for p in stack])
+
+
+def clear_caches() -> None:
+    """Forget the cached pass plans and the self-check's verdict.
+
+    Both are otherwise kept for the life of the process: plans depend only on
+    the sizes, the verdict only on the installed Pillow. Clearing is for a
+    process that swaps Pillow's resampling (tests do) and for freeing the
+    plans' memory; the next resize rebuilds what it needs.
+    """
+    _PLANS.clear()
+    _PILLOW.reset()
 
 
 

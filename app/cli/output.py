@@ -18,9 +18,19 @@ from tqdm import tqdm
 
 from app.domain.text_safety import escape_controls
 
-# tqdm's monitor thread would make the CLI multi-threaded, which rules out
-# fork-started import workers (see app.pool.importer); the bars update themselves.
-tqdm.monitor_interval = 0
+
+class quiet_tqdm(tqdm):  # noqa: N801 - reads as the tqdm it stands in for
+    """A tqdm bar that never starts tqdm's monitor thread.
+
+    The monitor would make the CLI multi-threaded, and the importer and the
+    hash pipeline fork their workers only from a single-threaded process
+    (forking a multi-threaded one can deadlock the child; see
+    ``app.pool.importer``), falling back to slower spawned workers. The
+    setting lives on this subclass, so tqdm's own default is left alone for
+    every other user in the process; our bars are redrawn on each update anyway.
+    """
+
+    monitor_interval = 0
 
 
 def shown(value: Any) -> str:
@@ -75,7 +85,8 @@ def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable
         if not show:
             return
         if bar is None:
-            bar = tqdm(total=total, desc=description, unit="it", file=sys.stderr, leave=False)
+            bar = quiet_tqdm(total=total, desc=description, unit="it", file=sys.stderr,
+                             leave=False)
         bar.total = total
         bar.n = done
         bar.refresh()

@@ -6,6 +6,7 @@ import argparse
 
 from app.cli import validators
 from app.cli.output import print_json, print_table, progress_bar
+from app.learning.pick_reasons import ColdStartReason
 from app.learning.ranking import rank_unlabeled
 from app.project.workspace import Workspace
 from sampling.strategies import STRATEGIES
@@ -34,10 +35,10 @@ def run_rank(args: argparse.Namespace) -> int:
     if args.json:
         print_json([r.to_json() for r in ranked])
         return 0
-    if ranked and "cold_start" in ranked[0].reason:
-        reason = ranked[0].reason
-        print(f"No model yet: cold start. A diverse first batch ({reason['cold_start']} on "
-              f"{reason['embedding']}); {args.strategy} ranks once a model is trained. "
+    reason = ranked[0].reason if ranked else None
+    if isinstance(reason, ColdStartReason):
+        print(f"No model yet: cold start. A diverse first batch ({reason.method} on "
+              f"{reason.embedding}); {args.strategy} ranks once a model is trained. "
               "Score: distance to the nearest labeled or earlier pick (inf: first pick).")
     else:
         print(f"Strategy {args.strategy}; score: higher = more worth labeling.")

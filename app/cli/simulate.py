@@ -7,10 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from app.cli import validators
-from app.cli.output import print_json, print_table, shown
+from app.cli.output import print_json, print_table, quiet_tqdm, shown
 from app.learning.simulation_report import savings_rows
 from sampling.strategies import STRATEGIES
 
@@ -104,7 +102,7 @@ def run_simulate(args: argparse.Namespace) -> int:
                       input_size=args.input_size),
     )
     total = len(config.strategies) * len(config.seeds) * (config.rounds + 1)
-    with tqdm(total=total, desc="simulate", unit="round", file=sys.stderr,
+    with quiet_tqdm(total=total, desc="simulate", unit="round", file=sys.stderr,
               disable=not sys.stderr.isatty()) as bar:
         result = run_simulation(config, args.out, fresh=args.fresh,
                                 progress=lambda event: _advance(bar, event))
@@ -120,7 +118,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _advance(bar: tqdm, event: dict[str, Any]) -> None:
+def _advance(bar: quiet_tqdm, event: dict[str, Any]) -> None:
     bar.set_postfix_str(f"{event['strategy']} seed {event['seed']} round "
                         f"{event['round']}/{event['rounds']} acc {event['accuracy']:.3f}",
                         refresh=False)

@@ -258,8 +258,8 @@ def run_mine(args: argparse.Namespace) -> int:
         return 0
     print_table(
         ["#", "sample", "score", "hamming", "cosine", "nearest failure", "path"],
-        [[i, m.sample_id, m.score, m.reason["hamming"], m.reason["cosine"],
-          m.reason["nearest_failure"]["path"], m.path] for i, m in enumerate(mined, start=1)],
+        [[i, m.sample_id, m.score, m.reason.hamming, m.reason.cosine,
+          m.reason.nearest_failure.path, m.path] for i, m in enumerate(mined, start=1)],
     )
     return 0
 
@@ -299,9 +299,9 @@ def run_similar(args: argparse.Namespace) -> int:
                                 unlabeled_only=args.unlabeled, progress=bar)
     if args.json:
         print_json([{"sample_id": r.sample_id, "path": r.path, "cosine": r.score,
-                     "label": r.reason["current_label"]} for r in found])
+                     "label": r.reason.current_label} for r in found])
         return 0
     print_table(["#", "sample", "cosine", "label", "path"],
-                [[i, r.sample_id, r.score, r.reason["current_label"], r.path]
+                [[i, r.sample_id, r.score, r.reason.current_label, r.path]
                  for i, r in enumerate(found, start=1)])
     return 0

@@ -8,8 +8,26 @@ import sys
 from tqdm import tqdm
 
 from app.cli import validators
-from app.cli.output import print_json, print_json_line, print_table, progress_bar
+from app.cli.output import (
+    print_json,
+    print_json_line,
+    print_table,
+    progress_bar,
+    quiet_tqdm,
+    shown,
+)
 from app.domain.annotator import resolve_annotator
+from app.learning.job_events import (
+    EpochProgress,
+    FinalEvent,
+    JobCancelled,
+    JobFailed,
+    JobOutput,
+    ScoringProgress,
+    TrainingDone,
+    TrainingPlan,
+    UnreadableEvent,
+)
 from app.learning.job_worker import DEFAULT_MIN_STEPS
 from app.learning.jobs import JobHandle, cancel_job, job_log_path, reconcile_jobs, start_job
 from app.project.workspace import Workspace, WorkspaceError
@@ -65,48 +83,64 @@ def register(commands: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(run=run_evaluate)
 
 
-def follow(handle: JobHandle, *, as_json: bool, description: str) -> dict:
-    """Show a job's progress until it ends; Ctrl+C cancels it cleanly."""
-    final: dict = {}
+def follow(handle: JobHandle, *, as_json: bool, description: str) -> FinalEvent:
+    """Show a job's progress until it ends; Ctrl+C cancels it cleanly.
+
+    Returns the job's final event; when the process printed none (killed), one
+    made from the job's recorded status.
+    """
+    final: FinalEvent | None = None
     bar = None
     try:
         for event in handle.events():
-            kind = event.get("event")
+            if isinstance(event, UnreadableEvent):
+                _report_unreadable(handle, event)
+                continue
             if as_json:
-                print_json_line(event)
-            elif kind == "plan":
-                print(f"plan: {event['plan']}", file=sys.stderr)
-            elif kind == "progress":
+                print_json_line(event.to_json())
+            elif isinstance(event, TrainingPlan):
+                print(f"plan: {event.plan}", file=sys.stderr)
+            elif isinstance(event, EpochProgress | ScoringProgress):
                 bar = _advance(bar, event, description)
-            elif kind == "log":
-                print(event["message"], file=sys.stderr)
-            if kind in ("done", "error", "cancelled"):
+            elif isinstance(event, JobOutput):
+                print(shown(event.message), file=sys.stderr)
+            if isinstance(event, FinalEvent):
                 final = event
     except KeyboardInterrupt:
         handle.cancel()
         print("\ncancelling...", file=sys.stderr)
         for event in handle.events():
-            if event.get("event") in ("done", "error", "cancelled"):
+            if isinstance(event, FinalEvent):
                 final = event
     finally:
         if bar is not None:
             bar.close()
     job = handle.wait()
-    if not final:
-        final = {"event": "error" if job.status == "failed" else job.status,
-                 "message": job.error or ""}
+    if final is None:
+        final = (JobCancelled(job.error) if job.status == "cancelled" else JobFailed(
+            job.error or f"the job ended {job.status} without reporting its outcome"))
     return final
 
 
-def _advance(bar: tqdm | None, event: dict, description: str) -> tqdm | None:
+def _report_unreadable(handle: JobHandle, event: UnreadableEvent) -> None:
+    print(f"labelloop: job {handle.job_id} printed a line this version cannot read "
+          f"({shown(event.problem)}): {shown(event.line[:200])}", file=sys.stderr)
+
+
+def _advance(bar: tqdm | None, event: EpochProgress | ScoringProgress,
+             description: str) -> tqdm | None:
     if not sys.stderr.isatty():
         return None
     if bar is None:
-        bar = tqdm(total=1000, desc=description, file=sys.stderr, leave=False,
-                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
-    bar.n = int(1000 * float(event.get("fraction_done", 0)))
-    postfix = {k: event[k] for k in ("epoch", "loss", "val_accuracy", "done") if k in event}
-    bar.set_postfix({k: (f"{v:.3f}" if isinstance(v, float) else v) for k, v in postfix.items()})
+        bar = quiet_tqdm(total=1000, desc=description, file=sys.stderr, leave=False,
+                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+    bar.n = int(1000 * event.fraction_done)
+    if isinstance(event, EpochProgress):
+        postfix = {"epoch": event.epoch, "loss": event.loss, "val_accuracy": event.val_accuracy}
+    else:
+        postfix = {"done": event.done}
+    bar.set_postfix({k: (f"{v:.3f}" if isinstance(v, float) else v)
+                     for k, v in postfix.items() if v is not None})
     return bar
 
 
@@ -134,18 +168,19 @@ def run_train(args: argparse.Namespace) -> int:
         # carries on detached and records its outcome (app.learning.job_worker).
         _say_detached(handle.job_id, args.project, log)
         raise
-    if final.get("event") != "done":
+    if not isinstance(final, TrainingDone):
         if not args.json:
-            print(f"training {final.get('event')}: {final.get('message', '')}", file=sys.stderr)
-        return 1 if final.get("event") == "error" else 2
+            print(f"training {final.name}: {shown(getattr(final, 'message', None) or '')}",
+                  file=sys.stderr)
+        return 2 if isinstance(final, JobCancelled) else 1
     if not args.json:
-        print(f"registered model version {final['model_version']}")
-        if final.get("stopped_early"):
-            print(f"early stopping ended training after epoch {final['epochs_run']}: "
+        print(f"registered model version {final.model_version}")
+        if final.stopped_early:
+            print(f"early stopping ended training after epoch {final.epochs_run}: "
                   "the validation loss stopped improving")
-        print_metrics(final["metrics"])
-        for note in final.get("notes", []):
-            if note != final["metrics"].get("not_validated"):  # printed just above
+        print_metrics(final.metrics)
+        for note in final.notes:
+            if note != final.metrics.get("not_validated"):  # printed just above
                 print(f"note: {note}")
     return 0
 

@@ -1,9 +1,19 @@
-"""How scores read on screen."""
+"""How scores and the reasons samples were picked read on screen."""
 
 from __future__ import annotations
 
 import math
+from html import escape
 
+from app.learning.pick_reasons import (
+    ColdStartReason,
+    DriftReason,
+    ImportOrderReason,
+    MinedReason,
+    ReviewReason,
+    SimilarReason,
+    StrategyReason,
+)
 from app.learning.ranking import RankedSample
 
 
@@ -21,3 +31,42 @@ def score_text(item: RankedSample) -> str:
     if abs(score) >= 0.01:
         return f"{score:.3f}"
     return f"{score:.1e}"
+
+
+def reason_text(item: RankedSample) -> str:
+    """Why ``item`` is in the queue, as rich text for the labeling view.
+
+    The one place a :mod:`app.learning.pick_reasons` reason becomes words;
+    names that come from users (classes, failure sets) are HTML-escaped.
+    """
+    reason = item.reason
+    match reason:
+        case ColdStartReason():
+            distance = ("the first pick" if item.score == float("inf")
+                        else f"distance {item.score:.3g} to the nearest labeled or earlier pick")
+            return (f"No model yet: picked for a <b>diverse first batch</b> "
+                    f"({escape(reason.method)} on {escape(reason.embedding)}): {distance}. "
+                    f"Train a model and {escape(reason.strategy)} ranks this queue.")
+        case StrategyReason():
+            via = f" (model v{reason.model})" if reason.model else ""
+            return (f"Picked by <b>{escape(reason.strategy)}</b>{via}: score {score_text(item)} "
+                    "(higher = more worth labeling)")
+        case MinedReason():
+            parts = [f"Similar to failure set <b>{escape(reason.failure_set)}</b>: "
+                     f"score {item.score:.3f}"]
+            if reason.hamming is not None:
+                parts.append(f"Hamming {reason.hamming}")
+            if reason.cosine is not None:
+                parts.append(f"cosine {reason.cosine:.3f}")
+            return " · ".join(parts)
+        case SimilarReason():
+            return (f"Looks like sample {reason.similar_to} (model v{reason.model}): "
+                    f"cosine {reason.cosine:.3f}")
+        case DriftReason():
+            return (f"Far from the pool model v{reason.model} was trained for "
+                    f"(import batch {reason.batch}): distance {item.score:.3g}")
+        case ReviewReason():
+            return f"Labeled <b>{escape(reason.label)}</b> (review)"
+        case ImportOrderReason():
+            return "Unlabeled, in import order"
+    raise TypeError(f"no text for a {type(reason).__name__}")

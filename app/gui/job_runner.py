@@ -1,8 +1,8 @@
 """Background jobs (training, scoring) seen from the window.
 
 The job itself is a separate process (app.learning.jobs); a small QThread only reads
-its JSON-line events and re-emits them as signals, so the UI thread never
-waits on a pipe.
+its events (the typed schema of app.learning.job_events, shared with the CLI)
+and re-emits them as signals, so the UI thread never waits on a pipe.
 """
 
 from __future__ import annotations
@@ -12,12 +12,23 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from app.learning.job_events import (
+    EpochProgress,
+    FinalEvent,
+    JobEvent,
+    JobFailed,
+    ScoringDone,
+    ScoringProgress,
+    TrainingDone,
+    TrainingPlan,
+    UnreadableEvent,
+)
 from app.learning.jobs import JobHandle, start_job
 from app.project.workspace import Workspace, WorkspaceError
 
 
 class _EventReader(QThread):
-    event = Signal(dict)
+    event = Signal(object)  # a JobEvent or an UnreadableEvent
     ended = Signal(object)  # the final Job record
 
     def __init__(self, handle: JobHandle) -> None:
@@ -33,12 +44,13 @@ class _EventReader(QThread):
 class JobRunner(QObject):
     """Starts one job at a time and reports it: progress, done, failed, cancelled."""
 
-    progress = Signal(dict)
-    planned = Signal(dict)     # a training job's plan, before its first epoch
-    succeeded = Signal(dict)   # the job's "done" event
+    progress = Signal(object)   # EpochProgress (training) or ScoringProgress (scoring)
+    planned = Signal(object)    # TrainingPlan, before the first epoch
+    succeeded = Signal(object)  # TrainingDone or ScoringDone
     failed = Signal(str)
     cancelled = Signal()
-    started = Signal(int)      # job id
+    started = Signal(int)       # job id
+    unreadable = Signal(str)    # a line of the job's output that is no known event
 
     def __init__(self, project_root: Path, kind: str) -> None:
         super().__init__()
@@ -46,7 +58,7 @@ class JobRunner(QObject):
         self.kind = kind
         self._handle: JobHandle | None = None
         self._reader: _EventReader | None = None
-        self._final: dict[str, Any] = {}
+        self._final: FinalEvent | None = None
 
     @property
     def running(self) -> bool:
@@ -61,7 +73,7 @@ class JobRunner(QObject):
         except WorkspaceError as exc:
             self.failed.emit(str(exc))
             return False
-        self._final = {}
+        self._final = None
         self._reader = _EventReader(self._handle)
         self._reader.event.connect(self._on_event)
         self._reader.ended.connect(self._on_ended)
@@ -78,22 +90,29 @@ class JobRunner(QObject):
         if self._reader is not None:
             self._reader.wait(msecs)
 
-    def _on_event(self, event: dict) -> None:
-        if event.get("event") == "progress":
+    def _on_event(self, event: JobEvent | UnreadableEvent) -> None:
+        if isinstance(event, EpochProgress | ScoringProgress):
             self.progress.emit(event)
-        elif event.get("event") == "plan":
+        elif isinstance(event, TrainingPlan):
             self.planned.emit(event)
-        elif event.get("event") in ("done", "error", "cancelled"):
+        elif isinstance(event, FinalEvent):
             self._final = event
+        elif isinstance(event, UnreadableEvent):
+            self.unreadable.emit(f"the {self.kind} job printed a line this version cannot "
+                                 f"read ({event.problem}): {event.line[:200]}")
 
     def _on_ended(self, job: Any) -> None:
         self._handle = None
         if self._reader is not None:
             self._reader.wait()
             self._reader = None
-        if job.status == "succeeded":
-            self.succeeded.emit(self._final)
+        final, self._final = self._final, None
+        if job.status == "succeeded" and isinstance(final, TrainingDone | ScoringDone):
+            self.succeeded.emit(final)
         elif job.status == "cancelled":
             self.cancelled.emit()
+        elif job.status == "succeeded":
+            self.failed.emit(f"the {self.kind} job succeeded but its outcome never arrived")
         else:
-            self.failed.emit(job.error or self._final.get("message", "the job failed"))
+            message = final.message if isinstance(final, JobFailed) else None
+            self.failed.emit(job.error or message or "the job failed")

@@ -13,10 +13,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.formatting import score_text
+from app.gui.formatting import reason_text
 from app.gui.image_view import ImageView
 from app.gui.project_model import ProjectModel
 from app.gui.thumbnails import ImageCache
+from app.learning.pick_reasons import MinedReason, NearestFailure
 from app.learning.ranking import RankedSample
 
 PREFETCH = 4  # samples ahead decoded in the background, so the next one shows at once
@@ -120,7 +121,7 @@ class LabelingView(QWidget):
         position = self.project.session.position
         self.title.setText(f"<b>Sample {item.sample_id}</b> · {sample.path} · "
                            f"{self.project.header()}")
-        self.reason.setText(self._reason_text(item))
+        self.reason.setText(reason_text(item))
         path = str(self.project.workspace.resolve(sample.path))
         pixmap = self.images.request(item.sample_id, path)
         if pixmap is None:  # meanwhile the small thumbnail, scaled up
@@ -138,42 +139,14 @@ class LabelingView(QWidget):
         for sample in self.project.workspace.samples(upcoming):
             self.images.request(sample.id, str(self.project.workspace.resolve(sample.path)))
 
-    def _reason_text(self, item: RankedSample) -> str:
-        reason = item.reason
-        if "cold_start" in reason:
-            distance = ("the first pick" if item.score == float("inf")
-                        else f"distance {item.score:.3g} to the nearest labeled or earlier pick")
-            return (f"No model yet: picked for a <b>diverse first batch</b> "
-                    f"({reason['cold_start']} on {reason['embedding']}): {distance}. "
-                    f"Train a model and {reason['strategy']} ranks this queue.")
-        if "strategy" in reason:
-            model = reason.get("model")
-            via = f" (model v{model})" if model else ""
-            return (f"Picked by <b>{reason['strategy']}</b>{via}: score {score_text(item)} "
-                    "(higher = more worth labeling)")
-        if "failure_set" in reason:
-            parts = [f"Similar to failure set <b>{reason['failure_set']}</b>: "
-                     f"score {item.score:.3f}"]
-            if reason.get("hamming") is not None:
-                parts.append(f"Hamming {reason['hamming']}")
-            if reason.get("cosine") is not None:
-                parts.append(f"cosine {reason['cosine']:.3f}")
-            return " · ".join(parts)
-        if "drift_batch" in reason:
-            return (f"Far from the pool model v{reason.get('model')} was trained for "
-                    f"(import batch {reason['drift_batch']}): distance {item.score:.3g}")
-        if "label" in reason:
-            return f"Labeled <b>{reason['label']}</b> (review)"
-        return "Unlabeled, in import order"
-
     def _show_failure(self, item: RankedSample) -> None:
-        nearest = item.reason.get("nearest_failure")
-        if not nearest or not nearest.get("path"):
+        nearest = _nearest_failure(item)
+        if nearest is None or not nearest.path:
             self.failure_thumb.hide()
             return
-        key = -int(nearest["id"])  # failure items share the cache under negative keys
-        pixmap = self.thumbnails.request(key, str(self.project.workspace.resolve(nearest["path"])))
-        self.failure_thumb.setToolTip(f"nearest failure: {nearest['path']}")
+        key = -nearest.id  # failure items share the cache under negative keys
+        pixmap = self.thumbnails.request(key, str(self.project.workspace.resolve(nearest.path)))
+        self.failure_thumb.setToolTip(f"nearest failure: {nearest.path}")
         if pixmap is not None and not pixmap.isNull():
             self.failure_thumb.setPixmap(pixmap.scaled(
                 72, 72, Qt.AspectRatioMode.KeepAspectRatio,
@@ -221,12 +194,17 @@ class LabelingView(QWidget):
         current = self.project.current
         if current is None:
             return
-        nearest = current.reason.get("nearest_failure") or {}
+        nearest = _nearest_failure(current)
         if sample_id == current.sample_id and self.images.get(sample_id) is None:
             self._set_image(self.thumbnails.get(sample_id))
-        elif nearest and sample_id == -int(nearest.get("id", 0)):
+        elif nearest is not None and sample_id == -nearest.id:
             self._show_failure(current)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self._show_view_status()  # the fitted zoom changed
+
+
+def _nearest_failure(item: RankedSample) -> NearestFailure | None:
+    """The failure a mined sample resembles; None for every other kind of pick."""
+    return item.reason.nearest_failure if isinstance(item.reason, MinedReason) else None

@@ -15,7 +15,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.project_model import ProjectModel
-from app.labeling.queues import QUEUE_KINDS, QUEUE_TITLES, QueueSpec
+from app.labeling.queues import (
+    COLD_START_HINT,
+    QUEUE_KINDS,
+    QUEUE_TITLES,
+    QueueSpec,
+    queue_kind,
+)
 from sampling.strategies import STRATEGIES
 
 MINING_METHODS = ("phash", "embedding", "both")
@@ -117,17 +123,8 @@ class QueuePanel(QWidget):
             item.setText(text)
         kind = self.project.spec.kind
         no_model = self.project.workspace.latest_model() is None
-        self.hint.setText({
-            "uncertain": ("No model yet: a diverse first batch (k-center on the pixels); "
-                          "train a model and this queue ranks by uncertainty.") if no_model
-            else "Unlabeled samples the latest model is least sure of; score: higher = "
-                 "more worth labeling.",
-            "failures": "Unlabeled samples that look like a known failure.",
-            "random": "An unbiased sample: live accuracy here is an honest estimate.",
-            "unlabeled": "Unlabeled samples in the order they were imported.",
-            "labeled": "Already labeled samples, for review.",
-            "drift": "Samples of an import batch farthest from the pool the model was trained for.",
-        }[kind])
+        self.hint.setText(COLD_START_HINT if kind == "uncertain" and no_model
+                          else queue_kind(kind).hint)
 
     def _select_kind(self, kind: str) -> None:
         self.kinds.blockSignals(True)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.domain.annotator import resolve_annotator
 from app.gui.job_runner import JobRunner
 from app.gui.project_model import ProjectModel
+from app.learning.job_events import EpochProgress, ScoringDone, TrainingDone, TrainingPlan
 from app.learning.job_worker import DEFAULT_MIN_STEPS
 from app.learning.model_registry import AUTO_RETRAIN_SETTING, retrain_due
 
@@ -84,10 +85,11 @@ class TrainingPanel(QWidget):
         self.trainer.failed.connect(self._on_failed)
         self.trainer.cancelled.connect(self._on_cancelled)
         self.scorer.progress.connect(
-            lambda e: self.project.busy.emit("Scoring the pool", e.get("done", 0),
-                                             e.get("total", 0)))
+            lambda e: self.project.busy.emit("Scoring the pool", e.done, e.total))
         self.scorer.succeeded.connect(self._on_scored)
         self.scorer.failed.connect(self._on_failed)
+        for runner in (self.trainer, self.scorer):
+            runner.unreadable.connect(self.project.message.emit)
         project.labelsChanged.connect(self._maybe_auto_retrain)
 
     # -- training ---------------------------------------------------------
@@ -110,37 +112,37 @@ class TrainingPanel(QWidget):
             self.project.message.emit("Auto-retrain: enough new labels, training started")
             self.start_training()
 
-    def _on_plan(self, event: dict) -> None:
+    def _on_plan(self, event: TrainingPlan) -> None:
         # What the job will really do, shown for the whole run.
-        self._plan = event["plan"][0].upper() + event["plan"][1:] + "."
+        self._plan = event.plan[:1].upper() + event.plan[1:] + "."
         self.progress.setValue(0)
         self.state.setText(self._plan)
 
-    def _on_progress(self, event: dict) -> None:
-        self.progress.setValue(int(1000 * float(event.get("fraction_done", 0))))
-        accuracy = event.get("val_accuracy")
+    def _on_progress(self, event: EpochProgress) -> None:
+        self.progress.setValue(int(1000 * event.fraction_done))
+        accuracy = event.val_accuracy
         self.state.setText(
-            f"Epoch {event.get('epoch')}/{event.get('epochs')} · loss {event.get('loss', 0):.3f}"
+            f"Epoch {event.epoch}/{event.epochs} · loss {event.loss:.3f}"
             + (f" · val acc {accuracy:.3f}" if accuracy is not None else "")
             + (f"\n{self._plan}" if self._plan else ""))
 
-    def _on_trained(self, event: dict) -> None:
+    def _on_trained(self, event: TrainingDone) -> None:
         self._idle_buttons()
         self.progress.setValue(1000)
-        version = event.get("model_version")
-        metrics = event.get("metrics", {})
+        version = event.model_version
+        metrics = event.metrics
         accuracy = metrics.get("accuracy")
         quality = (f" · val acc {accuracy:.3f} (n={metrics.get('n')})" if accuracy is not None
                    else " · not validated: too few labels to hold some out")
-        stopped = (f" · early stopping after epoch {event['epochs_run']}"
-                   if event.get("stopped_early") else "")
+        stopped = (f" · early stopping after epoch {event.epochs_run}"
+                   if event.stopped_early else "")
         self.state.setText(f"Model v{version} registered{quality}{stopped}"
                            + " · re-scoring the pool…")
         self.modelsChanged.emit()
         self.project.labelsChanged.emit()  # status bar: new model, 0 labels since
         self.scorer.start(self.project.workspace, {"model": version, "mc_samples": 10})
 
-    def _on_scored(self, _event: dict) -> None:
+    def _on_scored(self, _event: ScoringDone) -> None:
         self.project.idle.emit()
         self.state.setText(self.state.text().replace(" · re-scoring the pool…", ""))
         self.project.refresh_queue()  # re-rank with the new model, same sample on screen

@@ -1,7 +1,10 @@
 """The labeling queues the GUI offers, built headless from the core.
 
-Each queue is an ordered list of :class:`RankedSample`, with the reason
-each sample is there (strategy score, nearest failure...).
+Each queue kind is registered once in :data:`QUEUES` (title, builder,
+candidate count, batch rule, hint) and looked up by name, as strategies are
+in :mod:`sampling.strategies`. A queue is an ordered list of
+:class:`RankedSample`, each with the typed reason it is there
+(:mod:`app.learning.pick_reasons`).
 
 A queue holds every candidate when its order is one score per sample
 (import order, random, margin, entropy...): the grid is virtualised, so
@@ -13,21 +16,15 @@ so next to the position.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
+from app.learning.pick_reasons import ImportOrderReason, ReviewReason
 from app.learning.ranking import RankedSample, rank_unlabeled, unlabeled_ids
 from app.project.workspace import Workspace
 from sampling.strategies import STRATEGIES
 
-QUEUE_KINDS = ("uncertain", "failures", "random", "unlabeled", "labeled", "drift")
-QUEUE_TITLES = {
-    "uncertain": "Most uncertain",
-    "failures": "Similar to failures",
-    "random": "Random",
-    "unlabeled": "Unlabeled (import order)",
-    "labeled": "Labeled (review)",
-    "drift": "Drifted (newest batch)",
-}
 # Picks of a batch strategy, the cold-start batch, mined neighbours of failures,
 # the most drifted samples of a batch: enough for a labeling session.
 DEFAULT_BATCH_SIZE = 500
@@ -46,19 +43,16 @@ class QueueSpec:
     seed: int = 0
     size: int | None = None  # None: every candidate, or DEFAULT_BATCH_SIZE for batch queues
 
+    def __post_init__(self) -> None:
+        queue_kind(self.kind)  # a spec never names a queue that does not exist
+
     @property
     def title(self) -> str:
-        return QUEUE_TITLES[self.kind]
+        return queue_kind(self.kind).title
 
     def is_batch(self, has_model: bool) -> bool:
         """Whether this queue is a capped batch rather than every candidate in order."""
-        if self.kind in ("failures", "drift"):
-            return True
-        if self.kind == "uncertain":
-            spec = STRATEGIES.get(self.strategy)
-            needs_model = spec is not None and bool(spec.needs or spec.uses)
-            return (needs_model and not has_model) or (spec is not None and spec.kind == "batch")
-        return False
+        return queue_kind(self.kind).is_batch(self, has_model)
 
     def top(self, has_model: bool) -> int | None:
         """How many samples to ask the core for (None: all)."""
@@ -67,47 +61,144 @@ class QueueSpec:
         return DEFAULT_BATCH_SIZE if self.is_batch(has_model) else None
 
 
+QueueBuilder = Callable[[Workspace, QueueSpec, "int | None"], list[RankedSample]]
+
+
+def _never_batch(_spec: QueueSpec, _has_model: bool) -> bool:
+    return False
+
+
+def _always_batch(_spec: QueueSpec, _has_model: bool) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class QueueKind:
+    """One registered queue.
+
+    Attributes
+    ----------
+    name : str
+        Registry key, the ``kind`` of a :class:`QueueSpec`.
+    title : str
+        What the window calls it.
+    build : callable
+        ``build(workspace, spec, top) -> list[RankedSample]``: the queue in
+        order, at most ``top`` entries (None: every candidate).
+    candidates : str
+        The :meth:`Workspace.status` count a queue draws from (its size before the cap).
+    hint : str
+        One sentence for the window: what the queue holds.
+    is_batch : callable
+        ``is_batch(spec, has_model) -> bool``: whether the queue is a capped
+        batch rather than every candidate in order.
+    """
+
+    name: str
+    title: str
+    build: QueueBuilder = field(repr=False)
+    candidates: str
+    hint: str
+    is_batch: Callable[[QueueSpec, bool], bool] = field(default=_never_batch, repr=False)
+
+
+def _build_uncertain(workspace: Workspace, spec: QueueSpec, top: int | None) -> list[RankedSample]:
+    return rank_unlabeled(workspace, spec.strategy, top, seed=spec.seed)
+
+
+def _uncertain_is_batch(spec: QueueSpec, has_model: bool) -> bool:
+    strategy = STRATEGIES.get(spec.strategy)
+    if strategy is None:
+        return False
+    needs_model = bool(strategy.needs or strategy.uses)
+    return (needs_model and not has_model) or strategy.kind == "batch"
+
+
+def _build_random(workspace: Workspace, spec: QueueSpec, top: int | None) -> list[RankedSample]:
+    return rank_unlabeled(workspace, "random", top, seed=spec.seed)
+
+
+def _build_failures(workspace: Workspace, spec: QueueSpec, top: int | None) -> list[RankedSample]:
+    from app.targeted.failure_mining import mine_failures
+
+    if not spec.failure_set:
+        return []
+    return mine_failures(workspace, spec.failure_set, top or DEFAULT_BATCH_SIZE, spec.method)
+
+
+def _build_drift(workspace: Workspace, spec: QueueSpec, top: int | None) -> list[RankedSample]:
+    from app.monitor.drift_report import drift_report
+
+    return drift_report(workspace, spec.batch, top=top or DEFAULT_BATCH_SIZE).as_queue()
+
+
+def _build_unlabeled(workspace: Workspace, spec: QueueSpec, top: int | None) -> list[RankedSample]:
+    ids = unlabeled_ids(workspace)[:top].tolist()
+    return [RankedSample(s.id, s.path, 0.0, ImportOrderReason()) for s in workspace.samples(ids)]
+
+
+def _build_labeled(workspace: Workspace, spec: QueueSpec, top: int | None) -> list[RankedSample]:
+    labels = workspace.current_labels()
+    ids = [sid for sid, name in sorted(labels.items()) if spec.class_filter in (None, name)]
+    return [RankedSample(s.id, s.path, 0.0, ReviewReason(labels[s.id]))
+            for s in workspace.samples(ids[:top])]
+
+
+_KINDS = (
+    QueueKind("uncertain", "Most uncertain", _build_uncertain, "unlabeled",
+              "Unlabeled samples the latest model is least sure of; score: higher = "
+              "more worth labeling.", _uncertain_is_batch),
+    QueueKind("failures", "Similar to failures", _build_failures, "unlabeled",
+              "Unlabeled samples that look like a known failure.", _always_batch),
+    QueueKind("random", "Random", _build_random, "unlabeled",
+              "An unbiased sample: live accuracy here is an honest estimate."),
+    QueueKind("unlabeled", "Unlabeled (import order)", _build_unlabeled, "unlabeled",
+              "Unlabeled samples in the order they were imported."),
+    QueueKind("labeled", "Labeled (review)", _build_labeled, "labeled",
+              "Already labeled samples, for review."),
+    QueueKind("drift", "Drifted (newest batch)", _build_drift, "samples",
+              "Samples of an import batch farthest from the pool the model was trained for.",
+              _always_batch),
+)
+# The "uncertain" queue before any model exists (see app.learning.cold_start).
+COLD_START_HINT = ("No model yet: a diverse first batch (k-center on the pixels); "
+                   "train a model and this queue ranks by uncertainty.")
+
+QUEUES: Mapping[str, QueueKind] = MappingProxyType({kind.name: kind for kind in _KINDS})
+# The window lists queues in this order.
+QUEUE_KINDS: tuple[str, ...] = tuple(QUEUES)
+QUEUE_TITLES: Mapping[str, str] = MappingProxyType({k.name: k.title for k in _KINDS})
+
+
+class UnknownQueueError(ValueError):
+    """A queue kind that is not registered; the message lists the known ones."""
+
+
+def queue_kind(name: str) -> QueueKind:
+    """The registered queue ``name``.
+
+    Raises
+    ------
+    UnknownQueueError
+        For a name not in :data:`QUEUES`, listing the known ones.
+    """
+    try:
+        return QUEUES[name]
+    except KeyError:
+        raise UnknownQueueError(
+            f"unknown queue kind {name!r}; known kinds: {', '.join(QUEUES)}") from None
+
+
 def build_queue(workspace: Workspace, spec: QueueSpec) -> list[RankedSample]:
     """The samples of ``spec``'s queue, in order."""
-    top = spec.top(workspace.latest_model() is not None)
-    if spec.kind == "uncertain":
-        return rank_unlabeled(workspace, spec.strategy, top, seed=spec.seed)
-    if spec.kind == "random":
-        return rank_unlabeled(workspace, "random", top, seed=spec.seed)
-    if spec.kind == "failures":
-        from app.targeted.failure_mining import mine_failures
-
-        if not spec.failure_set:
-            return []
-        return mine_failures(workspace, spec.failure_set, top or DEFAULT_BATCH_SIZE, spec.method)
-    if spec.kind == "drift":
-        from app.monitor.drift_report import drift_report
-
-        return drift_report(workspace, spec.batch, top=top or DEFAULT_BATCH_SIZE).as_queue()
-    if spec.kind == "unlabeled":
-        ids = unlabeled_ids(workspace)[:top].tolist()
-        return [RankedSample(s.id, s.path, 0.0, {"order": "import"})
-                for s in workspace.samples(ids)]
-    if spec.kind == "labeled":
-        labels = workspace.current_labels()
-        ids = [sid for sid, name in sorted(labels.items())
-               if spec.class_filter in (None, name)]
-        return [RankedSample(s.id, s.path, 0.0, {"label": labels[s.id]})
-                for s in workspace.samples(ids)]
-    raise ValueError(f"unknown queue kind {spec.kind!r}; expected one of {QUEUE_KINDS}")
+    kind = queue_kind(spec.kind)
+    return kind.build(workspace, spec, spec.top(workspace.latest_model() is not None))
 
 
 def queue_counts(workspace: Workspace) -> dict[str, int]:
     """How many samples each queue could show (before the size cap)."""
     status = workspace.status()
-    return {
-        "uncertain": status["unlabeled"],
-        "random": status["unlabeled"],
-        "unlabeled": status["unlabeled"],
-        "labeled": status["labeled"],
-        "failures": status["unlabeled"],
-        "drift": status["samples"],
-    }
+    return {kind.name: status[kind.candidates] for kind in _KINDS}
 
 
 def queue_header(position: int, length: int, spec: QueueSpec, counts: dict[str, int],

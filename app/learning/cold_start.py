@@ -26,14 +26,15 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
 from app.domain.records import Sample
+from app.files.atomic_write import atomic_file
 from app.files.image_io import UnreadableImage, load_image
+from app.learning.pick_reasons import ColdStartReason
 from app.project.workspace import Workspace
 from sampling.diversity import k_center_greedy_with_distances
 
@@ -105,9 +106,9 @@ class ColdStartPicks:
     distances: NDArray[np.float32]  # to the nearest labeled / earlier pick; inf: first pick
     embedding: PoolEmbedding
 
-    @property
-    def reason(self) -> dict[str, Any]:
-        return {"cold_start": METHOD, "embedding": self.embedding.describe()}
+    def reason_for(self, strategy: str) -> ColdStartReason:
+        """Why these samples stand in for ``strategy``'s queue."""
+        return ColdStartReason(strategy, METHOD, self.embedding.describe())
 
 
 def pool_embedding(workspace: Workspace, *, seed: int = 0,
@@ -268,12 +269,10 @@ def _read_cache(path: Path) -> PoolEmbedding | None:
 
 
 def _write_cache(folder: Path, path: Path, embedding: PoolEmbedding) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
     meta = json.dumps({"side": embedding.side, "channels": embedding.channels,
                        "unreadable": {str(k): v for k, v in embedding.unreadable.items()}})
-    partial = path.with_suffix(".partial.npz")
-    np.savez(partial, ids=embedding.ids, vectors=embedding.vectors, meta=np.array(meta))
-    partial.replace(path)  # readers never see half a file
+    with atomic_file(path) as handle:  # readers never see half a file
+        np.savez(handle, ids=embedding.ids, vectors=embedding.vectors, meta=np.array(meta))
     for old in folder.glob("*.npz"):
         if old != path:
             old.unlink(missing_ok=True)  # an older pool's embedding is never read again

@@ -1,7 +1,9 @@
 """Entry point of a job process: ``python -m app.learning.job_worker PROJECT JOB_ID``.
 
-Prints one JSON object per line on stdout (for training a ``plan`` first,
-then ``progress``, then ``done``, ``error`` or ``cancelled``) and records the outcome in the jobs table.
+Prints one JSON object per line on stdout, the events of
+:mod:`app.learning.job_events` (for training a ``plan`` first, then
+``progress``, then ``done``, ``error`` or ``cancelled``), and records the
+outcome in the jobs table.
 SIGTERM asks the job to stop: training checks the flag between batches and
 ends without writing a checkpoint or a registry row.
 
@@ -15,7 +17,6 @@ see it; ``labelloop jobs PROJECT --cancel ID`` stops it.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -25,6 +26,15 @@ from typing import TYPE_CHECKING, Any
 from app.domain.annotator import resolve_annotator
 from app.files.os_errors import describe_os_error
 from app.files.process_identity import process_identity
+from app.learning.job_events import (
+    EpochProgress,
+    JobCancelled,
+    JobEvent,
+    JobFailed,
+    ScoringProgress,
+    TrainingPlan,
+    event_from_fields,
+)
 from app.learning.jobs import EXIT_CANCELLED
 from app.project.workspace import Workspace, WorkspaceError
 from app.store.sqlite import utc_now
@@ -48,10 +58,10 @@ class _StopFlag:
 _detached = False
 
 
-def emit(event: str, **fields: Any) -> None:
+def emit(event: JobEvent) -> None:
     """Print one event line; once nobody reads stdout, write it to the log instead."""
     global _detached
-    line = json.dumps({"event": event, **fields})
+    line = event.to_line()
     if not _detached:
         try:
             print(line, flush=True)
@@ -96,8 +106,8 @@ def training_config(params: dict, pool_sizes: list[tuple[int, int]]) -> TrainCon
 
 
 def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _StopFlag) -> dict:
+    from app.learning.checkpoint_file import save_checkpoint
     from app.learning.model_registry import checkpoint_path, register_version, training_set
-    from models.checkpoint import save_checkpoint
     from models.training import plan_training, train
 
     data = training_set(workspace)
@@ -105,16 +115,17 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
     config = training_config(params, [(s.width, s.height) for s in workspace.samples()])
 
     def progress(event: dict) -> None:
-        emit("progress", **event)
+        emit(EpochProgress.from_fields(event))
         workspace.store.update_job(job_id, progress=event)
 
     # Say up front what will really happen (raised epochs, no validation with
     # few labels, when early stopping may end the run), so a bar that ends
     # early is expected rather than a surprise.
     plan = plan_training(data.labels, config)
-    emit("plan", epochs=plan.epochs, total_steps=plan.total_steps, n_train=plan.n_train,
-         n_val=plan.n_val, early_stopping=plan.early_stopping,
-         min_steps_epoch=plan.min_steps_epoch, plan=plan.describe(), notes=list(plan.notes))
+    emit(TrainingPlan(epochs=plan.epochs, total_steps=plan.total_steps, n_train=plan.n_train,
+                      n_val=plan.n_val, early_stopping=plan.early_stopping,
+                      min_steps_epoch=plan.min_steps_epoch, plan=plan.describe(),
+                      notes=tuple(plan.notes)))
     result = train(data.paths, data.labels, data.classes, config, progress, should_stop)
     path = checkpoint_path(workspace, job_id)
     sha = save_checkpoint(result.state_dict, path)
@@ -136,7 +147,7 @@ def run_scoring(workspace: Workspace, job_id: int, params: dict, should_stop: _S
 
     def progress(done: int, total: int) -> None:
         event = {"done": done, "total": total, "fraction_done": done / total if total else 1.0}
-        emit("progress", **event)
+        emit(ScoringProgress(done, total, event["fraction_done"]))
         workspace.store.update_job(job_id, progress=event)
 
     scores = ensure_scores(workspace, version, int(params.get("mc_samples", 10)),
@@ -161,13 +172,13 @@ def main(argv: list[str]) -> int:
     with Workspace.open(project) as workspace:
         job = workspace.store.get_job(job_id)
         if job is None:
-            emit("error", message=f"no job {job_id}")
+            emit(JobFailed(f"no job {job_id}"))
             return 1
         if not workspace.store.claim_job(job_id, os.getpid(), process_identity(os.getpid())):
             # Cancelled (or failed by a reconcile) before this process got going.
             current = workspace.store.get_job(job_id)
             status = current.status if current else "gone"
-            emit("cancelled", message=f"job {job_id} is no longer queued ({status})")
+            emit(JobCancelled(f"job {job_id} is no longer queued ({status})"))
             return EXIT_CANCELLED
         from models.training import TrainingCancelled, TrainingError
 
@@ -175,7 +186,7 @@ def main(argv: list[str]) -> int:
             outcome = RUNNERS[job.kind](workspace, job_id, job.params, stop)
         except TrainingCancelled:
             workspace.store.update_job(job_id, status="cancelled", finished_at=utc_now())
-            emit("cancelled")
+            emit(JobCancelled())
             return EXIT_CANCELLED
         except OSError as exc:  # a full disk, an unreadable file: name it
             message = describe_os_error(exc)
@@ -191,10 +202,10 @@ def main(argv: list[str]) -> int:
                 job_id, status="succeeded", finished_at=utc_now(),
                 model_version_id=outcome.get("model_version"),
             )
-            emit("done", **outcome)
+            emit(event_from_fields({"event": "done", **outcome}))
             return 0
         workspace.store.update_job(job_id, status="failed", finished_at=utc_now(), error=message)
-        emit("error", message=message)
+        emit(JobFailed(message))
         return 1
 
 

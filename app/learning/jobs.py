@@ -17,7 +17,6 @@ together with the process's start time) is marked failed by
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -30,6 +29,7 @@ from typing import Any
 
 from app.domain.records import Job
 from app.files.process_identity import is_alive, process_command_line, process_identity
+from app.learning.job_events import JobEvent, UnreadableEvent, parse_event_line
 from app.project.workspace import Workspace, WorkspaceError
 from app.store.sqlite import StoreError, utc_now
 
@@ -109,17 +109,17 @@ class JobHandle:
     def pid(self) -> int:
         return self.process.pid
 
-    def events(self) -> Iterator[dict[str, Any]]:
-        """Yield each JSON event the job prints, until its output ends."""
+    def events(self) -> Iterator[JobEvent | UnreadableEvent]:
+        """Yield each event the job prints (:mod:`app.learning.job_events`), until its output ends.
+
+        Text that is not JSON comes as :class:`JobOutput`; JSON that is no known
+        event as :class:`UnreadableEvent`, for the reader to report.
+        """
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                yield json.loads(line)
-            except ValueError:
-                yield {"event": "log", "message": line}
+            event = parse_event_line(line)
+            if event is not None:
+                yield event
 
     def cancel(self) -> None:
         """Ask the job to stop (SIGTERM); it discards its work and exits."""

@@ -14,11 +14,12 @@ higher means more worth labeling.  For margin that is ``-(p1 - p2)``, in
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from app.learning.pick_reasons import PickReason, StrategyReason
 from app.project.workspace import Workspace, WorkspaceError
 from sampling.strategies import STRATEGIES, PoolArrays, rank
 
@@ -29,20 +30,17 @@ DEFAULT_COLD_START_BATCH = 500
 
 @dataclass(frozen=True)
 class RankedSample:
-    """One entry of a queue, with the reason it is there."""
+    """One entry of a queue, with the reason it is there (see :mod:`app.learning.pick_reasons`)."""
 
     sample_id: int
     path: str
     score: float
-    reason: dict[str, Any] = field(default_factory=dict)
+    reason: PickReason
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"sample_id": self.sample_id, "path": self.path,
-                               "score": _json_number(self.score)}
-        for key in ("strategy", "cold_start"):
-            if key in self.reason:
-                out[key] = self.reason[key]
-        return out
+        """``{"sample_id", "path", "score"}`` plus ``strategy`` / ``cold_start`` where they apply."""
+        return {"sample_id": self.sample_id, "path": self.path,
+                "score": _json_number(self.score), **self.reason.json_fields()}
 
 
 def _json_number(value: float) -> float | None:
@@ -69,7 +67,7 @@ def rank_unlabeled(
     With no model yet, a strategy that needs one (every one but ``random``)
     returns the cold-start batch (:func:`app.learning.cold_start.cold_start_picks`):
     ``top`` samples (``DEFAULT_COLD_START_BATCH`` when None) picked for
-    diversity, each with ``reason["cold_start"]`` naming the method.
+    diversity, each with a :class:`ColdStartReason` naming the method.
     """
     if strategy not in STRATEGIES:
         raise WorkspaceError(
@@ -111,7 +109,7 @@ def rank_unlabeled(
     samples = {s.id: s for s in workspace.samples(picked.tolist())}
     return [
         RankedSample(int(sid), samples[int(sid)].path, float(score),
-                     {"strategy": strategy, "model": version_id})
+                     StrategyReason(strategy, version_id))
         for sid, score in zip(picked, ranking.scores, strict=True)
     ]
 
@@ -123,8 +121,8 @@ def _cold_start(workspace: Workspace, strategy: str, candidates: np.ndarray, top
     k = DEFAULT_COLD_START_BATCH if top is None else top
     picks = cold_start_picks(workspace, candidates, k, seed=seed, progress=progress)
     samples = {s.id: s for s in workspace.samples(picks.ids.tolist())}
+    reason = picks.reason_for(strategy)
     return [
-        RankedSample(int(sid), samples[int(sid)].path, float(distance),
-                     {"strategy": strategy, "model": None, **picks.reason})
+        RankedSample(int(sid), samples[int(sid)].path, float(distance), reason)
         for sid, distance in zip(picks.ids, picks.distances, strict=True)
     ]

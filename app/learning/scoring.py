@@ -20,17 +20,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import shutil
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from app.domain.records import ModelVersion
+from app.files.atomic_write import staged_folder
 from app.learning.model_registry import load_network, score_cache_dir
 from app.project.workspace import Workspace
 
@@ -172,29 +169,16 @@ def _merge(old: PoolScores, new: PoolScores) -> PoolScores:
 
 def _save(workspace: Workspace, version: ModelVersion, scores: PoolScores) -> None:
     """Write the cache to a fresh folder and swap it in, so readers never see half."""
-    folder = score_cache_dir(workspace, version.id)
-    staging = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}"
-    staging.mkdir(parents=True)
-    digests = {}
-    for name in ARRAYS:
-        buffer = io.BytesIO()
-        np.save(buffer, getattr(scores, name), allow_pickle=False)
-        data = buffer.getvalue()
-        (staging / f"{name}.npy").write_bytes(data)
-        digests[name] = hashlib.sha256(data).hexdigest()
-    meta = {"model": version.id, "checkpoint_sha256": version.checkpoint_sha256,
-            "mc_samples": int(scores.mc_probs.shape[-1]), "n": int(len(scores.sample_ids)),
-            "sha256": digests,
-            "failed": {str(k): v for k, v in scores.failed.items()}}
-    (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
-    _swap_folder(staging, folder)
-
-
-def _swap_folder(staging: Path, folder: Path) -> None:
-    if folder.exists():
-        old = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:8]}"
-        os.rename(folder, old)
-        os.rename(staging, folder)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(staging, folder)
+    with staged_folder(score_cache_dir(workspace, version.id)) as staging:
+        digests = {}
+        for name in ARRAYS:
+            buffer = io.BytesIO()
+            np.save(buffer, getattr(scores, name), allow_pickle=False)
+            data = buffer.getvalue()
+            (staging / f"{name}.npy").write_bytes(data)
+            digests[name] = hashlib.sha256(data).hexdigest()
+        meta = {"model": version.id, "checkpoint_sha256": version.checkpoint_sha256,
+                "mc_samples": int(scores.mc_probs.shape[-1]), "n": int(len(scores.sample_ids)),
+                "sha256": digests,
+                "failed": {str(k): v for k, v in scores.failed.items()}}
+        (staging / "meta.json").write_text(json.dumps(meta), encoding="utf-8")

@@ -29,6 +29,7 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor, nn
 
+from app.files.atomic_write import atomic_file
 from app.learning import simulation_runs as store
 from app.learning.simulation_data import SimulationData, load_simulation_data
 from app.learning.simulation_report import (
@@ -36,7 +37,6 @@ from app.learning.simulation_report import (
     average_runs,
     label_savings,
     plot_curves,
-    temp_path_beside,
     write_curves_csv,
     write_curves_json,
 )
@@ -304,13 +304,8 @@ def select(strategy: str, network: nn.Module, pool_images: Tensor, labeled: Sequ
 
 def save_state(path: Path, round_index: int, state: dict[str, Tensor]) -> None:
     """Weights of the last completed round, replaced atomically."""
-    temp = temp_path_beside(path)
-    try:
-        torch.save({"round": round_index, "state_dict": state}, temp)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as handle:
+        torch.save({"round": round_index, "state_dict": state}, handle)
 
 
 def load_state(path: Path, round_index: int) -> dict[str, Tensor] | None:

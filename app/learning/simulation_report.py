@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from app.files.atomic_write import atomic_file, write_text_atomic
 
 Point = dict[str, Any]
 CSV_HEADER = (
@@ -191,35 +191,13 @@ def _seed_range(per_seed: Sequence[float | None] | None) -> str:
     return f"{span} ({len(reached)} of {len(per_seed)} seeds reached)"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so a reader sees the old file or the new one, never half."""
-    temp = temp_path_beside(path)
-    try:
-        with open(temp, "x", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
-def temp_path_beside(path: Path) -> Path:
-    """A fresh hidden name next to ``path`` (same file system, so ``os.replace`` is atomic).
-
-    Not :func:`tempfile.mkstemp`: its files are private (0600), and results
-    should get the user's usual permissions.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-
-
 def write_curves_json(path: Path, config: Mapping[str, Any],
                       curves: Mapping[str, Sequence[Point]],
                       savings: Mapping[str, Any] | None) -> None:
     """``{"config", "strategies": {name: [point, ...]}, "savings"}`` as indented JSON."""
     document = {"config": dict(config), "strategies": {k: list(v) for k, v in curves.items()},
                 "savings": savings}
-    write_atomically(path, json.dumps(document, indent=2) + "\n")
+    write_text_atomic(path, json.dumps(document, indent=2) + "\n")
 
 
 def write_curves_csv(path: Path, curves: Mapping[str, Sequence[Point]]) -> None:
@@ -239,7 +217,7 @@ def write_curves_csv(path: Path, curves: Mapping[str, Sequence[Point]]) -> None:
                 _optional(point.get("std")), f"{point['macro_f1']:.6f}",
                 _optional(point.get("macro_f1_std")), point["seeds"],
             ])
-    write_atomically(path, "".join(lines))
+    write_text_atomic(path, "".join(lines))
 
 
 def _optional(value: float | None) -> str:
@@ -273,10 +251,5 @@ def plot_curves(path: Path, curves: Mapping[str, Sequence[Point]], title: str) -
     axes.grid(True, alpha=0.3)
     axes.legend(loc="lower right")
     figure.tight_layout()
-    temp = temp_path_beside(path)
-    try:
-        figure.savefig(temp, format="png")
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as handle:
+        figure.savefig(handle, format="png")

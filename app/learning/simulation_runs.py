@@ -7,7 +7,7 @@ Layout::
     OUT/runs/<strategy>-seed<S>.pt     the latest round's weights (to continue or extend)
     OUT/curves.json, curves.csv, curves.png
 
-Every file is replaced atomically (temp file + ``os.replace``), so a run
+Every file is replaced atomically (:mod:`app.files.atomic_write`), so a run
 killed at any moment leaves either the previous or the new version. Strategies
 and seeds are not part of the settings: each has its own file, so a later
 call may add a strategy or a seed to the same OUT and reuse the rest.
@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from app.learning.simulation_report import write_atomically
+from app.files.atomic_write import write_text_atomic
 from app.project.workspace import WorkspaceError
 
 MANIFEST = "simulation.json"
@@ -90,7 +90,7 @@ def prepare_out(out: Path, settings: Mapping[str, Any], *, fresh: bool) -> None:
                 "pass --fresh to discard it, or choose another --out"
             )
     out.mkdir(parents=True, exist_ok=True)
-    write_atomically(manifest, json.dumps({"settings": wanted}, indent=2) + "\n")
+    write_text_atomic(manifest, json.dumps({"settings": wanted}, indent=2) + "\n")
 
 
 def discard_results(out: Path) -> None:
@@ -132,7 +132,7 @@ def save_run(out: Path, strategy: str, seed: int, settings: Mapping[str, Any],
     """Persist the rounds of (strategy, seed) completed so far."""
     document = {"strategy": strategy, "seed": seed, "settings": normalised(settings),
                 "rounds": rounds}
-    write_atomically(run_path(out, strategy, seed), json.dumps(document) + "\n")
+    write_text_atomic(run_path(out, strategy, seed), json.dumps(document) + "\n")
 
 
 def _read_json(path: Path) -> dict[str, Any]:

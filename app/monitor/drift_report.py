@@ -38,6 +38,7 @@ import numpy as np
 from app.domain.dataset_version import dataset_version
 from app.domain.records import Annotation, ModelVersion
 from app.learning.model_registry import resolve_version
+from app.learning.pick_reasons import DriftReason
 from app.learning.ranking import DEFAULT_MC_SAMPLES, RankedSample
 from app.learning.scoring import ensure_scores
 from app.project.workspace import Workspace, WorkspaceError
@@ -151,8 +152,7 @@ class DriftReport:
 
     def as_queue(self) -> list[RankedSample]:
         """The top samples as a labeling queue (score = distance to the reference pool)."""
-        return [RankedSample(s.sample_id, s.path, s.distance,
-                             {"drift_batch": self.batch, "model": self.model})
+        return [RankedSample(s.sample_id, s.path, s.distance, DriftReason(self.batch, self.model))
                 for s in self.top_samples]
 
     def to_json(self) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Exporting the labeled samples as a standard, versioned dataset.
 
-Every export is built in a hidden temporary folder beside ``OUT`` and renamed
-into place at the end, so an interrupted export never leaves half a dataset
-where a training script would pick it up.  A temporary folder left by a
+Every export is built in a hidden temporary folder beside ``OUT``, made
+durable and swapped into place at the end (:func:`app.files.atomic_write.replace_folder`),
+so an interrupted export never leaves half a dataset where a training script
+would pick it up.  A temporary folder left by a
 killed export is removed by the next export to the same place.
 
 Replacing an earlier Labelloop export removes only what its manifest lists
@@ -26,6 +27,7 @@ from pathlib import Path
 from PIL import Image
 
 from app.domain.dataset_version import dataset_version
+from app.files.atomic_write import replace_folder
 from app.files.confined_paths import OutsideFolderError, confined_path
 from app.files.file_digest import file_sha256
 from app.files.os_errors import with_filename
@@ -273,16 +275,15 @@ def _swap_into_place(staging: Path, out: Path, replace: bool) -> tuple[Path | No
     was kept) and the kept files, relative to that folder.
     """
     if not replace:
-        os.rename(staging, out)
+        replace_folder(staging, out)
         return None, []
     if not any(out.iterdir()):
         out.rmdir()
-        os.rename(staging, out)
+        replace_folder(staging, out)
         return None, []
     ours = _written_by_us(out)
     aside = out.parent / f"{out.name}.replaced-{uuid.uuid4().hex[:8]}"
-    os.rename(out, aside)
-    os.rename(staging, out)
+    replace_folder(staging, out, keep_old_at=aside)
     if not ours:
         # Someone else's files (allowed by --force): never delete them, keep them aside.
         return aside, sorted(p.relative_to(aside).as_posix() for p in aside.rglob("*")

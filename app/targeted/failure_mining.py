@@ -18,8 +18,6 @@ match over the set, and every result names that failure and its distance.
 
 from __future__ import annotations
 
-import os
-import uuid
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,8 +28,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.domain.records import FailureItem, ModelVersion, Sample
+from app.files.atomic_write import atomic_file
 from app.files.confined_paths import confined_path
 from app.learning.model_registry import load_network, resolve_version
+from app.learning.pick_reasons import MinedReason, NearestFailure
 from app.learning.ranking import DEFAULT_MC_SAMPLES, RankedSample
 from app.learning.scoring import PoolScores, ensure_scores
 from app.project.workspace import Workspace, WorkspaceError
@@ -49,7 +49,9 @@ ProgressCallback = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class MinedSample(RankedSample):
-    """A mined candidate; ``reason`` names the nearest failure and the distances."""
+    """A mined candidate; its :class:`MinedReason` names the nearest failure and the distances."""
+
+    reason: MinedReason
 
     def to_json(self) -> dict[str, Any]:
         """The CLI's JSON row; ``nearest_failure`` is that failure image's stored path."""
@@ -57,9 +59,9 @@ class MinedSample(RankedSample):
             "sample_id": self.sample_id,
             "path": self.path,
             "score": self.score,
-            "nearest_failure": self.reason["nearest_failure"]["path"],
-            "hamming": self.reason["hamming"],
-            "cosine": self.reason["cosine"],
+            "nearest_failure": self.reason.nearest_failure.path,
+            "hamming": self.reason.hamming,
+            "cosine": self.reason.cosine,
         }
 
 
@@ -80,7 +82,7 @@ def mine_failures(
     max_hamming: int | None = None,
     *,
     progress: ProgressCallback | None = None,
-) -> list[RankedSample]:
+) -> list[MinedSample]:
     """The ``top`` unlabeled samples most like some failure of ``failure_set``.
 
     Parameters
@@ -105,9 +107,8 @@ def mine_failures(
     Returns
     -------
     list of MinedSample
-        Most similar first. ``reason`` is ``{"failure_set", "method",
-        "nearest_failure": {"id", "sample_id", "path"}, "hamming", "cosine"}``
-        (``hamming`` / ``cosine`` None where the method does not use them).
+        Most similar first, each with a :class:`MinedReason` (the nearest
+        failure; ``hamming`` / ``cosine`` None where the method does not use them).
         Candidates without an embedding (unreadable files) are left out of
         ``embedding`` and ``both``.
 
@@ -174,21 +175,21 @@ def _ranked(
     samples: dict[int, Sample],
     items: Sequence[FailureItem],
     result: MiningResult,
-) -> list[RankedSample]:
+) -> list[MinedSample]:
     pool_failures = [item.sample_id for item in items if item.sample_id is not None]
     failure_paths = {s.id: s.path for s in workspace.samples(pool_failures)}
-    ranked: list[RankedSample] = []
+    ranked: list[MinedSample] = []
     for k, row in enumerate(result.indices.tolist()):
         sample = samples[int(candidates[row])]
         item = items[int(result.nearest_failure[k])]
         path = item.path if item.sample_id is None else failure_paths.get(item.sample_id)
-        reason = {
-            "failure_set": failure_set,
-            "method": method,
-            "nearest_failure": {"id": item.id, "sample_id": item.sample_id, "path": path},
-            "hamming": None if result.hamming is None else int(result.hamming[k]),
-            "cosine": None if result.cosine is None else float(result.cosine[k]),
-        }
+        reason = MinedReason(
+            failure_set=failure_set,
+            method=method,
+            nearest_failure=NearestFailure(item.id, item.sample_id, path),
+            hamming=None if result.hamming is None else int(result.hamming[k]),
+            cosine=None if result.cosine is None else float(result.cosine[k]),
+        )
         ranked.append(MinedSample(sample.id, sample.path, float(result.scores[k]), reason))
     return ranked
 
@@ -287,16 +288,14 @@ def _read_cache(path: Path, checkpoint_sha256: str) -> dict[str, NDArray[np.floa
 def _write_cache(
     path: Path, checkpoint_sha256: str, embeddings: dict[str, NDArray[np.float32]]
 ) -> None:
-    """Write then rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.parent / f".{path.stem}.{uuid.uuid4().hex[:8]}.npz"
-    np.savez(
-        staging,
-        checkpoint_sha256=np.array(checkpoint_sha256),
-        sha256=np.array(list(embeddings), dtype="<U64"),
-        embeddings=np.stack(list(embeddings.values())).astype(np.float32),
-    )
-    os.replace(staging, path)
+    """Replaced atomically, so a reader never sees half a file."""
+    with atomic_file(path) as handle:
+        np.savez(
+            handle,
+            checkpoint_sha256=np.array(checkpoint_sha256),
+            sha256=np.array(list(embeddings), dtype="<U64"),
+            embeddings=np.stack(list(embeddings.values())).astype(np.float32),
+        )
 
 
 # -- near-duplicates ----------------------------------------------------------

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.domain.records import FailureItem
+from app.files.atomic_write import write_bytes_atomic
 from app.files.confined_paths import confined_path
 from app.files.image_io import UnreadableImage, decode_image, read_image_bytes
 from app.files.safe_files import max_file_bytes
@@ -81,9 +82,7 @@ def add_files(workspace: Workspace, name: str, sources: Sequence[str | os.PathLi
         folder.mkdir(parents=True, exist_ok=True)
         copy = folder / f"{loaded.sha256[:16]}{os.path.splitext(path)[1].lower()}"
         if not copy.exists():
-            partial = copy.with_name(copy.name + ".partial")
-            partial.write_bytes(data)
-            os.replace(partial, copy)  # never a half-written copy under the final name
+            write_bytes_atomic(copy, data)  # never a half-written copy under the final name
         items.append((None, workspace.stored_path(copy), loaded.sha256, code))
     if set_id is None:
         return report

@@ -23,9 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +31,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.domain.records import ModelVersion
+from app.files.atomic_write import staged_folder
 from app.files.file_digest import file_sha256
+from app.learning.pick_reasons import SimilarReason
 from app.learning.ranking import DEFAULT_MC_SAMPLES, RankedSample
 from app.learning.scoring import PoolScores, ensure_scores
 from app.project.workspace import Workspace, WorkspaceError
@@ -133,20 +132,11 @@ def _files_intact(folder: Path) -> bool:
 
 def _save(folder: Path, index: EmbeddingIndex, sample_ids: NDArray[np.int64]) -> None:
     """Write into a fresh folder and swap it in, so a reader never mixes two builds."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    index.save(staging / INDEX_FILE)
-    np.save(staging / IDS_FILE, sample_ids)
-    checksums = {path.name: file_sha256(path) for path in _checksummed(staging)}
-    (staging / CHECKSUMS_FILE).write_text(json.dumps(checksums), encoding="utf-8")
-    if folder.exists():
-        old = folder.parent / f".{folder.name}.old-{uuid.uuid4().hex[:8]}"
-        os.rename(folder, old)
-        os.rename(staging, folder)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(staging, folder)
+    with staged_folder(folder) as staging:
+        index.save(staging / INDEX_FILE)
+        np.save(staging / IDS_FILE, sample_ids)
+        checksums = {path.name: file_sha256(path) for path in _checksummed(staging)}
+        (staging / CHECKSUMS_FILE).write_text(json.dumps(checksums), encoding="utf-8")
 
 
 def similar_samples(
@@ -179,7 +169,7 @@ def similar_samples(
     -------
     list of RankedSample
         Most similar first; ``score`` is the cosine similarity and ``reason``
-        is ``{"similar_to", "model", "cosine", "current_label"}``.
+        a :class:`SimilarReason`.
 
     Raises
     ------
@@ -216,10 +206,7 @@ def similar_samples(
     picked = picked[:top]
     samples = {s.id: s for s in workspace.samples([sid for sid, _ in picked])}
     return [
-        RankedSample(
-            sid, samples[sid].path, c,
-            {"similar_to": query.id, "model": version.id, "cosine": c,
-             "current_label": labels.get(sid)},
-        )
+        RankedSample(sid, samples[sid].path, c,
+                     SimilarReason(query.id, version.id, c, labels.get(sid)))
         for sid, c in picked
     ]

@@ -8,10 +8,11 @@ import sys
 import numpy as np
 import pytest
 
+from app.learning.checkpoint_file import save_checkpoint
 from app.learning.model_registry import score_cache_dir
 from app.learning.scoring import cached_scores, ensure_scores
 from app.targeted.similar import CHECKSUMS_FILE, INDEX_FILE, index_dir, pool_index, similar_samples
-from models.checkpoint import file_sha256, load_checkpoint, save_checkpoint
+from models.checkpoint import file_sha256, load_checkpoint
 from tests.app.test_confinement import register_small_cnn
 
 

@@ -11,6 +11,7 @@ from PIL import Image
 
 import app.learning.cold_start as cold_start
 from app.learning.cold_start import cold_start_picks, pool_embedding
+from app.learning.pick_reasons import ColdStartReason
 from app.learning.ranking import rank_unlabeled, unlabeled_ids
 from app.pool.importer import import_images
 from app.project.workspace import Workspace
@@ -129,12 +130,12 @@ def test_rank_without_a_model_gives_the_cold_start_batch_and_says_so(clustered):
     workspace, clusters = clustered
     ranked = rank_unlabeled(workspace, "margin", CLUSTERS)
     assert len({clusters[r.sample_id] for r in ranked}) == CLUSTERS
-    assert all(r.reason["cold_start"] == "kcenter" and r.reason["strategy"] == "margin"
-               for r in ranked)
-    assert "PCA" in ranked[0].reason["embedding"]
+    assert all(isinstance(r.reason, ColdStartReason) and r.reason.method == "kcenter"
+               and r.reason.strategy == "margin" for r in ranked)
+    assert "PCA" in ranked[0].reason.embedding
     assert ranked[0].to_json()["score"] is None  # first pick: no distance yet, not "Infinity"
     random = rank_unlabeled(workspace, "random", 5)  # needs no model: unchanged
-    assert all("cold_start" not in r.reason for r in random)
+    assert all(not isinstance(r.reason, ColdStartReason) for r in random)
 
 
 def test_the_rank_command_names_the_cold_start_method(clustered):

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from app.files.confined_paths import OutsideFolderError, confined_path
+from app.learning.checkpoint_file import save_checkpoint
 from app.learning.model_registry import delete_version, load_network
 from app.pool.exporter import export_dataset
 from app.project.workspace import Workspace, WorkspaceError
 from app.targeted.failure_sets import add_files, remove_set
-from models.checkpoint import save_checkpoint
 from models.networks import build_network
 from tests.conftest import run_cli, write_noise_images
 

@@ -19,6 +19,7 @@ import pytest
 
 import app.learning.jobs
 from app.files.process_identity import is_alive, process_identity
+from app.learning.job_events import EpochProgress
 from app.learning.jobs import cancel_job, job_log_path, reconcile_jobs, start_job
 from app.pool.importer import import_images
 from app.project.workspace import Workspace, WorkspaceError
@@ -144,7 +145,7 @@ def test_jobs_cancel_stops_a_running_worker_from_another_process(labeled):
     with Workspace.open(labeled) as ws:
         handle = start_job(ws, "train", LONG)
         for event in handle.events():
-            if event["event"] == "progress":
+            if isinstance(event, EpochProgress):
                 break
         result = run_cli("jobs", labeled, "--cancel", str(handle.job_id))
         assert f"job {handle.job_id} cancelled" in result.stdout

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from app.learning.checkpoint_file import save_checkpoint
 from app.learning.model_registry import load_network
-from models.checkpoint import save_checkpoint
 from models.networks import build_network
 
 

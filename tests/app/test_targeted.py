@@ -267,12 +267,12 @@ def test_phash_mining_ranks_the_planted_copies_first(planted, capsys):
     with Workspace.open(root) as ws:
         mined = mine_failures(ws, "originals", 3, "phash")
         reason = mined[0].reason
-        assert reason["failure_set"] == "originals" and reason["method"] == "phash"
-        assert reason["nearest_failure"]["sample_id"] in planted["originals"].values()
-        assert reason["nearest_failure"]["id"] > 0 and reason["cosine"] is None
+        assert reason.failure_set == "originals" and reason.method == "phash"
+        assert reason.nearest_failure.sample_id in planted["originals"].values()
+        assert reason.nearest_failure.id > 0 and reason.cosine is None
         # --max-hamming keeps only candidates within H of some failure.
         near = mine_failures(ws, "originals", 1000, "phash", max_hamming=2)
-        assert near and all(m.reason["hamming"] <= 2 for m in near)
+        assert near and all(m.reason.hamming <= 2 for m in near)
 
 
 def test_outside_failures_find_the_same_copies_and_never_their_pool_twins(planted, tmp_path,

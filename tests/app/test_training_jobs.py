@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.learning.job_events import EpochProgress
 from app.learning.jobs import reconcile_jobs, start_job
 from app.learning.model_registry import AUTO_RETRAIN_SETTING, load_network, retrain_due
 from app.learning.scoring import cached_scores, ensure_scores
@@ -183,7 +184,7 @@ def small_project(digits_demo, tmp_path):
 
 def _wait_for_progress(handle):
     for event in handle.events():
-        if event["event"] == "progress":
+        if isinstance(event, EpochProgress):
             return event
     raise AssertionError("job ended before reporting progress")
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.labeling.queues import QueueSpec
 from app.learning.model_registry import labels_since_latest_model
+from app.learning.pick_reasons import ColdStartReason, StrategyReason
 from tests.conftest import run_cli, run_cli_in_process
 from tests.gui.conftest import OPENING_TIMEOUT_MS, open_window
 
@@ -46,8 +47,9 @@ def two_versions_window(qtbot, settings, two_versions_template, tmp_path):
 def test_with_a_model_the_window_opens_on_most_uncertain(qtbot, trained_window):
     project = trained_window.project
     qtbot.waitUntil(lambda: project.spec.kind == "uncertain" and project.queue
-                    and "strategy" in project.queue[0].reason, timeout=QUEUE_TIMEOUT_MS)
-    assert project.queue[0].reason["model"] == 1
+                    and isinstance(project.queue[0].reason, StrategyReason | ColdStartReason),
+                    timeout=QUEUE_TIMEOUT_MS)
+    assert project.queue[0].reason.model == 1
     assert trained_window.workbench.queue_panel.kinds.currentItem().data(
         Qt.ItemDataRole.UserRole) == "uncertain"
 
@@ -58,7 +60,8 @@ def test_without_a_model_the_window_opens_on_a_diverse_first_batch(qtbot, settin
     qtbot.waitUntil(lambda: not project.queue_pending, timeout=OPENING_TIMEOUT_MS)
     assert win.last_error is None  # no modal pointing to the CLI
     assert project.spec.kind == "uncertain"
-    assert project.queue and all(r.reason.get("cold_start") == "kcenter" for r in project.queue)
+    assert project.queue and all(isinstance(r.reason, ColdStartReason) and r.reason.method == "kcenter"
+                                 for r in project.queue)
     reason = win.workbench.labeling.reason.text()
     assert "No model yet" in reason and "diverse first batch" in reason
     win.close()

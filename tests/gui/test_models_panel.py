@@ -22,7 +22,7 @@ def test_retrain_moves_progress_adds_a_version_and_reranks_keeping_the_sample(
         bench.queue_panel.select(QueueSpec(kind="uncertain", strategy="margin"))
     win.project.go_to(3)
     seen = []
-    bench.training.trainer.progress.connect(lambda e: seen.append(e["fraction_done"]))
+    bench.training.trainer.progress.connect(lambda e: seen.append(e.fraction_done))
     bench.training.epochs.setValue(2)
     bench.training.min_steps.setValue(0)
     with qtbot.waitSignal(bench.training.trainer.succeeded, timeout=TRAIN_TIMEOUT_MS):
@@ -36,7 +36,7 @@ def test_retrain_moves_progress_adds_a_version_and_reranks_keeping_the_sample(
     assert win.project.current.sample_id == on_screen
     expected = rank_unlabeled(win.project.workspace, "margin")  # the whole pool, in order
     assert [r.sample_id for r in win.project.queue] == [r.sample_id for r in expected]
-    assert all(r.reason["model"] == 2 for r in win.project.queue)
+    assert all(r.reason.model == 2 for r in win.project.queue)
 
 
 def test_cancel_mid_run_adds_nothing_and_the_app_stays_usable(qtbot, trained_window):

@@ -136,7 +136,7 @@ def test_marked_failures_feed_the_similar_to_failures_queue(qtbot, window):
     queue = project.queue
     assert queue and 1 not in {item.sample_id for item in queue}  # never the failure itself
     top = queue[0].reason
-    assert top["nearest_failure"]["path"] == failure_path and top["hamming"] is not None
+    assert top.nearest_failure.path == failure_path and top.hamming is not None
     scores = [item.score for item in queue]
     assert scores == sorted(scores, reverse=True)
     view = window.workbench.labeling

@@ -9,7 +9,13 @@ import pickle
 import pytest
 import torch
 
-from models.checkpoint import CheckpointError, file_sha256, load_checkpoint, save_checkpoint
+from app.learning.checkpoint_file import save_checkpoint
+from models.checkpoint import (
+    CheckpointError,
+    file_sha256,
+    load_checkpoint,
+    serialize_checkpoint,
+)
 from models.networks import build_network
 
 
@@ -36,6 +42,13 @@ def test_round_trip_and_sha(tmp_path, state):
     assert load_checkpoint(path, digest.upper())  # hex case does not matter
     # Only the final file remains: no temporary files left behind.
     assert [p.name for p in tmp_path.iterdir()] == ["model.pt"]
+
+
+def test_serialized_bytes_are_what_is_written(tmp_path, state):
+    checkpoint = serialize_checkpoint(state)
+    assert checkpoint.sha256 == hashlib.sha256(checkpoint.data).hexdigest()
+    assert save_checkpoint(state, tmp_path / "m.pt") == checkpoint.sha256
+    assert (tmp_path / "m.pt").read_bytes() == checkpoint.data
 
 
 def test_sha_depends_on_content_not_on_file_name(tmp_path, state):

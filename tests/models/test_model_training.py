@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.checkpoint import save_checkpoint
+from app.learning.checkpoint_file import save_checkpoint
 from models.inference import predict_all
 from models.networks import build_network
 from models.training import (

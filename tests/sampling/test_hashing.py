@@ -350,7 +350,7 @@ def test_resize_exact_recomputation_path(monkeypatch: pytest.MonkeyPatch) -> Non
             span=np.full_like(plan.span, lanczos._FIXED_ONE - 2 * wide),
         )
 
-    monkeypatch.setattr(lanczos, "_PLANS", {})
+    monkeypatch.setattr(lanczos, "_PLANS", lanczos._PlanCache(limit=256))  # plans of this test only
     monkeypatch.setattr(lanczos, "_build_pass", uncertain)
     rng = np.random.default_rng(8)
     for width, height in [(64, 64), (256, 200), (23, 211), (5, 3)]:
@@ -443,7 +443,7 @@ def test_same_size_batches_match_imagehash(
 def test_batch_matches_imagehash_when_the_self_check_fails(monkeypatch) -> None:
     # With a Pillow whose resampling the vectorised code does not reproduce,
     # every image must go through PIL, with the same bits.
-    monkeypatch.setattr(lanczos, "_SELF_CHECK", [False])
+    monkeypatch.setattr(lanczos._PILLOW, "matches", False)
     images = DIGITS[:20] + [GALLERY["rgb_smooth"]] * 5
     for method in HASH_METHODS:
         expected = [str(REFERENCE[method](image)) for image in images]

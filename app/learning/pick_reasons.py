@@ -1,0 +1,120 @@
+"""Why a sample is in a queue: one frozen type per kind of reason.
+
+Every queue entry (:class:`app.learning.ranking.RankedSample`) carries one of
+these. Readers branch on the type (``match`` / ``isinstance``) and read
+attributes, so a misspelt field is an error at once rather than a silent
+``None`` from ``dict.get``. The window renders them to text in one place
+(``app.gui.formatting.reason_text``); ``json_fields`` gives the keys that
+``rank --json`` has always printed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StrategyReason:
+    """Ranked by an active-learning strategy on a model version's scores.
+
+    ``model`` is None for strategies that need no model (``random``).
+    """
+
+    strategy: str
+    model: int | None
+
+    def json_fields(self) -> dict[str, Any]:
+        return {"strategy": self.strategy}
+
+
+@dataclass(frozen=True)
+class ColdStartReason:
+    """No model yet: picked for a diverse first batch instead of by ``strategy``.
+
+    ``method`` is the picking method (``"kcenter"``); ``embedding`` describes
+    the label-free embedding it ran on (``"16x16 grey pixels + PCA to 32 dims"``).
+    """
+
+    strategy: str
+    method: str
+    embedding: str
+
+    @property
+    def model(self) -> None:
+        return None
+
+    def json_fields(self) -> dict[str, Any]:
+        return {"strategy": self.strategy, "cold_start": self.method}
+
+
+@dataclass(frozen=True)
+class NearestFailure:
+    """The failure item a mined sample is most like (``sample_id`` None: an outside image)."""
+
+    id: int
+    sample_id: int | None
+    path: str | None
+
+
+@dataclass(frozen=True)
+class MinedReason:
+    """Like a known failure: mined from ``failure_set`` with ``method``.
+
+    ``hamming`` / ``cosine`` are None where the method does not use them.
+    """
+
+    failure_set: str
+    method: str
+    nearest_failure: NearestFailure
+    hamming: int | None
+    cosine: float | None
+
+    def json_fields(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True)
+class SimilarReason:
+    """Among the nearest neighbours of sample ``similar_to`` in ``model``'s embedding."""
+
+    similar_to: int
+    model: int
+    cosine: float
+    current_label: str | None
+
+    def json_fields(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True)
+class DriftReason:
+    """Far from the pool ``model`` was trained on, in import batch ``batch``."""
+
+    batch: int
+    model: int | None
+
+    def json_fields(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True)
+class ImportOrderReason:
+    """Unlabeled, shown in import order."""
+
+    def json_fields(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True)
+class ReviewReason:
+    """Already labeled ``label``: shown for review."""
+
+    label: str
+
+    def json_fields(self) -> dict[str, Any]:
+        return {}
+
+
+PickReason = (StrategyReason | ColdStartReason | MinedReason | SimilarReason | DriftReason
+              | ImportOrderReason | ReviewReason)
