@@ -56,7 +56,8 @@ def test_zoom_pan_and_adjust_from_the_keyboard_in_the_window(qtbot, window):
     view = _view(window)
     qtbot.waitUntil(view.has_image)
     first = project.current.sample_id
-    qtbot.keyClick(window, "+")
+    while view.image_rect().width() <= view.width() * 1.5:  # wider than the view: pannable
+        qtbot.keyClick(window, "+")
     assert view.is_zoomed_in()
     left = view.image_rect().left()
     qtbot.keyClick(window, Qt.Key.Key_Right)  # zoomed in: pans, stays on the sample
