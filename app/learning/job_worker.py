@@ -20,7 +20,8 @@ import os
 import signal
 import sys
 import traceback
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
 from app.domain.annotator import resolve_annotator
 from app.files.os_errors import describe_os_error
@@ -28,13 +29,10 @@ from app.files.process_identity import process_identity
 from app.learning.jobs import EXIT_CANCELLED
 from app.project.workspace import Workspace, WorkspaceError
 from app.store.sqlite import utc_now
+from models.train_config import JOB_DEFAULTS, TrainConfig, default_input_size
 
-if TYPE_CHECKING:
-    from models.training import TrainConfig
-
-# Few labels at a fixed epoch count are a handful of optimiser steps and leave
-# the model near chance (the simulated A/B's cold start); train at least this long.
-DEFAULT_MIN_STEPS = 200
+# The GUI's training panel reads it from here.
+DEFAULT_MIN_STEPS = JOB_DEFAULTS.min_steps
 
 
 class _StopFlag:
@@ -73,25 +71,24 @@ def _detach_stdout() -> None:
 
 
 def training_config(params: dict, pool_sizes: list[tuple[int, int]]) -> TrainConfig:
-    """The :class:`TrainConfig` of a training job: its params over the defaults.
+    """The :class:`TrainConfig` of a training job: its params over :data:`JOB_DEFAULTS`.
 
     The default input size follows the pool (what the model will score), not
     only the labeled part of it.
     """
-    from models.networks import default_input_size
-    from models.training import TrainConfig
-
-    arch = params.get("arch") or "small_cnn"
+    defaults = JOB_DEFAULTS
+    arch = params.get("arch") or defaults.arch
     input_size = params.get("input_size") or default_input_size(pool_sizes, arch)
-    return TrainConfig(
+    return replace(
+        defaults,
         arch=arch,
-        epochs=int(params.get("epochs") or 30),
-        seed=int(params.get("seed") or 0),
-        val_fraction=float(params.get("val_fraction", 0.2)),
+        epochs=int(params.get("epochs") or defaults.epochs),
+        seed=int(params.get("seed") or defaults.seed),
+        val_fraction=float(params.get("val_fraction", defaults.val_fraction)),
         input_size=int(input_size),
-        weights=params.get("weights"),
-        patience=int(params.get("patience", 5)),
-        min_steps=int(params.get("min_steps", DEFAULT_MIN_STEPS)),
+        weights=params.get("weights", defaults.weights),
+        patience=int(params.get("patience", defaults.patience)),
+        min_steps=int(params.get("min_steps", defaults.min_steps)),
     )
 
 

@@ -16,7 +16,6 @@ extends the runs there.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -44,6 +43,7 @@ from app.project.workspace import WorkspaceError
 from models.inference import concatenate, predict_tensors
 from models.metrics import classification_metrics
 from models.networks import ARCHITECTURES, build_network
+from models.train_config import DEFAULT_ARCH, epochs_to_reach
 from models.training import TrainConfig, TrainingError, train
 from sampling.strategies import STRATEGIES, PoolArrays, rank
 
@@ -102,7 +102,7 @@ class Recipe:
     nothing and train about 3x faster.
     """
 
-    arch: str = "small_cnn"
+    arch: str = DEFAULT_ARCH
     epochs: int = 10
     min_steps: int = 200
     batch_size: int = 32
@@ -114,8 +114,7 @@ class Recipe:
 
     def epochs_for(self, n_labeled: int) -> int:
         """Epochs to train on ``n_labeled`` samples (``epochs`` raised to ``min_steps``)."""
-        batches = max(1, math.ceil(n_labeled / self.batch_size))
-        return max(self.epochs, math.ceil(self.min_steps / batches))
+        return epochs_to_reach(self.min_steps, self.epochs, self.batch_size, n_labeled)
 
     def train_config(self, n_labeled: int, input_size: int, seed: int,
                      warm_state: dict[str, Tensor] | None) -> TrainConfig:
