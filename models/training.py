@@ -41,6 +41,7 @@ from models.data import (
 from models.inference import eval_mode
 from models.metrics import classification_metrics
 from models.networks import build_network
+from models.threads import torch_threads
 from models.train_config import ARCHITECTURES, default_input_size, epochs_to_reach
 from models.train_config import TrainConfig as TrainConfig  # its home is torch-free
 
@@ -178,19 +179,15 @@ def split_train_val(
 @contextlib.contextmanager
 def _deterministic(seed: int, num_threads: int | None) -> Iterator[None]:
     """Seed torch and fix its threads/algorithms; restore the caller's state after."""
-    threads = torch.get_num_threads()
     deterministic = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     # fork_rng: seeding here must not reset the global RNG of the caller.
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch_threads(num_threads):
         torch.manual_seed(seed)
-        if num_threads:
-            torch.set_num_threads(num_threads)
         torch.use_deterministic_algorithms(True, warn_only=True)
         try:
             yield
         finally:
-            torch.set_num_threads(threads)
             torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
 
 

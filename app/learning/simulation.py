@@ -43,6 +43,7 @@ from app.project.workspace import WorkspaceError
 from models.inference import concatenate, predict_tensors
 from models.metrics import classification_metrics
 from models.networks import ARCHITECTURES, build_network
+from models.threads import torch_threads
 from models.train_config import DEFAULT_ARCH, epochs_to_reach
 from models.training import TrainConfig, TrainingError, train
 from sampling.strategies import STRATEGIES, PoolArrays, rank
@@ -408,6 +409,9 @@ def _report(context: RunContext, strategy: str, seed: int, point: dict[str, Any]
 # --------------------------------------------------------------------------- everything
 
 
+# One torch thread for the whole simulation (2 threads on a busy 2-core machine
+# are far slower); the caller's count comes back after, also on an error.
+@torch_threads(1)
 def run_simulation(config: SimulationConfig, out: str | os.PathLike[str], *,
                    fresh: bool = False, progress: Progress | None = None) -> SimulationResult:
     """Simulate every (strategy, seed), then write curves.json, curves.csv and curves.png.
@@ -429,7 +433,6 @@ def run_simulation(config: SimulationConfig, out: str | os.PathLike[str], *,
         Bad folders (class subfolders differ, no images), impossible settings,
         or ``out`` holding a simulation with other settings.
     """
-    torch.set_num_threads(1)  # 2 threads on a busy 2-core machine are far slower
     out = Path(out)
     data = load_simulation_data(Path(config.pool), Path(config.test), config.recipe.arch,
                                 config.recipe.input_size)
