@@ -39,6 +39,8 @@ from models.data import (
     train_transform,
 )
 from models.inference import eval_mode
+from models.learner import TrainingCancelled as TrainingCancelled
+from models.learner import TrainingError as TrainingError
 from models.metrics import classification_metrics
 from models.networks import build_network
 from models.threads import torch_threads
@@ -53,14 +55,6 @@ from models.train_config import TrainConfig as TrainConfig  # its home is torch-
 #: metrics say "not validated"; ``labelloop evaluate`` on a test folder and the
 #: live accuracy of new labels are the honest read-outs then.
 MIN_LABELS_PER_CLASS_TO_VALIDATE = 10
-
-
-class TrainingError(ValueError):
-    """The inputs cannot be trained on (message says why)."""
-
-
-class TrainingCancelled(Exception):
-    """``should_stop()`` returned True; no result was produced."""
 
 
 @dataclass(frozen=True)

@@ -95,11 +95,12 @@ def training_config(params: dict, pool_sizes: list[tuple[int, int]]) -> TrainCon
 def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _StopFlag) -> dict:
     from app.learning.model_registry import checkpoint_path, register_version, training_set
     from models.checkpoint import save_checkpoint
-    from models.training import plan_training, train
+    from models.learners import learner_type
 
     data = training_set(workspace)
     parent = workspace.latest_model()
     config = training_config(params, [(s.width, s.height) for s in workspace.samples()])
+    learner = learner_type(config.arch)
 
     def progress(event: dict) -> None:
         emit("progress", **event)
@@ -108,11 +109,11 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
     # Say up front what will really happen (raised epochs, no validation with
     # few labels, when early stopping may end the run), so a bar that ends
     # early is expected rather than a surprise.
-    plan = plan_training(data.labels, config)
+    plan = learner.plan(data.labels, config)
     emit("plan", epochs=plan.epochs, total_steps=plan.total_steps, n_train=plan.n_train,
          n_val=plan.n_val, early_stopping=plan.early_stopping,
          min_steps_epoch=plan.min_steps_epoch, plan=plan.describe(), notes=list(plan.notes))
-    result = train(data.paths, data.labels, data.classes, config, progress, should_stop)
+    result = learner.fit(data.paths, data.labels, data.classes, config, progress, should_stop)
     path = checkpoint_path(workspace, job_id)
     sha = save_checkpoint(result.state_dict, path)
     version_id = register_version(

@@ -17,7 +17,7 @@ from models.train_config import (
 )
 
 
-@pytest.mark.parametrize("module", ["models.train_config"])
+@pytest.mark.parametrize("module", ["models.train_config", "models.learner"])
 def test_the_settings_import_without_torch(module):
     # A fresh interpreter: this one has long imported torch.
     code = f"import {module}; import sys; assert 'torch' not in sys.modules, sorted(sys.modules)"
