@@ -64,8 +64,10 @@ def test_a_network_trained_with_dropout_p_comes_back_with_p_by_every_path(projec
         data=TrainingSet(list(range(12)), paths, labels, classes, "d"),
         creator="t", checkpoint=checkpoint, checkpoint_sha256=sha, parent_id=None)
     from_registry = load_network(project, project.model_version(version_id))
-    # Path 2: a simulation round, from the same weights and the recipe.
-    from_round = simulation.round_learner(result.state_dict, recipe, len(classes), SIZE).network
+    # Path 2: a simulation round, from the round's weights file and the recipe.
+    simulation.save_state(tmp_path / "round.pt", 0, result.state_dict)
+    state = simulation.load_state(tmp_path / "round.pt", 0)
+    from_round = simulation.round_learner(state, recipe, len(classes), SIZE).network
 
     images = torch.randint(0, 256, (6, 3, SIZE, SIZE), dtype=torch.uint8)
     expected = mc_stacks(trained, images)
