@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from models.data import ImageReadError, decode_image, eval_transform
 from models.networks import HEAD_MODULES
+from models.threads import torch_threads
 
 _DROPOUT_TYPES = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout)
 
@@ -113,18 +114,6 @@ def mc_dropout_mode(model: nn.Module) -> Iterator[list[nn.Module]]:
         yield dropouts
 
 
-@contextlib.contextmanager
-def _torch_threads(count: int | None) -> Iterator[None]:
-    """Use ``count`` intra-op threads inside the block (``None``: unchanged)."""
-    previous = torch.get_num_threads()
-    if count:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _dropout_only_in_head(model: nn.Module) -> bool:
     """True when ``classify`` exists and holds every dropout layer of the model."""
     if not hasattr(model, "classify"):
@@ -190,7 +179,7 @@ def _run(
         with torch.random.fork_rng(devices=[], enabled=rng_state is not None):
             if rng_state is not None:
                 torch.set_rng_state(rng_state)
-            with _torch_threads(num_threads), eval_mode(model), torch.inference_mode():
+            with torch_threads(num_threads), eval_mode(model), torch.inference_mode():
                 probs, mc_probs, embeddings = _score(
                     model, images.to(device), mc_samples, head_only
                 )

@@ -16,9 +16,8 @@ body once and only the cheap head ``T`` times.
 from __future__ import annotations
 
 import os
-import statistics
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -27,13 +26,13 @@ from torch import Tensor, nn
 from torchvision.models import ResNet18_Weights
 from torchvision.models.resnet import BasicBlock, ResNet
 
-ARCHITECTURES: tuple[str, ...] = ("small_cnn", "resnet18")
-
-#: Input-size bounds per architecture, see :func:`default_input_size`.
-INPUT_SIZE_RANGE: dict[str, tuple[int, int]] = {"small_cnn": (16, 64), "resnet18": (64, 224)}
-
-#: Input size used when no image sizes are known.
-DEFAULT_INPUT_SIZE: dict[str, int] = {"small_cnn": 32, "resnet18": 128}
+# The architectures and their input sizes are settings, kept with the other
+# training defaults (importable without torch); re-exported here.
+from models.train_config import ARCHITECTURES as ARCHITECTURES
+from models.train_config import DEFAULT_DROPOUT
+from models.train_config import DEFAULT_INPUT_SIZE as DEFAULT_INPUT_SIZE
+from models.train_config import INPUT_SIZE_RANGE as INPUT_SIZE_RANGE
+from models.train_config import default_input_size as default_input_size
 
 #: Names of the modules that form the head; all dropout must live there.
 HEAD_MODULES: tuple[str, ...] = ("dropout", "fc")
@@ -130,7 +129,7 @@ class SmallCNN(_EmbeddingClassifier, nn.Module):
         One of :data:`SMALL_CNN_REVISIONS`.
     """
 
-    def __init__(self, num_classes: int, width: int = 32, dropout: float = 0.3,
+    def __init__(self, num_classes: int, width: int = 32, dropout: float = DEFAULT_DROPOUT,
                  revision: int = LATEST_SMALL_CNN_REVISION) -> None:
         super().__init__()
         if revision not in SMALL_CNN_REVISIONS:
@@ -166,7 +165,7 @@ class ResNet18Classifier(_EmbeddingClassifier, ResNet):
     comes first in the bases, so its ``forward`` replaces ResNet's.
     """
 
-    def __init__(self, num_classes: int, dropout: float = 0.3) -> None:
+    def __init__(self, num_classes: int, dropout: float = DEFAULT_DROPOUT) -> None:
         super().__init__(BasicBlock, [2, 2, 2, 2], num_classes=num_classes)
         self.dropout = nn.Dropout(dropout)
         self.embedding_dim = self.fc.in_features
@@ -185,7 +184,7 @@ def build_network(
     weights: str | Path | None = None,
     *,
     pretrained: bool = True,
-    dropout: float = 0.3,
+    dropout: float = DEFAULT_DROPOUT,
     revision: int | None = None,
 ) -> nn.Module:
     """Build a classification network with ``embed`` / ``classify`` halves.
@@ -292,30 +291,3 @@ def _load_backbone(model: nn.Module, state: Mapping[str, Tensor], origin: str) -
             f"{origin} does not match the network: missing {missing[:5]}, "
             f"unexpected {list(result.unexpected_keys)[:5]}"
         )
-
-
-def default_input_size(image_sizes: Iterable[tuple[int, int]], arch: str) -> int:
-    """Pick a square input side from the typical image size.
-
-    Parameters
-    ----------
-    image_sizes : iterable of (width, height)
-        Sizes of (a sample of) the images.
-    arch : str
-        One of :data:`ARCHITECTURES`.
-
-    Returns
-    -------
-    int
-        The median side length rounded to a multiple of 8 and clamped to
-        :data:`INPUT_SIZE_RANGE` for ``arch``; :data:`DEFAULT_INPUT_SIZE` when
-        no sizes are given.
-    """
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; expected one of {ARCHITECTURES}")
-    sides = [side for size in image_sizes for side in size]
-    if not sides:
-        return DEFAULT_INPUT_SIZE[arch]
-    low, high = INPUT_SIZE_RANGE[arch]
-    rounded = 8 * int(statistics.median(sides) / 8 + 0.5)
-    return max(low, min(high, rounded))

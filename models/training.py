@@ -19,8 +19,8 @@ import copy
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +39,13 @@ from models.data import (
     train_transform,
 )
 from models.inference import eval_mode
+from models.learner import TrainingCancelled as TrainingCancelled
+from models.learner import TrainingError as TrainingError
 from models.metrics import classification_metrics
-from models.networks import ARCHITECTURES, build_network, default_input_size
+from models.networks import build_network
+from models.threads import torch_threads
+from models.train_config import ARCHITECTURES, default_input_size, epochs_to_reach
+from models.train_config import TrainConfig as TrainConfig  # its home is torch-free
 
 #: A validation split is taken only when the labels number at least this many
 #: per class that has labels. Below it, a held-out split is a handful of
@@ -50,104 +55,6 @@ from models.networks import ARCHITECTURES, build_network, default_input_size
 #: metrics say "not validated"; ``labelloop evaluate`` on a test folder and the
 #: live accuracy of new labels are the honest read-outs then.
 MIN_LABELS_PER_CLASS_TO_VALIDATE = 10
-
-
-class TrainingError(ValueError):
-    """The inputs cannot be trained on (message says why)."""
-
-
-class TrainingCancelled(Exception):
-    """``should_stop()`` returned True; no result was produced."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Hyper-parameters of one training run.
-
-    Attributes
-    ----------
-    arch : str
-        One of :data:`models.networks.ARCHITECTURES`.
-    epochs : int
-        Upper bound on passes over the training split.
-    min_steps : int
-        Lower bound on optimiser steps: with few labels, ``epochs`` passes are
-        only a handful of steps and the model stays near chance (a cold start
-        that made uncertainty sampling no better than random in the simulated
-        A/B), so the epochs are raised to reach this many steps.
-    batch_size : int
-        Images per optimiser step.
-    lr, weight_decay : float
-        AdamW settings; the learning rate follows a cosine decay to 0 over
-        ``epochs``.
-    val_fraction : float
-        Share of the labeled images held out (stratified) for early stopping
-        and metrics, once there are :data:`MIN_LABELS_PER_CLASS_TO_VALIDATE`
-        labels per class; 0, or fewer labels, trains on everything and
-        reports no metrics (``split == "none"``).
-    patience : int
-        Stop after this many epochs without a lower validation loss and keep
-        the best epoch's weights; 0 disables early stopping. Neither happens
-        before ``min_steps`` optimiser steps: the weights of the first epochs
-        of a cold start are never the ones kept.
-    seed : int
-        Seeds initialisation, the split, shuffling, augmentation and dropout.
-    input_size : int, optional
-        Side of the square inputs; by default from the images' median size.
-    augment, flip : bool
-        Random affine jitter during training; ``flip`` adds left-right
-        mirroring (off: it breaks digits and text).
-    weights : str, optional
-        Local state_dict file to initialise the body from (e.g. ImageNet).
-    warm_start_state : mapping of str to Tensor, optional
-        A previous version's state_dict to continue from; tensors whose shape
-        no longer fits (the classifier after adding a class) are skipped.
-    dropout : float
-        Dropout before the classifier.
-    label_smoothing : float
-        Cross-entropy label smoothing for the training loss.
-    num_threads : int, optional
-        torch intra-op threads during training. Part of the recipe: CPU
-        kernels split their reductions by thread, so 1 and 2 threads give
-        different weights. 1 makes the bytes independent of the machine's
-        core count and avoids the severe slow-down of OpenMP threads on a
-        busy machine (17x measured with 2 threads at load 7 on 2 cores); raise
-        it for big models on an idle machine and record it. None: leave
-        torch's setting as is.
-    num_workers : int
-        DataLoader worker processes (useful only without the cache).
-    cache_bytes : int
-        Largest decoded-image cache to keep in memory.
-    device : str
-        Where to train; byte-identical results are promised on "cpu" only.
-    """
-
-    arch: str = "small_cnn"
-    epochs: int = 30
-    min_steps: int = 0
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    val_fraction: float = 0.2
-    patience: int = 5
-    seed: int = 0
-    input_size: int | None = None
-    augment: bool = True
-    flip: bool = False
-    weights: str | None = None
-    warm_start_state: Mapping[str, Tensor] | None = field(default=None, repr=False)
-    dropout: float = 0.3
-    label_smoothing: float = 0.0
-    num_threads: int | None = 1
-    num_workers: int = 0
-    cache_bytes: int = 2 * 2**30
-    device: str = "cpu"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly settings; ``warm_start_state`` becomes a flag."""
-        values = asdict(self)
-        values["warm_start_state"] = self.warm_start_state is not None
-        return values
 
 
 @dataclass(frozen=True)
@@ -266,19 +173,15 @@ def split_train_val(
 @contextlib.contextmanager
 def _deterministic(seed: int, num_threads: int | None) -> Iterator[None]:
     """Seed torch and fix its threads/algorithms; restore the caller's state after."""
-    threads = torch.get_num_threads()
     deterministic = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     # fork_rng: seeding here must not reset the global RNG of the caller.
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch_threads(num_threads):
         torch.manual_seed(seed)
-        if num_threads:
-            torch.set_num_threads(num_threads)
         torch.use_deterministic_algorithms(True, warn_only=True)
         try:
             yield
         finally:
-            torch.set_num_threads(threads)
             torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
 
 
@@ -464,8 +367,7 @@ def _plan_and_split(
 
 def epochs_for(config: TrainConfig, n_train: int) -> int:
     """``config.epochs``, raised so that training takes at least ``config.min_steps`` steps."""
-    batches = max(1, math.ceil(n_train / config.batch_size))
-    return max(config.epochs, math.ceil(config.min_steps / batches))
+    return epochs_to_reach(config.min_steps, config.epochs, config.batch_size, n_train)
 
 
 def train(

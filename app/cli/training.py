@@ -28,27 +28,29 @@ from app.learning.job_events import (
     TrainingPlan,
     UnreadableEvent,
 )
-from app.learning.job_worker import DEFAULT_MIN_STEPS
 from app.learning.jobs import JobHandle, cancel_job, job_log_path, reconcile_jobs, start_job
 from app.project.workspace import Workspace, WorkspaceError
-
-ARCH_CHOICES = ("small_cnn", "resnet18")
+from models.train_config import ARCHITECTURES, JOB_DEFAULTS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train a new model version (in its own process)")
     train.add_argument("project")
-    train.add_argument("--arch", choices=ARCH_CHOICES, default="small_cnn")
-    train.add_argument("--epochs", type=validators.epochs, default=30)
-    train.add_argument("--seed", type=validators.seed, default=0)
+    # Every default is a training job's (models.train_config), so the
+    # command and a job started without the option train the same way.
+    defaults = JOB_DEFAULTS
+    train.add_argument("--arch", choices=ARCHITECTURES, default=defaults.arch)
+    train.add_argument("--epochs", type=validators.epochs, default=defaults.epochs)
+    train.add_argument("--seed", type=validators.seed, default=defaults.seed)
     train.add_argument("--val-fraction", type=validators.float_range(0, 1, high_open=True),
-                       default=0.2, help="share held out for validation, in [0, 1)")
+                       default=defaults.val_fraction,
+                       help="share held out for validation, in [0, 1)")
     train.add_argument("--input-size", type=validators.input_size,
                        help="square input side (default: from images; small_cnn 16-512, "
                             "resnet18 32-512)")
     train.add_argument("--patience", type=validators.int_range(0, validators.MAX_EPOCHS),
-                       default=5, help="early-stopping patience (epochs; 0: off)")
-    train.add_argument("--min-steps", type=validators.steps, default=DEFAULT_MIN_STEPS,
+                       default=defaults.patience, help="early-stopping patience (epochs; 0: off)")
+    train.add_argument("--min-steps", type=validators.steps, default=defaults.min_steps,
                        help="train at least this many optimiser steps (raises the epochs "
                             "when there are few labels)")
     train.add_argument("--weights", help="local state_dict to start from (e.g. ImageNet resnet18)")

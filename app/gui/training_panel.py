@@ -22,8 +22,8 @@ from app.domain.annotator import resolve_annotator
 from app.gui.job_runner import JobRunner
 from app.gui.project_model import ProjectModel
 from app.learning.job_events import EpochProgress, ScoringDone, TrainingDone, TrainingPlan
-from app.learning.job_worker import DEFAULT_MIN_STEPS
 from app.learning.model_registry import AUTO_RETRAIN_SETTING, retrain_due
+from models.train_config import JOB_DEFAULTS
 
 
 class TrainingPanel(QWidget):
@@ -40,10 +40,10 @@ class TrainingPanel(QWidget):
         self.cancel.setEnabled(False)
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 500)
-        self.epochs.setValue(15)
+        self.epochs.setValue(JOB_DEFAULTS.epochs)  # the same defaults as `labelloop train`
         self.min_steps = QSpinBox()
         self.min_steps.setRange(0, 1_000_000)
-        self.min_steps.setValue(DEFAULT_MIN_STEPS)
+        self.min_steps.setValue(JOB_DEFAULTS.min_steps)
         self.min_steps.setToolTip("Train at least this many optimiser steps: with few labels "
                                   "the epochs are raised so the model leaves chance level")
         self.auto_every = QSpinBox()

@@ -16,7 +16,7 @@ import numpy as np
 
 from app.domain.records import ModelVersion
 from app.files.image_io import IMAGE_SUFFIXES
-from app.learning.model_registry import load_network
+from app.learning.model_registry import load_learner
 from app.project.workspace import Workspace, WorkspaceError
 
 
@@ -63,14 +63,12 @@ def fingerprint_of_test_set(root: Path, paths: list[str]) -> str:
 def evaluate_version(workspace: Workspace, version: ModelVersion, test_dir: str | os.PathLike[str]
                      ) -> dict[str, Any]:
     """Accuracy, macro-F1 and per-class figures of ``version`` on ``test_dir``; stored."""
-    from models.inference import predict_all
     from models.metrics import classification_metrics
 
     root = Path(test_dir).resolve()
     classes = list(version.classes)
     paths, labels = read_labeled_folder(root, classes)
-    network = load_network(workspace, version)
-    scores = predict_all(network, paths, int(version.input_shape[-1]), on_error="nan")
+    scores = load_learner(workspace, version).predict_all(paths, on_error="nan")
     readable = ~np.isnan(scores.probs).any(axis=1)
     predicted = scores.probs[readable].argmax(axis=1)
     truth = np.asarray(labels)[readable]

@@ -21,7 +21,8 @@ import os
 import signal
 import sys
 import traceback
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
 from app.domain.annotator import resolve_annotator
 from app.files.os_errors import describe_os_error
@@ -38,13 +39,7 @@ from app.learning.job_events import (
 from app.learning.jobs import EXIT_CANCELLED
 from app.project.workspace import Workspace, WorkspaceError
 from app.store.sqlite import utc_now
-
-if TYPE_CHECKING:
-    from models.training import TrainConfig
-
-# Few labels at a fixed epoch count are a handful of optimiser steps and leave
-# the model near chance (the simulated A/B's cold start); train at least this long.
-DEFAULT_MIN_STEPS = 200
+from models.train_config import JOB_DEFAULTS, TrainConfig, default_input_size
 
 
 class _StopFlag:
@@ -83,36 +78,36 @@ def _detach_stdout() -> None:
 
 
 def training_config(params: dict, pool_sizes: list[tuple[int, int]]) -> TrainConfig:
-    """The :class:`TrainConfig` of a training job: its params over the defaults.
+    """The :class:`TrainConfig` of a training job: its params over :data:`JOB_DEFAULTS`.
 
     The default input size follows the pool (what the model will score), not
     only the labeled part of it.
     """
-    from models.networks import default_input_size
-    from models.training import TrainConfig
-
-    arch = params.get("arch") or "small_cnn"
+    defaults = JOB_DEFAULTS
+    arch = params.get("arch") or defaults.arch
     input_size = params.get("input_size") or default_input_size(pool_sizes, arch)
-    return TrainConfig(
+    return replace(
+        defaults,
         arch=arch,
-        epochs=int(params.get("epochs") or 30),
-        seed=int(params.get("seed") or 0),
-        val_fraction=float(params.get("val_fraction", 0.2)),
+        epochs=int(params.get("epochs") or defaults.epochs),
+        seed=int(params.get("seed") or defaults.seed),
+        val_fraction=float(params.get("val_fraction", defaults.val_fraction)),
         input_size=int(input_size),
-        weights=params.get("weights"),
-        patience=int(params.get("patience", 5)),
-        min_steps=int(params.get("min_steps", DEFAULT_MIN_STEPS)),
+        weights=params.get("weights", defaults.weights),
+        patience=int(params.get("patience", defaults.patience)),
+        min_steps=int(params.get("min_steps", defaults.min_steps)),
     )
 
 
 def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _StopFlag) -> dict:
     from app.learning.checkpoint_file import save_checkpoint
     from app.learning.model_registry import checkpoint_path, register_version, training_set
-    from models.training import plan_training, train
+    from models.learners import learner_type
 
     data = training_set(workspace)
     parent = workspace.latest_model()
     config = training_config(params, [(s.width, s.height) for s in workspace.samples()])
+    learner = learner_type(config.arch)
 
     def progress(event: dict) -> None:
         emit(EpochProgress.from_fields(event))
@@ -121,12 +116,12 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
     # Say up front what will really happen (raised epochs, no validation with
     # few labels, when early stopping may end the run), so a bar that ends
     # early is expected rather than a surprise.
-    plan = plan_training(data.labels, config)
+    plan = learner.plan(data.labels, config)
     emit(TrainingPlan(epochs=plan.epochs, total_steps=plan.total_steps, n_train=plan.n_train,
                       n_val=plan.n_val, early_stopping=plan.early_stopping,
                       min_steps_epoch=plan.min_steps_epoch, plan=plan.describe(),
                       notes=tuple(plan.notes)))
-    result = train(data.paths, data.labels, data.classes, config, progress, should_stop)
+    result = learner.fit(data.paths, data.labels, data.classes, config, progress, should_stop)
     path = checkpoint_path(workspace, job_id)
     sha = save_checkpoint(result.state_dict, path)
     version_id = register_version(

@@ -22,6 +22,7 @@ from app.project.workspace import Workspace, WorkspaceError
 if TYPE_CHECKING:  # torch is heavy: imported only where a network is needed
     from torch import nn
 
+    from models.learner import Learner
     from models.training import TrainConfig, TrainResult
 
 
@@ -99,45 +100,39 @@ def register_version(
     return workspace.store.add_model_version(fields)
 
 
-def load_network(workspace: Workspace, version: ModelVersion) -> nn.Module:
-    """Build the version's network and load its verified weights, in eval mode.
+def load_learner(workspace: Workspace, version: ModelVersion) -> Learner:
+    """The version's trained learner, its weights verified, ready to score.
 
     Raises
     ------
     WorkspaceError
-        When the checkpoint is missing, altered (sha256 mismatch) or not a
-        plain tensor file.
+        When the checkpoint is missing, altered (sha256 mismatch), not a
+        plain tensor file, or does not fit the network the version records.
     """
     from models.checkpoint import CheckpointError, load_checkpoint
-    from models.networks import build_network
+    from models.learner import NetworkSpec, StateMismatchError
+    from models.learners import learner_from_state
 
     path = stored_checkpoint(workspace, version)
     try:
         state = load_checkpoint(path, version.checkpoint_sha256)
     except CheckpointError as exc:
         raise WorkspaceError(f"model version {version.id}: {exc}") from exc
-    network = build_network(
-        version.arch,
-        len(version.classes),
-        int(version.input_shape[-1]),
-        pretrained=False,
-        dropout=float(version.hyperparameters.get("dropout", 0.3)),
-        # Versions from before revisions were recorded are all revision 1.
-        revision=version.hyperparameters.get("network_revision") or 1,
-    )
+    spec = NetworkSpec.from_record(version.arch, len(version.classes), version.input_shape,
+                                   version.hyperparameters)
     try:
-        network.load_state_dict(state)
-    except RuntimeError as exc:
-        # torch lists every mismatching tensor over many lines; the first
-        # names the problem.
-        first = next((line.strip() for line in str(exc).splitlines()[1:] if line.strip()),
-                     str(exc))
+        return learner_from_state(spec, state)
+    except StateMismatchError as exc:
         raise WorkspaceError(
             f"model version {version.id}: checkpoint {path} does not fit its recorded "
             f"network ({version.arch}, {len(version.classes)} classes, input "
-            f"{tuple(version.input_shape)}): {first}"
+            f"{tuple(version.input_shape)}): {exc}"
         ) from exc
-    return network.eval()
+
+
+def load_network(workspace: Workspace, version: ModelVersion) -> nn.Module:
+    """The version's network (see :func:`load_learner`), in eval mode."""
+    return load_learner(workspace, version).network
 
 
 def stored_checkpoint(workspace: Workspace, version: ModelVersion) -> Path:

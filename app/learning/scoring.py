@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from app.domain.records import ModelVersion
 from app.files.atomic_write import staged_folder
-from app.learning.model_registry import load_network, score_cache_dir
+from app.learning.model_registry import load_learner, score_cache_dir
 from app.project.workspace import Workspace
 
 BATCH_SIZE = 256
@@ -119,18 +119,17 @@ def _score_samples(
     progress: Callable[[int, int], None] | None,
     should_stop: Callable[[], bool] | None,
 ) -> PoolScores:
-    from models.inference import predict
     from models.training import TrainingCancelled
 
-    network = load_network(workspace, version)
+    learner = load_learner(workspace, version)
     samples = workspace.samples(sample_ids.tolist())
     paths = [str(workspace.resolve(s.path)) for s in samples]
     n_classes = len(version.classes)
     probs, mcs, embs, failed = [], [], [], {}
     if progress:
         progress(0, len(paths))
-    batches = predict(network, paths, int(version.input_shape[-1]), BATCH_SIZE, mc_samples,
-                      on_error="nan", seed=0)
+    batches = learner.predict(paths, batch_size=BATCH_SIZE, mc_samples=mc_samples,
+                              on_error="nan", seed=0)
     for batch in batches:
         if should_stop and should_stop():
             raise TrainingCancelled("scoring cancelled")

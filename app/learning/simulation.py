@@ -16,7 +16,6 @@ extends the runs there.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from torch import Tensor, nn
+from torch import Tensor
 
 from app.files.atomic_write import atomic_file
 from app.learning import simulation_runs as store
@@ -41,10 +40,13 @@ from app.learning.simulation_report import (
     write_curves_json,
 )
 from app.project.workspace import WorkspaceError
-from models.inference import concatenate, predict_tensors
+from models.inference import concatenate
+from models.learner import Learner, NetworkSpec
+from models.learners import learner_from_state, learner_type
 from models.metrics import classification_metrics
-from models.networks import ARCHITECTURES, build_network
-from models.training import TrainConfig, TrainingError, train
+from models.threads import torch_threads
+from models.train_config import ARCHITECTURES, DEFAULT_ARCH, TrainConfig, epochs_to_reach
+from models.training import TrainingError
 from sampling.strategies import STRATEGIES, PoolArrays, rank
 
 Progress = Callable[[dict[str, Any]], None]
@@ -57,7 +59,7 @@ class Recipe:
     Attributes
     ----------
     arch : str
-        Network, one of :data:`models.networks.ARCHITECTURES`.
+        Network, one of :data:`models.train_config.ARCHITECTURES`.
     epochs : int
         Passes over the labeled set per round (at least; see ``min_steps``).
     min_steps : int
@@ -102,7 +104,7 @@ class Recipe:
     nothing and train about 3x faster.
     """
 
-    arch: str = "small_cnn"
+    arch: str = DEFAULT_ARCH
     epochs: int = 10
     min_steps: int = 200
     batch_size: int = 32
@@ -114,8 +116,7 @@ class Recipe:
 
     def epochs_for(self, n_labeled: int) -> int:
         """Epochs to train on ``n_labeled`` samples (``epochs`` raised to ``min_steps``)."""
-        batches = max(1, math.ceil(n_labeled / self.batch_size))
-        return max(self.epochs, math.ceil(self.min_steps / batches))
+        return epochs_to_reach(self.min_steps, self.epochs, self.batch_size, n_labeled)
 
     def train_config(self, n_labeled: int, input_size: int, seed: int,
                      warm_state: dict[str, Tensor] | None) -> TrainConfig:
@@ -239,12 +240,17 @@ def opaque_ids(pool_size: int, seed: int) -> NDArray[np.int64]:
     return np.random.default_rng(derived_seed(seed, _IDS)).permutation(pool_size).astype(np.int64)
 
 
-def network_from_state(state: dict[str, Tensor], recipe: Recipe, classes: int,
-                       input_size: int) -> nn.Module:
-    """The trained network of a round, ready to score."""
-    network = build_network(recipe.arch, classes, input_size, pretrained=False)
-    network.load_state_dict(state)
-    return network
+def round_learner(state: dict[str, Tensor], recipe: Recipe, classes: int,
+                  input_size: int) -> Learner:
+    """The trained learner of a round, ready to score.
+
+    Rebuilt from the settings the recipe trains with (its dropout included),
+    by the same path as a registered version's.
+    """
+    # The network depends on none of a round's numbers (labels, seed, warm
+    # start), so any round's config describes it.
+    config = recipe.train_config(0, input_size, 0, None)
+    return learner_from_state(NetworkSpec.for_config(config, classes), state)
 
 
 def train_model(data: SimulationData, positions: Sequence[int], labels: Sequence[int],
@@ -254,36 +260,36 @@ def train_model(data: SimulationData, positions: Sequence[int], labels: Sequence
     config = recipe.train_config(len(positions), data.input_size,
                                  derived_seed(seed, _TRAIN, round_index), warm_state)
     try:
-        result = train([data.pool_paths[i] for i in positions], labels, data.classes, config)
+        result = learner_type(config.arch).fit([data.pool_paths[i] for i in positions], labels,
+                                               data.classes, config)
     except TrainingError as err:
         raise WorkspaceError(f"round {round_index} (seed {seed}): cannot train: {err}") from err
     return result.state_dict
 
 
-def evaluate(network: nn.Module, data: SimulationData) -> dict[str, float]:
-    """Accuracy and macro F1 of ``network`` on the test set."""
-    scores = concatenate(predict_tensors(network, data.test_images, num_threads=1))
+def evaluate(learner: Learner, data: SimulationData) -> dict[str, float]:
+    """Accuracy and macro F1 of ``learner`` on the test set."""
+    scores = concatenate(learner.predict_tensors(data.test_images, num_threads=1))
     predicted = scores.probs.argmax(axis=1)
     metrics = classification_metrics(data.test_labels, predicted, data.classes)
     return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
 
 
-def select(strategy: str, network: nn.Module, pool_images: Tensor, labeled: Sequence[int],
+def select(strategy: str, learner: Learner, pool_images: Tensor, labeled: Sequence[int],
            ids: NDArray[np.int64], k: int, mc_samples: int, seed: int, round_index: int
            ) -> list[int]:
     """Pool positions that ``strategy`` asks to label next, from model outputs only.
 
     The strategy gets :class:`PoolArrays` of the unlabeled samples (their
-    opaque ids and what ``network`` computed for them). This function itself
+    opaque ids and what ``learner`` computed for them). This function itself
     is handed the images, not :class:`SimulationData`, so no label is even
     within its reach.
     """
     spec = STRATEGIES[strategy]
     wanted = set(spec.needs) | set(spec.uses)
     mc = mc_samples if "mc_probs" in wanted else 0
-    scores = concatenate(predict_tensors(
-        network, pool_images, mc_samples=mc,
-        seed=derived_seed(seed, _MC, round_index), num_threads=1))
+    scores = concatenate(learner.predict_tensors(
+        pool_images, mc_samples=mc, seed=derived_seed(seed, _MC, round_index), num_threads=1))
     is_labeled = np.zeros(len(pool_images), dtype=bool)
     is_labeled[np.asarray(labeled, dtype=np.int64)] = True
     unlabeled = np.flatnonzero(~is_labeled)
@@ -368,8 +374,8 @@ def simulate_run(context: RunContext, strategy: str, seed: int) -> list[Point]:
         if round_index == 0:
             added = initial_set(len(data.pool_paths), config.init, seed)
         else:
-            network = network_from_state(state, recipe, len(data.classes), data.input_size)
-            added = select(strategy, network, data.pool_images, labeled, ids, config.step,
+            learner = round_learner(state, recipe, len(data.classes), data.input_size)
+            added = select(strategy, learner, data.pool_images, labeled, ids, config.step,
                            recipe.mc_samples, seed, round_index)
         labeled += added
         labels += data.oracle.reveal(added)
@@ -377,8 +383,8 @@ def simulate_run(context: RunContext, strategy: str, seed: int) -> list[Point]:
             state, metrics = context.initial[seed]
         else:
             state = train_model(data, labeled, labels, recipe, seed, round_index, state)
-            network = network_from_state(state, recipe, len(data.classes), data.input_size)
-            metrics = evaluate(network, data)
+            learner = round_learner(state, recipe, len(data.classes), data.input_size)
+            metrics = evaluate(learner, data)
             if round_index == 0:
                 context.initial[seed] = (state, metrics)
         point = {"round": round_index, "labels": len(labeled), **metrics, "added": added,
@@ -404,6 +410,9 @@ def _report(context: RunContext, strategy: str, seed: int, point: dict[str, Any]
 # --------------------------------------------------------------------------- everything
 
 
+# One torch thread for the whole simulation (2 threads on a busy 2-core machine
+# are far slower); the caller's count comes back after, also on an error.
+@torch_threads(1)
 def run_simulation(config: SimulationConfig, out: str | os.PathLike[str], *,
                    fresh: bool = False, progress: Progress | None = None) -> SimulationResult:
     """Simulate every (strategy, seed), then write curves.json, curves.csv and curves.png.
@@ -425,7 +434,6 @@ def run_simulation(config: SimulationConfig, out: str | os.PathLike[str], *,
         Bad folders (class subfolders differ, no images), impossible settings,
         or ``out`` holding a simulation with other settings.
     """
-    torch.set_num_threads(1)  # 2 threads on a busy 2-core machine are far slower
     out = Path(out)
     data = load_simulation_data(Path(config.pool), Path(config.test), config.recipe.arch,
                                 config.recipe.input_size)

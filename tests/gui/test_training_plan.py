@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 
 from app.pool.label_import import import_labels
 from app.project.workspace import Workspace
+from models.train_config import JOB_DEFAULTS
 
 TRAIN_TIMEOUT_MS = 180_000
 
@@ -38,6 +39,9 @@ def test_thirty_labels_plan_no_validation_and_the_bar_never_jumps(qtbot, setting
     assert win.open_project(demo_copy)
     win.show()
     training = win.workbench.training
+    # The panel starts from the same defaults as `labelloop train`.
+    assert (training.epochs.value(), training.min_steps.value()) == (
+        JOB_DEFAULTS.epochs, JOB_DEFAULTS.min_steps)
     training.epochs.setValue(2)
     training.min_steps.setValue(12)  # 30 labels: one step per epoch, so 12 epochs
     plans, bar = [], []

@@ -1,0 +1,50 @@
+"""``labelloop train``, a training job and the library read one set of defaults."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+from app.cli import training as training_cli
+from app.learning import job_worker
+from models.train_config import DEFAULT_INPUT_SIZE, JOB_DEFAULTS, JOB_MIN_STEPS, TrainConfig
+
+
+def parsed_train_command(*args: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="labelloop")
+    training_cli.register(parser.add_subparsers(dest="command", required=True))
+    return parser.parse_args(["train", "project", *args])
+
+
+def test_the_train_command_defaults_are_a_jobs_defaults():
+    args = parsed_train_command()
+    assert (args.arch, args.epochs, args.seed, args.val_fraction, args.patience,
+            args.min_steps, args.weights, args.input_size) == (
+        JOB_DEFAULTS.arch, JOB_DEFAULTS.epochs, JOB_DEFAULTS.seed, JOB_DEFAULTS.val_fraction,
+        JOB_DEFAULTS.patience, JOB_DEFAULTS.min_steps, JOB_DEFAULTS.weights, None)
+    assert args.min_steps == JOB_MIN_STEPS
+
+
+def test_a_job_without_params_trains_with_the_library_settings_but_the_step_floor():
+    config = job_worker.training_config({}, [])
+    expected_size = DEFAULT_INPUT_SIZE[JOB_DEFAULTS.arch]
+    assert config == replace(JOB_DEFAULTS, input_size=expected_size)
+    assert config == replace(TrainConfig(), min_steps=JOB_MIN_STEPS, input_size=expected_size)
+
+
+def test_a_job_started_by_the_command_without_options_gets_the_same_config():
+    args = parsed_train_command()
+    # The parameters run_train sends with the job.
+    params = {"arch": args.arch, "epochs": args.epochs, "seed": args.seed,
+              "val_fraction": args.val_fraction, "input_size": args.input_size,
+              "patience": args.patience, "weights": args.weights, "min_steps": args.min_steps}
+    assert job_worker.training_config(params, [(40, 40)]) == job_worker.training_config(
+        {}, [(40, 40)])
+
+
+def test_options_given_override_the_defaults():
+    args = parsed_train_command("--epochs", "3", "--min-steps", "0", "--patience", "0")
+    config = job_worker.training_config(
+        {"epochs": args.epochs, "min_steps": args.min_steps, "patience": args.patience}, [])
+    assert (config.epochs, config.min_steps, config.patience) == (3, 0, 0)
+    assert config.lr == JOB_DEFAULTS.lr
