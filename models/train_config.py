@@ -145,6 +145,27 @@ class TrainConfig:
 JOB_DEFAULTS = TrainConfig(min_steps=JOB_MIN_STEPS)
 
 
+@dataclass(frozen=True)
+class SimulationRecipeDefaults:
+    """The defaults of ``labelloop simulate``'s training recipe.
+
+    Apart from :data:`JOB_DEFAULTS` on purpose: a simulation trains once per
+    round and strategy, so its recipe favours short rounds (fewer epochs,
+    smaller batches at a higher learning rate) that the step floor keeps
+    from ending near chance.  :class:`app.learning.simulation.Recipe` and the
+    command's options both read them from here.
+    """
+
+    epochs: int = 10
+    min_steps: int = JOB_MIN_STEPS
+    batch_size: int = 32
+    lr: float = 3e-3
+    mc_samples: int = 20
+
+
+SIMULATION_DEFAULTS = SimulationRecipeDefaults()
+
+
 def epochs_to_reach(min_steps: int, epochs: int, batch_size: int, n_train: int) -> int:
     """``epochs``, raised so that training on ``n_train`` samples takes ``min_steps`` steps.
 

@@ -10,9 +10,10 @@ from typing import Any
 from app.cli import validators
 from app.cli.output import print_json, print_table, quiet_tqdm, shown
 from app.learning.simulation_report import savings_rows
+from models.train_config import ARCHITECTURES, DEFAULT_ARCH
+from models.train_config import SIMULATION_DEFAULTS as RECIPE
 from sampling.strategies import STRATEGIES
 
-ARCH_CHOICES = ("small_cnn", "resnet18")
 DEFAULT_STRATEGIES = "random,margin,entropy,bald,coreset,badge"
 
 
@@ -68,23 +69,27 @@ def register(commands: argparse._SubParsersAction) -> None:
                      help="discard results of an earlier simulation in OUT instead of resuming")
     sim.add_argument("--json", action="store_true", help="print the savings as JSON")
     recipe = sim.add_argument_group("training recipe (the same for every strategy and round)")
-    recipe.add_argument("--arch", choices=ARCH_CHOICES, default="small_cnn")
-    recipe.add_argument("--epochs", type=validators.epochs, default=10, metavar="E",
-                        help="passes over the labeled set per round (default: 10)")
-    recipe.add_argument("--min-steps", type=validators.steps, default=200, metavar="N",
-                        help="raise the epochs so each round takes at least this many "
-                             "optimiser steps (small labeled sets need it; default: 200); 0: off")
-    recipe.add_argument("--lr", type=validators.float_range(0, 10, low_open=True), default=3e-3,
-                        help="AdamW learning rate (3e-3)")
-    recipe.add_argument("--batch-size", type=validators.int_range(1, 4096), default=32,
-                        metavar="N", help="default: 32")
+    recipe.add_argument("--arch", choices=ARCHITECTURES, default=DEFAULT_ARCH)
+    recipe.add_argument("--epochs", type=validators.epochs, default=RECIPE.epochs, metavar="E",
+                        help=f"passes over the labeled set per round (default: {RECIPE.epochs})")
+    recipe.add_argument("--min-steps", type=validators.steps, default=RECIPE.min_steps,
+                        metavar="N",
+                        help="raise the epochs so each round takes at least this many optimiser "
+                             "steps (small labeled sets need it; default: "
+                             f"{RECIPE.min_steps}); 0: off")
+    recipe.add_argument("--lr", type=validators.float_range(0, 10, low_open=True),
+                        default=RECIPE.lr, help=f"AdamW learning rate ({RECIPE.lr:g})")
+    recipe.add_argument("--batch-size", type=validators.int_range(1, 4096),
+                        default=RECIPE.batch_size, metavar="N",
+                        help=f"default: {RECIPE.batch_size}")
     recipe.add_argument("--input-size", type=validators.input_size, metavar="PX",
                         help="square input side (default: from the images; 16 suits the digits)")
     recipe.add_argument("--no-augment", action="store_true", help="no random affine jitter")
     recipe.add_argument("--warm-start", action="store_true",
                         help="continue from the previous round's weights instead of from scratch")
-    recipe.add_argument("--mc-samples", type=validators.mc_samples, default=20, metavar="T",
-                        help="MC-dropout passes for bald / variation_ratio (default: 20)")
+    recipe.add_argument("--mc-samples", type=validators.mc_samples, default=RECIPE.mc_samples,
+                        metavar="T", help="MC-dropout passes for bald / variation_ratio "
+                                          f"(default: {RECIPE.mc_samples})")
     sim.set_defaults(run=run_simulate)
 
 

@@ -45,7 +45,13 @@ from models.learner import Learner, NetworkSpec
 from models.learners import learner_from_state, learner_type
 from models.metrics import classification_metrics
 from models.threads import torch_threads
-from models.train_config import ARCHITECTURES, DEFAULT_ARCH, TrainConfig, epochs_to_reach
+from models.train_config import (
+    ARCHITECTURES,
+    DEFAULT_ARCH,
+    SIMULATION_DEFAULTS,
+    TrainConfig,
+    epochs_to_reach,
+)
 from models.training import TrainingError
 from sampling.strategies import STRATEGIES, PoolArrays, rank
 
@@ -105,13 +111,13 @@ class Recipe:
     """
 
     arch: str = DEFAULT_ARCH
-    epochs: int = 10
-    min_steps: int = 200
-    batch_size: int = 32
-    lr: float = 3e-3
+    epochs: int = SIMULATION_DEFAULTS.epochs
+    min_steps: int = SIMULATION_DEFAULTS.min_steps
+    batch_size: int = SIMULATION_DEFAULTS.batch_size
+    lr: float = SIMULATION_DEFAULTS.lr
     augment: bool = True
     warm_start: bool = False
-    mc_samples: int = 20
+    mc_samples: int = SIMULATION_DEFAULTS.mc_samples
     input_size: int | None = None
 
     def epochs_for(self, n_labeled: int) -> int:

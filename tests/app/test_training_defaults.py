@@ -48,3 +48,17 @@ def test_options_given_override_the_defaults():
         {"epochs": args.epochs, "min_steps": args.min_steps, "patience": args.patience}, [])
     assert (config.epochs, config.min_steps, config.patience) == (3, 0, 0)
     assert config.lr == JOB_DEFAULTS.lr
+
+
+def test_the_simulate_command_defaults_are_the_recipes():
+    from app.cli import simulate as simulate_cli
+    from app.learning.simulation import Recipe
+
+    parser = argparse.ArgumentParser(prog="labelloop")
+    simulate_cli.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["simulate", "--pool", "pool", "--test", "test", "--out", "out",
+                              "--init", "10", "--step", "10", "--rounds", "2"])
+    recipe = Recipe()
+    assert (args.arch, args.epochs, args.min_steps, args.batch_size, args.lr,
+            args.mc_samples) == (recipe.arch, recipe.epochs, recipe.min_steps,
+                                 recipe.batch_size, recipe.lr, recipe.mc_samples)
