@@ -1,4 +1,5 @@
-"""``labelloop rank``: the unlabeled pool in an active-learning strategy's order."""
+"""``labelloop rank``: the unlabeled pool in an active-learning strategy's order;
+``labelloop mislabeled``: the labeled samples the latest model contradicts."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from app.cli import validators
 from app.cli.output import print_json, print_table, progress_bar
 from app.learning.pick_reasons import ColdStartReason
 from app.learning.ranking import rank_unlabeled
-from app.project.workspace import Workspace
+from app.project.workspace import Workspace, WorkspaceError
 from sampling.strategies import STRATEGIES
 
 
@@ -28,6 +29,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     rank.add_argument("--json", action="store_true")
     rank.set_defaults(run=run_rank)
 
+    review = commands.add_parser(
+        "mislabeled", help="labeled samples the latest model confidently puts in another class",
+        description="Confident learning: a label is suspect when the model gives another class "
+        "at least the mean probability it gives that class's own labeled samples. Score: "
+        "p(suggested) - p(label), higher = more likely wrong. The GUI's Likely mislabeled "
+        "queue shows the same list.")
+    review.add_argument("project")
+    review.add_argument("--top", type=validators.count, default=50, metavar="K",
+                        help="how many suspects to list (>= 1)")
+    review.add_argument("--json", action="store_true")
+    review.set_defaults(run=run_mislabeled)
+
 
 def run_rank(args: argparse.Namespace) -> int:
     with Workspace.open(args.project) as workspace, progress_bar("scoring") as bar:
@@ -44,4 +57,22 @@ def run_rank(args: argparse.Namespace) -> int:
         print(f"Strategy {args.strategy}; score: higher = more worth labeling.")
     print_table(["#", "sample", "score", "path"],
                 [[i, r.sample_id, r.score, r.path] for i, r in enumerate(ranked, start=1)])
+    return 0
+
+
+def run_mislabeled(args: argparse.Namespace) -> int:
+    from app.learning.label_review import likely_mislabeled
+
+    with Workspace.open(args.project) as workspace:
+        if workspace.latest_model() is None:
+            raise WorkspaceError("no model yet: train one (labelloop train) to check labels")
+        with progress_bar("scoring") as bar:
+            suspects = likely_mislabeled(workspace, args.top, progress=bar)
+    if args.json:
+        print_json([r.to_json() for r in suspects])
+        return 0
+    print(f"{len(suspects)} suspect label(s); score: p(suggested) - p(label).")
+    print_table(["#", "sample", "label", "suggested", "score", "path"],
+                [[i, r.sample_id, r.reason.given, r.reason.suggested, r.score, r.path]
+                 for i, r in enumerate(suspects, start=1)])
     return 0

@@ -10,6 +10,7 @@ from app.learning.pick_reasons import (
     DriftReason,
     ImportOrderReason,
     MinedReason,
+    MislabeledReason,
     ReviewReason,
     SimilarReason,
     StrategyReason,
@@ -67,6 +68,11 @@ def reason_text(item: RankedSample) -> str:
                     f"(import batch {reason.batch}): distance {item.score:.3g}")
         case ReviewReason():
             return f"Labeled <b>{escape(reason.label)}</b> (review)"
+        case MislabeledReason():
+            return (f"Labeled <b>{escape(reason.given)}</b>, but model v{reason.model} says "
+                    f"<b>{escape(reason.suggested)}</b> ({reason.suggested_probability:.0%}; "
+                    f"{escape(reason.given)}: {reason.given_probability:.0%}). "
+                    "A class key relabels, → keeps the label")
         case ImportOrderReason():
             return "Unlabeled, in import order"
     raise TypeError(f"no text for a {type(reason).__name__}")

@@ -118,7 +118,7 @@ class QueuePanel(QWidget):
             kind = item.data(Qt.ItemDataRole.UserRole)
             shown = len(self.project.queue) if kind == self.project.spec.kind else None
             text = f"{QUEUE_TITLES[kind]}  ({counts[kind]})"
-            if kind in ("failures", "drift"):
+            if queue_kind(kind).counted_when_built:
                 text = f"{QUEUE_TITLES[kind]}  ({shown if shown is not None else '–'})"
             item.setText(text)
         kind = self.project.spec.kind

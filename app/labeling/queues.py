@@ -92,6 +92,9 @@ class QueueKind:
     is_batch : callable
         ``is_batch(spec, has_model) -> bool``: whether the queue is a capped
         batch rather than every candidate in order.
+    counted_when_built : bool
+        Its size is known only once built (a search, not a filter): the
+        window shows "–" until then instead of the candidates' count.
     """
 
     name: str
@@ -100,6 +103,7 @@ class QueueKind:
     candidates: str
     hint: str
     is_batch: Callable[[QueueSpec, bool], bool] = field(default=_never_batch, repr=False)
+    counted_when_built: bool = False
 
 
 def _build_uncertain(workspace: Workspace, spec: QueueSpec, top: int | None) -> list[RankedSample]:
@@ -144,21 +148,33 @@ def _build_labeled(workspace: Workspace, spec: QueueSpec, top: int | None) -> li
             for s in workspace.samples(ids[:top])]
 
 
+def _build_mislabeled(workspace: Workspace, spec: QueueSpec,
+                      top: int | None) -> list[RankedSample]:
+    from app.learning.label_review import likely_mislabeled
+
+    return likely_mislabeled(workspace, top)
+
+
 _KINDS = (
     QueueKind("uncertain", "Most uncertain", _build_uncertain, "unlabeled",
               "Unlabeled samples the latest model is least sure of; score: higher = "
               "more worth labeling.", _uncertain_is_batch),
     QueueKind("failures", "Similar to failures", _build_failures, "unlabeled",
-              "Unlabeled samples that look like a known failure.", _always_batch),
+              "Unlabeled samples that look like a known failure.", _always_batch,
+              counted_when_built=True),
     QueueKind("random", "Random", _build_random, "unlabeled",
               "An unbiased sample: live accuracy here is an honest estimate."),
     QueueKind("unlabeled", "Unlabeled (import order)", _build_unlabeled, "unlabeled",
               "Unlabeled samples in the order they were imported."),
     QueueKind("labeled", "Labeled (review)", _build_labeled, "labeled",
               "Already labeled samples, for review."),
+    QueueKind("mislabeled", "Likely mislabeled", _build_mislabeled, "labeled",
+              "Labeled samples the latest model confidently puts in another class "
+              "(per-class thresholds from its own confidence): fix label noise here.",
+              counted_when_built=True),
     QueueKind("drift", "Drifted (newest batch)", _build_drift, "samples",
               "Samples of an import batch farthest from the pool the model was trained for.",
-              _always_batch),
+              _always_batch, counted_when_built=True),
 )
 # The "uncertain" queue before any model exists (see app.learning.cold_start).
 COLD_START_HINT = ("No model yet: a diverse first batch (k-center on the pixels); "

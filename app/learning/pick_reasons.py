@@ -116,5 +116,24 @@ class ReviewReason:
         return {}
 
 
+@dataclass(frozen=True)
+class MislabeledReason:
+    """Labeled ``given``, but model ``model`` says ``suggested`` with confidence to spare.
+
+    The score is ``suggested_probability - given_probability``.
+    """
+
+    given: str
+    suggested: str
+    suggested_probability: float
+    given_probability: float
+    model: int
+
+    def json_fields(self) -> dict[str, Any]:
+        return {"label": self.given, "suggested": self.suggested,
+                "suggested_probability": round(self.suggested_probability, 6),
+                "label_probability": round(self.given_probability, 6), "model": self.model}
+
+
 PickReason = (StrategyReason | ColdStartReason | MinedReason | SimilarReason | DriftReason
-              | ImportOrderReason | ReviewReason)
+              | ImportOrderReason | ReviewReason | MislabeledReason)
