@@ -11,6 +11,7 @@ from app.learning.pick_reasons import (
     ImportOrderReason,
     MinedReason,
     MislabeledReason,
+    OpenedReason,
     ReviewReason,
     SimilarReason,
     StrategyReason,
@@ -73,6 +74,8 @@ def reason_text(item: RankedSample) -> str:
                     f"<b>{escape(reason.suggested)}</b> ({reason.suggested_probability:.0%}; "
                     f"{escape(reason.given)}: {reason.given_probability:.0%}). "
                     "A class key relabels, → keeps the label")
+        case OpenedReason():
+            return "Opened with Go to (Ctrl+L); → and ← walk on through the queue"
         case ImportOrderReason():
             return "Unlabeled, in import order"
     raise TypeError(f"no text for a {type(reason).__name__}")

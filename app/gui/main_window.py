@@ -186,6 +186,21 @@ class MainWindow(QMainWindow):
         for choice in THEME_CHOICES:
             self.actions_by_name[f"theme_{choice}"].setChecked(choice == self.theme.choice)
 
+    def on_go_to(self, _checked: bool = False) -> None:
+        if self.project is None:
+            return
+        text, ok = QInputDialog.getText(self, "Go to sample",
+                                        "Sample id, path or file name:")
+        if ok and text.strip():
+            self.go_to_sample(text)
+
+    def go_to_sample(self, text: str) -> bool:
+        """Show the sample ``text`` names in the Label tab (the dialog's action, headless)."""
+        if self.project is None or self.tabs is None:
+            return False
+        self.tabs.setCurrentWidget(self.workbench)
+        return self.project.open_sample(text)
+
     def on_show_keys(self) -> None:
         classes = self.project.shortcuts() if self.project is not None else {}
         self.shortcut_overlay = ShortcutOverlay(self, classes)

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.gui.tasks import WorkspaceTask, run_task
 from app.labeling.queues import QueueSpec, build_queue, queue_counts, queue_header
-from app.labeling.session import LabelingSession, class_shortcuts
+from app.labeling.session import LabelingSession, class_shortcuts, find_by_id_or_name
 from app.learning.ranking import RankedSample
 from app.project.workspace import Workspace, WorkspaceError
 
@@ -219,6 +219,20 @@ class ProjectModel(QObject):
     def go_to(self, index: int) -> None:
         self.session.go_to(index)
         self.currentChanged.emit()
+
+    def open_sample(self, text: str) -> bool:
+        """Show the sample ``text`` names (id, path or file name); False with an error if none."""
+        try:
+            sample = find_by_id_or_name(self.workspace, text)
+        except WorkspaceError as exc:
+            self.error.emit(str(exc))
+            return False
+        length = len(self.session.queue)
+        self.session.open_sample(sample)
+        if len(self.session.queue) != length:
+            self.queueChanged.emit()
+        self.currentChanged.emit()
+        return True
 
     def mark_failure(self, failure_set: str) -> None:
         current = self.current

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from app.gui.grid_view import TILE, ThumbnailGrid
+from app.gui.history_panel import HistoryPanel
 from app.gui.labeling_view import LabelingView
 from app.gui.project_model import ProjectModel
 from app.gui.queue_panel import QueuePanel
@@ -38,11 +39,19 @@ class Workbench(QWidget):
         left_layout.addWidget(self.training)
         left.setMinimumWidth(250)
 
+        self.history = HistoryPanel(project)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.setObjectName("gridSplitter")  # its sizes are remembered
+        right.addWidget(self.grid)
+        right.addWidget(self.history)
+        right.setStretchFactor(0, 4)
+        right.setStretchFactor(1, 1)
+
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setObjectName("labelSplitter")  # its sizes are remembered
         splitter.addWidget(left)
         splitter.addWidget(self.labeling)
-        splitter.addWidget(self.grid)
+        splitter.addWidget(right)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 2)

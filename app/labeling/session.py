@@ -6,10 +6,14 @@ forwards key presses here and repaints from :attr:`LabelingSession.current`.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from pathlib import PurePosixPath
 
-from app.domain.records import Annotation
+from app.domain.errors import WorkspaceError
+from app.domain.records import Annotation, Sample
+from app.learning.pick_reasons import OpenedReason
 from app.learning.ranking import RankedSample
 from app.monitor.live_accuracy import prediction_for
 from app.project.workspace import Workspace
@@ -46,6 +50,22 @@ class LabelingSession:
         ids = [item.sample_id for item in self.queue]
         self.position = ids.index(keep_sample) if keep_sample in ids else 0
         self._restart_clock()
+
+    def open_sample(self, sample: Sample) -> RankedSample:
+        """Show ``sample`` now: where it is in the queue, else inserted at the current place.
+
+        Inserted, not replacing the queue: after the detour the annotator
+        walks on through the queue they were in.
+        """
+        ids = [item.sample_id for item in self.queue]
+        if sample.id in ids:
+            self.position = ids.index(sample.id)
+        else:
+            self.position = min(self.position, len(self.queue))
+            self.queue.insert(self.position, RankedSample(sample.id, sample.path, 0.0,
+                                                          OpenedReason()))
+        self._restart_clock()
+        return self.queue[self.position]
 
     def move(self, delta: int) -> RankedSample | None:
         if self.queue:
@@ -177,3 +197,27 @@ def acceptance_rate(workspace: Workspace) -> dict[str, float | int | None]:
         accepted += int(annotation.class_name == predicted)
     return {"suggested": shown, "accepted": accepted,
             "corrected": shown - accepted, "rate": accepted / shown if shown else None}
+
+
+def find_by_id_or_name(workspace: Workspace, text: str) -> Sample:
+    """The sample ``text`` names: an id, a stored path, a file's path, or just a file name.
+
+    Raises
+    ------
+    WorkspaceError
+        Nothing matches, or a bare file name matches several samples (their
+        paths are listed, so the annotator can type one of them).
+    """
+    text = text.strip()
+    try:
+        return workspace.find_sample(text)
+    except WorkspaceError:
+        if not text or "/" in text or os.sep in text:
+            raise
+    matches = [s for s in workspace.samples() if PurePosixPath(s.path).name == text]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise WorkspaceError(f"no sample with id, path or file name {text!r}")
+    shown = ", ".join(s.path for s in matches[:5]) + (" …" if len(matches) > 5 else "")
+    raise WorkspaceError(f"{len(matches)} samples are named {text!r}: {shown}; type the path")

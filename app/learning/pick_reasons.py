@@ -135,5 +135,13 @@ class MislabeledReason:
                 "label_probability": round(self.given_probability, 6), "model": self.model}
 
 
+@dataclass(frozen=True)
+class OpenedReason:
+    """Opened by its id or file name (Go to), not picked by a queue."""
+
+    def json_fields(self) -> dict[str, Any]:
+        return {}
+
+
 PickReason = (StrategyReason | ColdStartReason | MinedReason | SimilarReason | DriftReason
-              | ImportOrderReason | ReviewReason | MislabeledReason)
+              | ImportOrderReason | ReviewReason | MislabeledReason | OpenedReason)
