@@ -23,11 +23,11 @@ import traceback
 from typing import TYPE_CHECKING, Any
 
 from app.domain.annotator import resolve_annotator
+from app.domain.timestamps import utc_now
 from app.files.os_errors import describe_os_error
 from app.files.process_identity import process_identity
 from app.learning.jobs import EXIT_CANCELLED
 from app.project.workspace import Workspace, WorkspaceError
-from app.store.sqlite import utc_now
 
 if TYPE_CHECKING:
     from models.training import TrainConfig

@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from app.domain.records import Job
+from app.domain.timestamps import utc_now
 from app.files.process_identity import is_alive, process_command_line, process_identity
 from app.project.workspace import Workspace, WorkspaceError
-from app.store.sqlite import StoreError, utc_now
+from app.store.errors import StoreError
 
 FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 # Only one of these may run per project at a time.

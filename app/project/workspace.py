@@ -23,7 +23,8 @@ from app.domain.class_names import class_name_problem
 from app.domain.dataset_version import dataset_version
 from app.domain.errors import WorkspaceError
 from app.domain.records import Annotation, ClassInfo, ModelVersion, Sample
-from app.store.sqlite import SqliteStore, StoreError
+from app.store.backend import SqlStore, open_store, sqlite_url
+from app.store.errors import StoreError
 
 DB_NAME = "labelloop.sqlite"
 SUBFOLDERS = ("cache", "models", "exports", "failures")
@@ -76,7 +77,7 @@ def _remove_created(paths: list[Path]) -> None:
 class Workspace:
     """An open Labelloop project.  Use :meth:`init` or :meth:`open`, then close it."""
 
-    def __init__(self, root: Path, store: SqliteStore) -> None:
+    def __init__(self, root: Path, store: SqlStore) -> None:
         self.root = root
         self.store = store
 
@@ -106,7 +107,7 @@ class Workspace:
                 elif not folder.is_dir():
                     raise WorkspaceError(f"{folder}: exists and is not a folder")
             created.append(root / DB_NAME)
-            store = SqliteStore(root / DB_NAME, create=True)
+            store = open_store(sqlite_url(root / DB_NAME), create=True)
             try:
                 store.add_classes(class_list)
             except BaseException:
@@ -153,7 +154,7 @@ class Workspace:
                 raise WorkspaceError(f"{root}: cannot open the project: {_os_reason(exc)}") \
                     from exc
         try:
-            return cls(root, SqliteStore(db, read_only=read_only))
+            return cls(root, open_store(sqlite_url(db), read_only=read_only))
         except StoreError as exc:
             raise WorkspaceError(str(exc)) from exc
 
