@@ -204,7 +204,7 @@ def _write_dataset(
     classes = workspace.classes()
     folders = safe_folder_names(classes)
     labeled = workspace.labeled_samples()
-    newest = workspace.store.current_annotations()
+    newest = workspace.current_annotations()
     files: list[dict] = []
     rows: list[dict] = []
     skipped: list[dict[str, str]] = []

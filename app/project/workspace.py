@@ -23,6 +23,7 @@ from app.domain.class_names import class_name_problem
 from app.domain.dataset_version import dataset_version
 from app.domain.errors import WorkspaceError
 from app.domain.records import Annotation, ClassInfo, ModelVersion, Sample
+from app.project.records import WorkspaceRecords
 from app.store.backend import SqlStore, open_store, sqlite_url
 from app.store.errors import StoreError
 
@@ -74,8 +75,12 @@ def _remove_created(paths: list[Path]) -> None:
             pass
 
 
-class Workspace:
-    """An open Labelloop project.  Use :meth:`init` or :meth:`open`, then close it."""
+class Workspace(WorkspaceRecords):
+    """An open Labelloop project.  Use :meth:`init` or :meth:`open`, then close it.
+
+    It implements :class:`app.store.repository.ProjectRepository` over its
+    backend ``store``, the one object below it that speaks SQL.
+    """
 
     def __init__(self, root: Path, store: SqlStore) -> None:
         self.root = root
@@ -157,10 +162,6 @@ class Workspace:
             return cls(root, open_store(sqlite_url(db), read_only=read_only))
         except StoreError as exc:
             raise WorkspaceError(str(exc)) from exc
-
-    @property
-    def read_only(self) -> bool:
-        return self.store.read_only
 
     def close(self) -> None:
         self.store.close()
@@ -336,8 +337,8 @@ class Workspace:
         return self.store.list_model_versions(include_deleted=include_deleted)
 
     def latest_model(self) -> ModelVersion | None:
-        versions = self.store.list_model_versions()
-        return versions[-1] if versions else None
+        """The newest version not deleted (one row: the GUI asks on every key press)."""
+        return self.store.latest_model_version()
 
     def model_version(self, version_id: int) -> ModelVersion:
         found = self.store.get_model_version(version_id)

@@ -378,6 +378,16 @@ class SqlStore:
                     by_id[r[0]] = Sample(*r)
         return [by_id[i] for i in ids if i in by_id]
 
+    def unlabeled_sample_ids(self) -> list[int]:
+        """Ids of the samples with no current label (never labeled, or unlabeled again)."""
+        current = _current_annotation_rows()
+        rows = self._rows(
+            select(samples.c.id)
+            .join_from(samples, current, current.c.sample_id == samples.c.id, isouter=True)
+            .where(current.c.class_id.is_(None)).order_by(samples.c.id)
+        )
+        return [r[0] for r in rows]
+
     def sample_ids_and_phash(self) -> list[tuple[int, int]]:
         rows = self._rows(select(samples.c.id, samples.c.phash).order_by(samples.c.id))
         return [(r[0], r[1]) for r in rows]
@@ -535,9 +545,9 @@ class SqlStore:
     # -- model versions ---------------------------------------------------
 
     def add_model_version(
-        self, fields: dict[str, Any], items: Sequence[tuple[int, int]] | None = None
+        self, fields: dict[str, Any], training_items: Sequence[tuple[int, int]] = ()
     ) -> int:
-        """Register a version; ``items`` are the ``(sample_id, class_id)`` it was trained on."""
+        """Register a version with the ``(sample_id, class_id)`` pairs it was trained on."""
         stored = dict(fields)
         for key in ("input_shape", "classes", "hyperparameters", "metrics"):
             stored[key] = json.dumps(stored[key])
@@ -545,14 +555,14 @@ class SqlStore:
         with self._write() as conn:
             result = conn.execute(insert(model_versions).values(**stored))
             version_id = int(result.inserted_primary_key[0])
-            if items:
+            if training_items:
                 conn.execute(insert(model_version_items), [
                     {"model_version_id": version_id, "sample_id": sid, "class_id": cid}
-                    for sid, cid in items
+                    for sid, cid in training_items
                 ])
             return version_id
 
-    def model_version_items(self, version_id: int) -> dict[int, int] | None:
+    def training_items(self, version_id: int) -> dict[int, int] | None:
         """``{sample_id: class_id}`` a version was trained on; None if it recorded none."""
         rows = self._rows(
             select(model_version_items.c.sample_id, model_version_items.c.class_id)

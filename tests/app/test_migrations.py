@@ -75,7 +75,7 @@ def test_an_old_project_migrates_without_losing_anything(name, tmp_path):
         assert versions == expected["model_versions"]
         assert ws.latest_model().id == expected["model_versions"][-1]["id"]
         # A version from before training items were recorded has none.
-        assert ws.store.model_version_items(versions[-1]["id"]) is None
+        assert ws.training_items(versions[-1]["id"]) is None
         assert ws.dataset_version() == expected["dataset_version"]
         report = export_dataset(ws, tmp_path / "export", "imagefolder")
         assert report.dataset_version == expected["export_dataset_version"]
