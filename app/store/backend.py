@@ -22,6 +22,7 @@ from sqlalchemy import (
     Engine,
     Row,
     and_,
+    bindparam,
     exists,
     func,
     insert,
@@ -45,6 +46,7 @@ from app.domain.records import (
 from app.domain.timestamps import utc_now
 from app.files.os_errors import disk_full_hint
 from app.store import sqlite_engine
+from app.store.driver_sql import DriverStatements
 from app.store.errors import StoreError, describe_database_error
 from app.store.migrate import HEAD_REVISION, SCHEMA_VERSION, SchemaState, read_schema_state
 from app.store.migrate import upgrade as upgrade_schema
@@ -100,6 +102,9 @@ class SqlStore:
         self.location = location
         self.read_only = read_only
         self._engine = engine
+        self._driver = DriverStatements(engine.dialect)
+        # What the driver raises where its cursor is used directly.
+        self._driver_error: type[Exception] = engine.dialect.loaded_dbapi.Error
         try:
             self._conn = engine.connect()
         except DBAPIError as exc:
@@ -172,6 +177,8 @@ class SqlStore:
             yield
         except DBAPIError as exc:
             raise StoreError(describe_database_error(str(exc.orig), self.location)) from exc
+        except self._driver_error as exc:
+            raise StoreError(describe_database_error(str(exc), self.location)) from exc
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -207,6 +214,11 @@ class SqlStore:
         with self._read() as conn:
             return conn.execute(stmt).scalar()
 
+    def _tuples(self, stmt: Select[Any], **params: Any) -> list[tuple[Any, ...]]:
+        """Rows of a prebuilt statement as plain tuples (see :mod:`app.store.driver_sql`)."""
+        with self._read() as conn:
+            return self._driver.fetch(conn, stmt, params)
+
     def schema_version(self) -> int:
         return self._schema_state().version
 
@@ -220,7 +232,8 @@ class SqlStore:
     # -- settings ---------------------------------------------------------
 
     def get_setting(self, key: str) -> str | None:
-        return self._scalar(select(settings.c.value).where(settings.c.key == key))
+        rows = self._tuples(_SETTING, key=key)
+        return rows[0][0] if rows else None
 
     def set_setting(self, key: str, value: str) -> None:
         with self._write() as conn:
@@ -229,18 +242,11 @@ class SqlStore:
     # -- classes ----------------------------------------------------------
 
     def list_classes(self) -> list[ClassInfo]:
-        rows = self._rows(
-            select(classes.c.id, classes.c.name, classes.c.position)
-            .where(classes.c.archived == 0).order_by(classes.c.position, classes.c.id)
-        )
-        return [ClassInfo(*r) for r in rows]
+        return [ClassInfo(*r) for r in self._tuples(_ACTIVE_CLASSES)]
 
     def class_by_name(self, name: str, *, include_archived: bool = False) -> ClassInfo | None:
-        stmt = select(classes.c.id, classes.c.name, classes.c.position).where(
-            classes.c.name == name)
-        if not include_archived:
-            stmt = stmt.where(classes.c.archived == 0)
-        rows = self._rows(stmt)
+        rows = self._tuples(_ANY_CLASS_BY_NAME if include_archived else _CLASS_BY_NAME,
+                            name=name)
         return ClassInfo(*rows[0]) if rows else None
 
     def add_classes(self, names: Iterable[str]) -> None:
@@ -282,10 +288,8 @@ class SqlStore:
             ).scalar()
             if class_id is None:
                 raise StoreError(f"no class named {name!r}")
-            current = _current_annotation_rows()
             in_use = conn.execute(
-                select(func.count()).select_from(current)
-                .where(current.c.class_id == class_id)
+                select(func.count()).select_from(_CURRENT).where(_CURRENT.c.class_id == class_id)
             ).scalar()
             if in_use:
                 raise StoreError(
@@ -347,55 +351,42 @@ class SqlStore:
         if not rows:
             return 0
         now = utc_now()
-        params = [
-            {"path": p, "sha256": s, "width": w, "height": h, "phash": ph,
-             "imported_at": now, "batch_id": batch_id}
-            for p, s, w, h, ph in rows
-        ]
         with self._write() as conn:
-            result = conn.execute(sqlite_engine.insert_ignoring_duplicates(samples), params)
-            return int(result.rowcount)
+            return self._driver.executemany(
+                conn, _INSERT_SAMPLES, _SAMPLE_COLUMNS,
+                [(*row, now, batch_id) for row in rows])
 
     def count_samples(self) -> int:
-        return int(self._scalar(select(func.count()).select_from(samples)))
+        return int(self._tuples(_COUNT_SAMPLES)[0][0])
 
     def get_sample(self, sample_id: int) -> Sample | None:
-        rows = self._rows(_SAMPLE_SELECT.where(samples.c.id == sample_id))
+        rows = self._tuples(_SAMPLE_BY_ID, id=sample_id)
         return Sample(*rows[0]) if rows else None
 
     def sample_by_path(self, path: str) -> Sample | None:
-        rows = self._rows(_SAMPLE_SELECT.where(samples.c.path == path))
+        rows = self._tuples(_SAMPLE_BY_PATH, path=path)
         return Sample(*rows[0]) if rows else None
 
     def list_samples(self, ids: Sequence[int] | None = None) -> list[Sample]:
         if ids is None:
-            return [Sample(*r) for r in self._rows(_SAMPLE_SELECT.order_by(samples.c.id))]
+            return [Sample(*r) for r in self._tuples(_ALL_SAMPLES)]
         by_id: dict[int, Sample] = {}
         with self._read() as conn:
             for start in range(0, len(ids), _CHUNK):
                 chunk = list(ids[start : start + _CHUNK])
-                for r in conn.execute(_SAMPLE_SELECT.where(samples.c.id.in_(chunk))):
+                for r in conn.execute(_SAMPLES_BY_IDS, {"ids": chunk}):
                     by_id[r[0]] = Sample(*r)
         return [by_id[i] for i in ids if i in by_id]
 
     def unlabeled_sample_ids(self) -> list[int]:
         """Ids of the samples with no current label (never labeled, or unlabeled again)."""
-        current = _current_annotation_rows()
-        rows = self._rows(
-            select(samples.c.id)
-            .join_from(samples, current, current.c.sample_id == samples.c.id, isouter=True)
-            .where(current.c.class_id.is_(None)).order_by(samples.c.id)
-        )
-        return [r[0] for r in rows]
+        return [r[0] for r in self._tuples(_UNLABELED_IDS)]
 
     def sample_ids_and_phash(self) -> list[tuple[int, int]]:
-        rows = self._rows(select(samples.c.id, samples.c.phash).order_by(samples.c.id))
-        return [(r[0], r[1]) for r in rows]
+        return self._tuples(_IDS_AND_PHASH)
 
     def sample_ids_in_batch(self, batch_id: int) -> list[int]:
-        rows = self._rows(select(samples.c.id).where(samples.c.batch_id == batch_id)
-                          .order_by(samples.c.id))
-        return [r[0] for r in rows]
+        return [r[0] for r in self._tuples(_IDS_IN_BATCH, batch_id=batch_id)]
 
     # -- annotations ------------------------------------------------------
 
@@ -431,59 +422,41 @@ class SqlStore:
             return 0
         now = utc_now()
         with self._write() as conn:
-            conn.execute(insert(annotations), [
-                {"sample_id": sid, "class_id": cid, "annotator": annotator,
-                 "created_at": now, "source": source}
-                for sid, cid in rows
-            ])
+            self._driver.executemany(
+                conn, _INSERT_ANNOTATIONS, _BULK_ANNOTATION_COLUMNS,
+                [(sid, cid, annotator, now, source) for sid, cid in rows])
         return len(rows)
 
     def current_labels(self) -> dict[int, int]:
         """``{sample_id: class_id}`` for every sample whose newest annotation has a class."""
-        current = _current_annotation_rows()
-        rows = self._rows(select(current.c.sample_id, current.c.class_id)
-                          .where(current.c.class_id.is_not(None)))
-        return {r[0]: r[1] for r in rows}
+        return dict(self._tuples(_CURRENT_LABELS))
 
     def current_annotations(self) -> dict[int, Annotation]:
         """The newest annotation of every sample that has one (labeled or not)."""
-        newest = (select(func.max(annotations.c.id).label("newest"))
-                  .group_by(annotations.c.sample_id).subquery())
-        rows = self._rows(_ANNOTATION_SELECT.join_from(
-            annotations, newest, newest.c.newest == annotations.c.id))
+        rows = self._rows(_CURRENT_ANNOTATIONS)
         return {r.sample_id: _annotation(r) for r in rows}
 
     def annotation_history(self, sample_id: int) -> list[Annotation]:
-        rows = self._rows(_ANNOTATION_SELECT.where(annotations.c.sample_id == sample_id)
-                          .order_by(annotations.c.id))
+        with self._read() as conn:
+            rows = conn.execute(_HISTORY, {"sample_id": sample_id}).all()
         return [_annotation(r) for r in rows]
 
     def last_undoable_annotation(self, annotator: str) -> Annotation | None:
         """The annotator's newest label that is not an undo and has not been undone."""
-        undo = annotations.alias("u")
-        rows = self._rows(
-            _ANNOTATION_SELECT.where(
-                annotations.c.annotator == annotator, annotations.c.undoes_id.is_(None),
-                ~exists().where(undo.c.undoes_id == annotations.c.id),
-            ).order_by(annotations.c.id.desc()).limit(1)
-        )
-        return _annotation(rows[0]) if rows else None
+        with self._read() as conn:
+            row = conn.execute(_LAST_UNDOABLE, {"annotator": annotator}).first()
+        return _annotation(row) if row is not None else None
 
     def previous_class_id(self, sample_id: int, before_annotation_id: int) -> int | None:
-        return self._scalar(
-            select(annotations.c.class_id)
-            .where(annotations.c.sample_id == sample_id, annotations.c.id < before_annotation_id)
-            .order_by(annotations.c.id.desc()).limit(1)
-        )
+        rows = self._tuples(_PREVIOUS_CLASS, sample_id=sample_id, before=before_annotation_id)
+        return rows[0][0] if rows else None
 
     def count_annotations(self) -> int:
         return int(self._scalar(select(func.count()).select_from(annotations)))
 
     def labels_as_of(self, created_at: str) -> dict[int, int | None]:
         """``{sample_id: class_id}`` as the annotations stood at ``created_at`` (None: unlabeled)."""
-        current = _current_annotation_rows(annotations.c.created_at <= created_at)
-        rows = self._rows(select(current.c.sample_id, current.c.class_id))
-        return {r[0]: r[1] for r in rows}
+        return dict(self._tuples(_LABELS_AS_OF, created_at=created_at))
 
     def count_labels_since(self, created_at: str | None) -> int:
         """Label rows (undo rows excluded) newer than ``created_at`` (all if None)."""
@@ -494,7 +467,7 @@ class SqlStore:
         return int(self._scalar(stmt))
 
     def all_annotations(self) -> list[Annotation]:
-        return [_annotation(r) for r in self._rows(_ANNOTATION_SELECT.order_by(annotations.c.id))]
+        return [_annotation(r) for r in self._rows(_ALL_ANNOTATIONS)]
 
     # -- failure sets -----------------------------------------------------
 
@@ -518,14 +491,10 @@ class SqlStore:
         if not items:
             return 0
         now = utc_now()
-        params = [
-            {"failure_set_id": set_id, "sample_id": sid, "path": path, "sha256": sha,
-             "phash": phash, "added_at": now}
-            for sid, path, sha, phash in items
-        ]
         with self._write() as conn:
-            result = conn.execute(sqlite_engine.insert_ignoring_duplicates(failure_items), params)
-            return int(result.rowcount)
+            return self._driver.executemany(
+                conn, _INSERT_FAILURE_ITEMS, _FAILURE_ITEM_COLUMNS,
+                [(set_id, *item, now) for item in items])
 
     def failure_items(self, name: str) -> list[FailureItem]:
         i = failure_items
@@ -556,19 +525,15 @@ class SqlStore:
             result = conn.execute(insert(model_versions).values(**stored))
             version_id = int(result.inserted_primary_key[0])
             if training_items:
-                conn.execute(insert(model_version_items), [
-                    {"model_version_id": version_id, "sample_id": sid, "class_id": cid}
-                    for sid, cid in training_items
-                ])
+                self._driver.executemany(
+                    conn, _INSERT_TRAINING_ITEMS, _TRAINING_ITEM_COLUMNS,
+                    [(version_id, sid, cid) for sid, cid in training_items])
             return version_id
 
     def training_items(self, version_id: int) -> dict[int, int] | None:
         """``{sample_id: class_id}`` a version was trained on; None if it recorded none."""
-        rows = self._rows(
-            select(model_version_items.c.sample_id, model_version_items.c.class_id)
-            .where(model_version_items.c.model_version_id == version_id)
-        )
-        return {r[0]: r[1] for r in rows} if rows else None
+        rows = self._tuples(_TRAINING_ITEMS, version_id=version_id)
+        return dict(rows) if rows else None
 
     def list_model_versions(self, *, include_deleted: bool = False) -> list[ModelVersion]:
         stmt = select(model_versions).order_by(model_versions.c.id)
@@ -592,10 +557,7 @@ class SqlStore:
     def latest_model_version(self) -> ModelVersion | None:
         """The newest version not deleted, read as one row (this runs on every key press)."""
         with self._read() as conn:
-            row = conn.execute(
-                select(model_versions).where(model_versions.c.deleted_at.is_(None))
-                .order_by(model_versions.c.id.desc()).limit(1)
-            ).first()
+            row = conn.execute(_LATEST_VERSION).first()
             if row is None:
                 return None
             by_version = self._evaluations(conn, [row.id])
@@ -611,7 +573,7 @@ class SqlStore:
         if version_ids is not None:
             if not version_ids:
                 return {}
-            stmt = stmt.where(e.c.model_version_id.in_(version_ids))
+            stmt = stmt.where(e.c.model_version_id.in_(version_ids))  # a handful of ids
         by_version: dict[int, list[dict[str, Any]]] = {}
         for vid, test_set, created_at, n, metrics in conn.execute(stmt):
             by_version.setdefault(vid, []).append(
@@ -744,17 +706,78 @@ def _current_annotation_rows(*conditions: Any) -> Any:
             .subquery())
 
 
+# Statements are built once: building a Core statement costs more than
+# SQLite takes to run most of them.
+
+_SETTING = select(settings.c.value).where(settings.c.key == bindparam("key"))
+
+_CLASS_COLUMNS = (classes.c.id, classes.c.name, classes.c.position)
+_ACTIVE_CLASSES = (select(*_CLASS_COLUMNS).where(classes.c.archived == 0)
+                   .order_by(classes.c.position, classes.c.id))
+_ANY_CLASS_BY_NAME = select(*_CLASS_COLUMNS).where(classes.c.name == bindparam("name"))
+_CLASS_BY_NAME = _ANY_CLASS_BY_NAME.where(classes.c.archived == 0)
+
 _SAMPLE_SELECT = select(
     samples.c.id, samples.c.path, samples.c.sha256, samples.c.width, samples.c.height,
     samples.c.phash, samples.c.imported_at, samples.c.batch_id, samples.c.media_id,
     samples.c.frame_index, samples.c.timestamp_s,
 )
+_ALL_SAMPLES = _SAMPLE_SELECT.order_by(samples.c.id)
+_SAMPLE_BY_ID = _SAMPLE_SELECT.where(samples.c.id == bindparam("id"))
+_SAMPLE_BY_PATH = _SAMPLE_SELECT.where(samples.c.path == bindparam("path"))
+_SAMPLES_BY_IDS = _SAMPLE_SELECT.where(samples.c.id.in_(bindparam("ids", expanding=True)))
+_COUNT_SAMPLES = select(func.count()).select_from(samples)
+_IDS_AND_PHASH = select(samples.c.id, samples.c.phash).order_by(samples.c.id)
+_IDS_IN_BATCH = (select(samples.c.id).where(samples.c.batch_id == bindparam("batch_id"))
+                 .order_by(samples.c.id))
+_SAMPLE_COLUMNS = ("path", "sha256", "width", "height", "phash", "imported_at", "batch_id")
+_INSERT_SAMPLES = sqlite_engine.insert_ignoring_duplicates(samples)
+
+_CURRENT = _current_annotation_rows()
+_CURRENT_LABELS = (select(_CURRENT.c.sample_id, _CURRENT.c.class_id)
+                   .where(_CURRENT.c.class_id.is_not(None)))
+_AS_OF = _current_annotation_rows(annotations.c.created_at <= bindparam("created_at"))
+_LABELS_AS_OF = select(_AS_OF.c.sample_id, _AS_OF.c.class_id)
+_UNLABELED_IDS = (select(samples.c.id)
+                  .join_from(samples, _CURRENT, _CURRENT.c.sample_id == samples.c.id,
+                             isouter=True)
+                  .where(_CURRENT.c.class_id.is_(None)).order_by(samples.c.id))
+_PREVIOUS_CLASS = (select(annotations.c.class_id)
+                   .where(annotations.c.sample_id == bindparam("sample_id"),
+                          annotations.c.id < bindparam("before"))
+                   .order_by(annotations.c.id.desc()).limit(1))
+_BULK_ANNOTATION_COLUMNS = ("sample_id", "class_id", "annotator", "created_at", "source")
+_INSERT_ANNOTATIONS = insert(annotations)
 
 _ANNOTATION_SELECT = select(
     annotations.c.id, annotations.c.sample_id, classes.c.name.label("class_name"),
     annotations.c.annotator, annotations.c.created_at, annotations.c.seconds_spent,
     annotations.c.source, annotations.c.undoes_id, annotations.c.suggested, annotations.c.kind,
 ).join_from(annotations, classes, classes.c.id == annotations.c.class_id, isouter=True)
+_ALL_ANNOTATIONS = _ANNOTATION_SELECT.order_by(annotations.c.id)
+_NEWEST_IDS = (select(func.max(annotations.c.id).label("newest"))
+               .group_by(annotations.c.sample_id).subquery())
+_CURRENT_ANNOTATIONS = _ANNOTATION_SELECT.join(
+    _NEWEST_IDS, _NEWEST_IDS.c.newest == annotations.c.id)
+_HISTORY = (_ANNOTATION_SELECT.where(annotations.c.sample_id == bindparam("sample_id"))
+            .order_by(annotations.c.id))
+_UNDO = annotations.alias("u")
+_LAST_UNDOABLE = (
+    _ANNOTATION_SELECT.where(
+        annotations.c.annotator == bindparam("annotator"), annotations.c.undoes_id.is_(None),
+        ~exists().where(_UNDO.c.undoes_id == annotations.c.id),
+    ).order_by(annotations.c.id.desc()).limit(1)
+)
+
+_FAILURE_ITEM_COLUMNS = ("failure_set_id", "sample_id", "path", "sha256", "phash", "added_at")
+_INSERT_FAILURE_ITEMS = sqlite_engine.insert_ignoring_duplicates(failure_items)
+
+_LATEST_VERSION = (select(model_versions).where(model_versions.c.deleted_at.is_(None))
+                   .order_by(model_versions.c.id.desc()).limit(1))
+_TRAINING_ITEM_COLUMNS = ("model_version_id", "sample_id", "class_id")
+_INSERT_TRAINING_ITEMS = insert(model_version_items)
+_TRAINING_ITEMS = (select(model_version_items.c.sample_id, model_version_items.c.class_id)
+                   .where(model_version_items.c.model_version_id == bindparam("version_id")))
 
 
 def _annotation(r: Row[Any]) -> Annotation:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from app.domain.dataset_version import dataset_version
 from app.monitor.drift_report import training_reference
 from app.project.workspace import Workspace
@@ -141,3 +143,19 @@ def test_reads_see_what_another_process_committed(project):
     subprocess.run([sys.executable, "-c", WRITE_LABELS, str(project.root)], cwd=REPO,
                    check=True, capture_output=True)
     assert project.unlabeled_sample_ids() == before[4:]
+
+
+def test_a_write_to_a_read_only_project_is_one_clear_error_on_either_path(project):
+    from app.store.errors import StoreError
+
+    root = project.root
+    project.close()
+    with Workspace.open(root, read_only=True) as ws:
+        batch = ws.list_batches()[0].id
+        # Bulk rows go to the driver's cursor; a single label through SQLAlchemy.
+        for write in (lambda: ws.insert_samples([("x.png", "0" * 64, 1, 1, 0)], batch),
+                      lambda: ws.label(ws.samples()[0].id, "cat", ANNOTATOR)):
+            with pytest.raises(StoreError) as caught:
+                write()
+            assert str(caught.value).startswith(
+                f"{root / 'labelloop.sqlite'}: the project is read-only")
