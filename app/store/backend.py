@@ -374,7 +374,11 @@ class SqlStore:
         with self._read() as conn:
             for start in range(0, len(ids), _CHUNK):
                 chunk = list(ids[start : start + _CHUNK])
-                for r in conn.execute(_SAMPLES_BY_IDS, {"ids": chunk}):
+                # One compiled statement for every chunk: a short last chunk
+                # repeats its last id, which selects nothing new.
+                chunk += chunk[-1:] * (_CHUNK - len(chunk))
+                params = {f"id{k}": sid for k, sid in enumerate(chunk)}
+                for r in self._driver.fetch(conn, _SAMPLES_BY_ID_CHUNK, params):
                     by_id[r[0]] = Sample(*r)
         return [by_id[i] for i in ids if i in by_id]
 
@@ -725,7 +729,8 @@ _SAMPLE_SELECT = select(
 _ALL_SAMPLES = _SAMPLE_SELECT.order_by(samples.c.id)
 _SAMPLE_BY_ID = _SAMPLE_SELECT.where(samples.c.id == bindparam("id"))
 _SAMPLE_BY_PATH = _SAMPLE_SELECT.where(samples.c.path == bindparam("path"))
-_SAMPLES_BY_IDS = _SAMPLE_SELECT.where(samples.c.id.in_(bindparam("ids", expanding=True)))
+_SAMPLES_BY_ID_CHUNK = _SAMPLE_SELECT.where(
+    samples.c.id.in_([bindparam(f"id{k}") for k in range(_CHUNK)]))
 _COUNT_SAMPLES = select(func.count()).select_from(samples)
 _IDS_AND_PHASH = select(samples.c.id, samples.c.phash).order_by(samples.c.id)
 _IDS_IN_BATCH = (select(samples.c.id).where(samples.c.batch_id == bindparam("batch_id"))
