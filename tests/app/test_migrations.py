@@ -172,3 +172,27 @@ def test_two_processes_opening_an_old_project_at_once_migrate_it_once(tmp_path):
         assert ws.dataset_version() == expected["dataset_version"]
     with sqlite3.connect(root / DB_NAME) as conn:
         assert conn.execute("SELECT COUNT(*) FROM alembic_version").fetchone() == (1,)
+
+
+def test_a_migration_that_fails_leaves_the_old_file_as_it_was(tmp_path, monkeypatch):
+    import app.store.backend
+    from app.store.migrate import upgrade
+
+    root, expected = _copy("v1", tmp_path)
+
+    def upgrade_then_fail(conn, target="head"):
+        upgrade(conn, target)  # every revision ran inside the open transaction...
+        raise RuntimeError("power cut")  # ...which never commits
+
+    monkeypatch.setattr(app.store.backend, "upgrade_schema", upgrade_then_fail)
+    with pytest.raises(RuntimeError, match="power cut"):
+        Workspace.open(root)
+    with sqlite3.connect(root / DB_NAME) as conn:
+        assert conn.execute("SELECT value FROM meta").fetchone() == ("1",)
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(annotations)")}
+    assert "alembic_version" not in tables and "model_version_items" not in tables
+    assert "suggested" not in columns and "kind" not in columns
+    monkeypatch.undo()
+    with Workspace.open(root) as ws:  # and the real migration still succeeds afterwards
+        assert ws.dataset_version() == expected["dataset_version"]
