@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import sqlite3
 import sys
 from collections.abc import Sequence
 
-from app.cli.errors import describe_database_error, describe_os_error
+from app.cli.errors import describe_os_error
 from app.cli.output import shown
 from app.cli.validators import OneLineParser
 from app.project.workspace import WorkspaceError
-from app.store.sqlite import StoreError
+from app.store.errors import StoreError
 
 # Each module adds its sub-commands; keeping them apart keeps files short.
 # They are imported when the parser is built, so that a command can import
@@ -59,8 +58,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # (the recipe in Python's signal module documentation).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except sqlite3.Error as exc:
-        return _fail(describe_database_error(exc, getattr(args, "project", None)))
     except OSError as exc:
         # A full disk, a read-only folder, a path under /proc: the file and
         # the reason, not a traceback.

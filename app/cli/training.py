@@ -218,7 +218,7 @@ def run_jobs(args: argparse.Namespace) -> int:
         return _cancel(args)
     with Workspace.open(args.project) as workspace:
         reconcile_jobs(workspace)
-        jobs = workspace.store.list_jobs()
+        jobs = workspace.list_jobs()
     if args.json:
         print_json([{"id": j.id, "kind": j.kind, "status": j.status, "created_at": j.created_at,
                      "finished_at": j.finished_at, "error": j.error,

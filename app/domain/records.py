@@ -18,7 +18,14 @@ class ClassInfo:
 
 
 @dataclass(frozen=True)
-class Sample:
+class Item:
+    """What is labeled: an image file, or one frame of a video.
+
+    Every item has one id in one id space, whatever its kind.  A frame
+    names the video it comes from (``media_id``), its index in that video
+    and its time in seconds; for an image file the three are None.
+    """
+
     id: int
     path: str
     sha256: str
@@ -27,10 +34,27 @@ class Sample:
     phash: int
     imported_at: str
     batch_id: int
+    media_id: int | None = None
+    frame_index: int | None = None
+    timestamp_s: float | None = None
+
+    @property
+    def is_frame(self) -> bool:
+        return self.media_id is not None
+
+
+# The name the code base grew up with; an item is what it always meant.
+Sample = Item
 
 
 @dataclass(frozen=True)
 class Annotation:
+    """One row of an item's append-only history; the newest row is current.
+
+    ``kind`` says what the payload is.  Kind ``"class"`` (the only kind so
+    far) carries the class name, None meaning "unlabeled again".
+    """
+
     id: int
     sample_id: int
     class_name: str | None
@@ -40,6 +64,12 @@ class Annotation:
     source: str
     undoes_id: int | None
     suggested: bool = False
+    kind: str = "class"
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """What the annotation says, by kind: ``{"class": name}`` for a class label."""
+        return {"class": self.class_name}
 
 
 @dataclass(frozen=True)

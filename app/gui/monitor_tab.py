@@ -155,7 +155,7 @@ class MonitorTab(QWidget):
     # -- drift ----------------------------------------------------------------
 
     def refresh_batches(self) -> None:
-        batches = [b for b in self.project.workspace.store.list_batches() if b.added]
+        batches = [b for b in self.project.workspace.list_batches() if b.added]
         self.batches.setRowCount(len(batches))
         for row, batch in enumerate(batches):
             cells = [str(batch.id), batch.created_at[:19].replace("T", " "), str(batch.added)]

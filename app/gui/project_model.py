@@ -80,7 +80,7 @@ class ProjectModel(QObject):
         return queue_counts(self.workspace)
 
     def failure_sets(self) -> list[str]:
-        return self.workspace.store.failure_set_names()
+        return self.workspace.failure_set_names()
 
     def label_of(self, sample_id: int) -> str | None:
         return self.workspace.current_labels().get(sample_id)

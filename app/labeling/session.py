@@ -187,7 +187,7 @@ def acceptance_rate(workspace: Workspace) -> dict[str, float | int | None]:
     Counts labels given in suggestion mode that still stand (undone ones
     and undo rows are left out); ``rate`` is None before the first one.
     """
-    rows = workspace.store.annotations_with_predictions()
+    rows = workspace.annotations_with_predictions()
     undone = {a.undoes_id for a, *_ in rows if a.undoes_id is not None}
     shown = accepted = 0
     for annotation, predicted, _confidence, _version in rows:

@@ -75,7 +75,7 @@ def evaluate_version(workspace: Workspace, version: ModelVersion, test_dir: str 
     metrics = classification_metrics(truth.tolist(), predicted.tolist(), classes)
     metrics["fingerprint"] = fingerprint_of_test_set(root, paths)
     metrics["unreadable"] = int((~readable).sum())
-    workspace.store.add_evaluation(version.id, str(root), int(readable.sum()), metrics)
+    workspace.add_evaluation(version.id, str(root), int(readable.sum()), metrics)
     return {
         "model": version.id,
         "accuracy": metrics["accuracy"],

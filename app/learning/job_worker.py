@@ -25,6 +25,7 @@ from dataclasses import replace
 from typing import Any
 
 from app.domain.annotator import resolve_annotator
+from app.domain.timestamps import utc_now
 from app.files.os_errors import describe_os_error
 from app.files.process_identity import process_identity
 from app.learning.job_events import (
@@ -38,7 +39,6 @@ from app.learning.job_events import (
 )
 from app.learning.jobs import EXIT_CANCELLED
 from app.project.workspace import Workspace, WorkspaceError
-from app.store.sqlite import utc_now
 from models.train_config import JOB_DEFAULTS, TrainConfig, default_input_size
 
 
@@ -111,7 +111,7 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
 
     def progress(event: dict) -> None:
         emit(EpochProgress.from_fields(event))
-        workspace.store.update_job(job_id, progress=event)
+        workspace.update_job(job_id, progress=event)
 
     # Say up front what will really happen (raised epochs, no validation with
     # few labels, when early stopping may end the run), so a bar that ends
@@ -143,7 +143,7 @@ def run_scoring(workspace: Workspace, job_id: int, params: dict, should_stop: _S
     def progress(done: int, total: int) -> None:
         event = {"done": done, "total": total, "fraction_done": done / total if total else 1.0}
         emit(ScoringProgress(done, total, event["fraction_done"]))
-        workspace.store.update_job(job_id, progress=event)
+        workspace.update_job(job_id, progress=event)
 
     scores = ensure_scores(workspace, version, int(params.get("mc_samples", 10)),
                            progress=progress, should_stop=should_stop)
@@ -165,13 +165,13 @@ def main(argv: list[str]) -> int:
     if hasattr(signal, "SIGHUP"):
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
     with Workspace.open(project) as workspace:
-        job = workspace.store.get_job(job_id)
+        job = workspace.get_job(job_id)
         if job is None:
             emit(JobFailed(f"no job {job_id}"))
             return 1
-        if not workspace.store.claim_job(job_id, os.getpid(), process_identity(os.getpid())):
+        if not workspace.claim_job(job_id, os.getpid(), process_identity(os.getpid())):
             # Cancelled (or failed by a reconcile) before this process got going.
-            current = workspace.store.get_job(job_id)
+            current = workspace.get_job(job_id)
             status = current.status if current else "gone"
             emit(JobCancelled(f"job {job_id} is no longer queued ({status})"))
             return EXIT_CANCELLED
@@ -180,7 +180,7 @@ def main(argv: list[str]) -> int:
         try:
             outcome = RUNNERS[job.kind](workspace, job_id, job.params, stop)
         except TrainingCancelled:
-            workspace.store.update_job(job_id, status="cancelled", finished_at=utc_now())
+            workspace.update_job(job_id, status="cancelled", finished_at=utc_now())
             emit(JobCancelled())
             return EXIT_CANCELLED
         except OSError as exc:  # a full disk, an unreadable file: name it
@@ -193,13 +193,13 @@ def main(argv: list[str]) -> int:
             message = f"{type(exc).__name__}: {exc}"
             traceback.print_exc()
         else:
-            workspace.store.update_job(
+            workspace.update_job(
                 job_id, status="succeeded", finished_at=utc_now(),
                 model_version_id=outcome.get("model_version"),
             )
             emit(event_from_fields({"event": "done", **outcome}))
             return 0
-        workspace.store.update_job(job_id, status="failed", finished_at=utc_now(), error=message)
+        workspace.update_job(job_id, status="failed", finished_at=utc_now(), error=message)
         emit(JobFailed(message))
         return 1
 

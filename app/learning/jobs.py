@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from app.domain.records import Job
+from app.domain.timestamps import utc_now
 from app.files.process_identity import is_alive, process_command_line, process_identity
 from app.learning.job_events import JobEvent, UnreadableEvent, parse_event_line
 from app.project.workspace import Workspace, WorkspaceError
-from app.store.sqlite import StoreError, utc_now
+from app.store.errors import StoreError
 
 FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 # Only one of these may run per project at a time.
@@ -79,18 +80,18 @@ def reconcile_jobs(workspace: Workspace) -> list[Job]:
     recorded, so a reused PID cannot keep a dead job "running".  On a
     read-only project nothing is written and nothing is returned.
     """
-    if workspace.store.read_only:
+    if workspace.read_only:
         return []
     fixed = []
     now = datetime.now(timezone.utc)
-    for job in workspace.store.list_jobs():
+    for job in workspace.list_jobs():
         if job.status in FINAL_STATUSES:
             continue
         reason = _stale_reason(job, now)
         if reason is None:
             continue
         # Only if the row is still as read: the job may have just finished.
-        if workspace.store.finish_job_if(job.id, seen_status=job.status, seen_pid=job.pid,
+        if workspace.finish_job_if(job.id, seen_status=job.status, seen_pid=job.pid,
                                          status="failed", error=job.error or reason):
             fixed.append(job)
     return fixed
@@ -133,7 +134,7 @@ class JobHandle:
         if self.process.stdout is not None:
             self.process.stdout.close()
         with Workspace.open(self.workspace_root) as workspace:
-            job = workspace.store.get_job(self.job_id)
+            job = workspace.get_job(self.job_id)
             assert job is not None
             if job.status not in FINAL_STATUSES:
                 if self._cancel_requested:
@@ -141,9 +142,9 @@ class JobHandle:
                 else:
                     status = "failed"
                     error = f"the job's process exited with code {code}: {_log_tail(workspace, job.id)}"
-                workspace.store.update_job(job.id, status=status, error=error,
+                workspace.update_job(job.id, status=status, error=error,
                                            finished_at=utc_now())
-                job = workspace.store.get_job(self.job_id)
+                job = workspace.get_job(self.job_id)
             assert job is not None
             return job
 
@@ -166,7 +167,7 @@ def start_job(workspace: Workspace, kind: str, params: dict[str, Any]) -> JobHan
     reconcile_jobs(workspace)
     me = os.getpid()
     try:
-        job_id = workspace.store.create_job(
+        job_id = workspace.create_job(
             kind, params, exclusive=kind in EXCLUSIVE_KINDS, pid=me,
             process_identity=process_identity(me),
         )
@@ -191,7 +192,7 @@ def start_job(workspace: Workspace, kind: str, params: dict[str, Any]) -> JobHan
             raise WorkspaceError(f"job {job_id}: {message}") from exc
         raise
     try:
-        workspace.store.update_job(job_id, pid=process.pid,
+        workspace.update_job(job_id, pid=process.pid,
                                    process_identity=process_identity(process.pid))
     except Exception:
         # The worker records its own PID when it claims the row; nothing is lost.
@@ -207,7 +208,7 @@ def _describe(exc: BaseException) -> str:
 
 def _mark_start_failed(workspace: Workspace, job_id: int, launcher: int, message: str) -> None:
     try:
-        workspace.store.finish_job_if(job_id, seen_status="queued", seen_pid=launcher,
+        workspace.finish_job_if(job_id, seen_status="queued", seen_pid=launcher,
                                       status="failed", error=message)
     except Exception:
         # Even the database cannot be written (disk full, ...): the row names
@@ -240,7 +241,7 @@ def cancel_job(workspace: Workspace, job_id: int, *, timeout: float = 60.0) -> J
         No such job, or the job is not running (already finished).
     """
     reconcile_jobs(workspace)
-    job = workspace.store.get_job(job_id)
+    job = workspace.get_job(job_id)
     if job is None:
         raise WorkspaceError(f"no job {job_id} in {workspace.root}")
     if job.status in FINAL_STATUSES:
@@ -248,10 +249,10 @@ def cancel_job(workspace: Workspace, job_id: int, *, timeout: float = 60.0) -> J
         raise WorkspaceError(f"job {job_id} is not running: it {job.status}{ended}")
     if not is_job_worker(workspace, job):
         # Queued, its launcher alive (or just gone): no worker to signal yet.
-        if workspace.store.finish_job_if(job_id, seen_status=job.status, seen_pid=job.pid,
+        if workspace.finish_job_if(job_id, seen_status=job.status, seen_pid=job.pid,
                                          status="cancelled", error=None):
             return _final_job(workspace, job_id)
-        job = workspace.store.get_job(job_id)  # a worker claimed it meanwhile
+        job = workspace.get_job(job_id)  # a worker claimed it meanwhile
         assert job is not None
         if not is_job_worker(workspace, job):
             return job
@@ -262,13 +263,13 @@ def cancel_job(workspace: Workspace, job_id: int, *, timeout: float = 60.0) -> J
         pass
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        current = workspace.store.get_job(job_id)
+        current = workspace.get_job(job_id)
         assert current is not None
         if current.status in FINAL_STATUSES:
             return current
         if not is_alive(current.pid, current.process_identity):
             # Killed before it could record anything: it did stop, on our request.
-            workspace.store.finish_job_if(job_id, seen_status=current.status,
+            workspace.finish_job_if(job_id, seen_status=current.status,
                                           seen_pid=current.pid, status="cancelled", error=None)
             return _final_job(workspace, job_id)
         time.sleep(0.1)
@@ -276,6 +277,6 @@ def cancel_job(workspace: Workspace, job_id: int, *, timeout: float = 60.0) -> J
 
 
 def _final_job(workspace: Workspace, job_id: int) -> Job:
-    job = workspace.store.get_job(job_id)
+    job = workspace.get_job(job_id)
     assert job is not None
     return job

@@ -28,17 +28,29 @@ if TYPE_CHECKING:  # torch is heavy: imported only where a network is needed
 
 @dataclass(frozen=True)
 class TrainingSet:
-    """The labeled samples a training run sees, in sample-id order."""
+    """The labeled samples a training run sees, in sample-id order.
+
+    ``class_ids`` are the stored ids of ``classes`` (same order): they stay
+    right when a class is renamed while the run trains, so the version
+    records exactly which item carried which class.
+    """
 
     sample_ids: list[int]
     paths: list[str]
     labels: list[int]
     classes: list[str]
     data_version: str
+    class_ids: list[int]
+
+    def items(self) -> list[tuple[int, int]]:
+        """``(sample_id, class_id)`` of every sample in the set."""
+        return [(sid, self.class_ids[label])
+                for sid, label in zip(self.sample_ids, self.labels, strict=True)]
 
 
 def training_set(workspace: Workspace) -> TrainingSet:
-    classes = workspace.classes()
+    infos = workspace.class_infos()
+    classes = [c.name for c in infos]
     index = {name: i for i, name in enumerate(classes)}
     labeled = workspace.labeled_samples()
     return TrainingSet(
@@ -47,6 +59,7 @@ def training_set(workspace: Workspace) -> TrainingSet:
         labels=[index[label] for _, label in labeled],
         classes=classes,
         data_version=dataset_version((s.sha256, label) for s, label in labeled),
+        class_ids=[c.id for c in infos],
     )
 
 
@@ -69,7 +82,11 @@ def register_version(
     checkpoint_sha256: str,
     parent_id: int | None,
 ) -> int:
-    """Record a finished training run as a new model version; return its id."""
+    """Record a finished training run as a new model version; return its id.
+
+    The version's rows name the exact items of ``data`` and their classes,
+    so monitoring need not rebuild the training set from timestamps.
+    """
     import torch
     import torchvision
 
@@ -97,7 +114,7 @@ def register_version(
         "parent_id": parent_id,
         "duration_s": result.duration_s,
     }
-    return workspace.store.add_model_version(fields)
+    return workspace.add_model_version(fields, data.items())
 
 
 def load_learner(workspace: Workspace, version: ModelVersion) -> Learner:
@@ -151,7 +168,7 @@ def delete_version(workspace: Workspace, version_id: int) -> ModelVersion:
     shutil.rmtree(score_cache_dir(workspace, version_id), ignore_errors=True)
     shutil.rmtree(workspace.cache_dir / "index" / f"v{version_id:05d}", ignore_errors=True)
     (workspace.cache_dir / "failures" / f"v{version_id:05d}.npz").unlink(missing_ok=True)
-    workspace.store.mark_model_deleted(version_id)
+    workspace.mark_model_deleted(version_id)
     return version
 
 
@@ -175,10 +192,10 @@ def standing_labels_since(workspace: Workspace, created_at: str | None) -> int:
     Counts labels that stand (an undone label, an undo row or a relabel to
     the same class adds nothing); ``None`` counts every current label.
     """
-    current = workspace.store.current_labels()
+    current = workspace.current_label_ids()
     if created_at is None:
         return len(current)
-    before = workspace.store.labels_as_of(created_at)
+    before = workspace.label_ids_as_of(created_at)
     return sum(1 for sid, class_id in current.items() if before.get(sid) != class_id)
 
 

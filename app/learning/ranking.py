@@ -49,8 +49,9 @@ def _json_number(value: float) -> float | None:
 
 
 def unlabeled_ids(workspace: Workspace) -> np.ndarray:
-    labeled = workspace.current_labels()
-    return np.array([s.id for s in workspace.samples() if s.id not in labeled], dtype=np.int64)
+    # One query: reading every sample and every label to subtract them cost
+    # seconds on a 100,000-image pool.
+    return np.asarray(workspace.unlabeled_sample_ids(), dtype=np.int64)
 
 
 def rank_unlabeled(

@@ -63,8 +63,14 @@ class TrainingReference:
     sample_ids: list[int]
     cutoff: str
     exact: bool
+    # True when the version recorded its items at registration; False when
+    # they were rebuilt from the labels standing at ``cutoff``.
+    recorded: bool = False
 
     def describe(self) -> str:
+        if self.recorded:
+            return (f"the {len(self.sample_ids)} samples recorded with the version "
+                    f"(training started {self.cutoff})")
         check = ("matches the version's data_version" if self.exact
                  else "approximate: does not match the version's data_version")
         return f"samples labeled at {self.cutoff} (training start); {check}"
@@ -205,15 +211,21 @@ def training_reference(
     version: ModelVersion,
     annotations: Sequence[Annotation] | None = None,
 ) -> TrainingReference:
-    """The samples labeled when ``version``'s training started (see the module notes).
+    """The samples ``version`` was trained on (see the module notes).
 
-    Tries the start of the version's training job, then the version's own
-    creation time, and keeps the first whose labels hash to the version's
-    ``data_version``; when neither does, the labels at creation time are
-    returned with ``exact=False``.
+    A version registered with its training items names them exactly.  For
+    versions from before that was recorded, the set is rebuilt: tries the
+    start of the version's training job, then the version's own creation
+    time, and keeps the first whose labels hash to the version's
+    ``data_version``; when neither does (a class renamed since, for
+    instance), the labels at creation time are returned with ``exact=False``.
     """
-    history = workspace.store.all_annotations() if annotations is None else annotations
-    cutoffs = [job.created_at for job in workspace.store.list_jobs()
+    recorded = workspace.training_items(version.id)
+    if recorded is not None:
+        return TrainingReference(sorted(recorded), training_start(workspace, version), True,
+                                 recorded=True)
+    history = workspace.all_annotations() if annotations is None else annotations
+    cutoffs = [job.created_at for job in workspace.list_jobs()
                if job.model_version_id == version.id]
     cutoffs.append(version.created_at)
     for cutoff in cutoffs:
@@ -227,7 +239,7 @@ def training_reference(
 
 def training_start(workspace: Workspace, version: ModelVersion) -> str:
     """When ``version``'s training job started (its creation time without a job)."""
-    starts = [job.created_at for job in workspace.store.list_jobs()
+    starts = [job.created_at for job in workspace.list_jobs()
               if job.model_version_id == version.id]
     return min(starts, default=version.created_at)
 
@@ -248,11 +260,11 @@ def pool_reference(
         The batch was imported after training and no batch existed before it.
     """
     cutoff = training_start(workspace, version)
-    tested = workspace.store.sample_ids_in_batch(batch_id)
-    batches = {b.id: b for b in workspace.store.list_batches()}  # only batches with samples
+    tested = workspace.sample_ids_in_batch(batch_id)
+    batches = {b.id: b for b in workspace.list_batches()}  # only batches with samples
     earlier = [b for b, batch in batches.items() if batch.created_at <= cutoff and b != batch_id]
     if earlier:
-        reference = [i for b in earlier for i in workspace.store.sample_ids_in_batch(b)]
+        reference = [i for b in earlier for i in workspace.sample_ids_in_batch(b)]
         return PoolReference(sorted(reference), cutoff, earlier), tested
     if batch_id not in batches or batches[batch_id].created_at > cutoff:
         raise WorkspaceError(
@@ -265,8 +277,8 @@ def pool_reference(
 
 
 def newest_batch_with_samples(workspace: Workspace) -> int:
-    for batch in reversed(workspace.store.list_batches()):
-        if workspace.store.sample_ids_in_batch(batch.id):
+    for batch in reversed(workspace.list_batches()):
+        if workspace.sample_ids_in_batch(batch.id):
             return batch.id
     raise WorkspaceError(f"{workspace.root}: no import batch has samples; import images first")
 
@@ -320,7 +332,7 @@ def drift_report(
         raise WorkspaceError(f"alpha must lie in (0, 1), got {alpha}")
     version = resolve_version(workspace, version_id)
     batch = newest_batch_with_samples(workspace) if batch_id is None else batch_id
-    if batch not in {b.id for b in workspace.store.list_batches()}:
+    if batch not in {b.id for b in workspace.list_batches()}:
         raise WorkspaceError(f"no import batch {batch} in {workspace.root}")
     reference, tested = pool_reference(workspace, version, batch, seed)
     batch_ids = np.array(tested, np.int64)

@@ -287,7 +287,7 @@ class LiveAccuracy:
 
 def live_predictions(workspace: Workspace, version: ModelVersion) -> list[LivePrediction]:
     """The version's counted predictions, oldest first (rules in the module notes)."""
-    rows = workspace.store.annotations_with_predictions()
+    rows = workspace.annotations_with_predictions()
     undone = {a.undoes_id for a, *_ in rows if a.undoes_id is not None}
     trained = set(training_reference(workspace, version, [a for a, *_ in rows]).sample_ids)
     newest: dict[int, LivePrediction] = {}

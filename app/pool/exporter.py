@@ -27,6 +27,7 @@ from pathlib import Path
 from PIL import Image
 
 from app.domain.dataset_version import dataset_version
+from app.domain.timestamps import utc_now
 from app.files.atomic_write import replace_folder
 from app.files.confined_paths import OutsideFolderError, confined_path
 from app.files.file_digest import file_sha256
@@ -34,7 +35,6 @@ from app.files.os_errors import with_filename
 from app.files.process_identity import is_alive
 from app.files.safe_names import safe_component, safe_folder_names
 from app.project.workspace import Workspace, WorkspaceError
-from app.store.sqlite import utc_now
 
 EXPORT_FORMATS = ("imagefolder", "csv", "jsonl")
 MANIFEST = "manifest.json"
@@ -206,7 +206,7 @@ def _write_dataset(
     classes = workspace.classes()
     folders = safe_folder_names(classes)
     labeled = workspace.labeled_samples()
-    newest = workspace.store.current_annotations()
+    newest = workspace.current_annotations()
     files: list[dict] = []
     rows: list[dict] = []
     skipped: list[dict[str, str]] = []

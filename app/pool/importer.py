@@ -126,7 +126,7 @@ def import_images(
         raise WorkspaceError(str(exc)) from exc
     skip = [workspace.root / name for name in SUBFOLDERS]
     paths, missing = find_image_files(sources, skip)
-    batch_id = workspace.store.create_batch([os.path.abspath(s) for s in sources])
+    batch_id = workspace.create_batch([os.path.abspath(s) for s in sources])
     report = ImportReport(batch=batch_id, failed=list(missing))
     workers = workers if workers is not None else (os.cpu_count() or 1)
     seen_sha: set[str] = set()
@@ -138,7 +138,7 @@ def import_images(
         done += len(results)
         if progress:
             progress(done, len(paths))
-    workspace.store.finish_batch(batch_id, report.added, report.duplicates, len(report.failed))
+    workspace.finish_batch(batch_id, report.added, report.duplicates, len(report.failed))
     return report
 
 
@@ -153,7 +153,7 @@ def _record_chunk(
     for r in results:
         if r.reason is not None:
             report.failed.append(ImportFailure(r.path, r.reason))
-    known = workspace.store.known_sha256([r.sha256 for r in readable])
+    known = workspace.known_sha256([r.sha256 for r in readable])
     rows = []
     for r in readable:
         if r.sha256 in known or r.sha256 in seen_sha:
@@ -161,7 +161,7 @@ def _record_chunk(
             continue
         seen_sha.add(r.sha256)
         stored = workspace.stored_path(r.path)
-        existing = workspace.store.sample_by_path(stored)
+        existing = workspace.sample_by_path(stored)
         if existing is not None:
             report.failed.append(
                 ImportFailure(r.path, "content changed since it was imported (same path)")
@@ -169,4 +169,4 @@ def _record_chunk(
             continue
         rows.append((stored, r.sha256, r.width, r.height, r.phash))
     if rows:
-        report.added += workspace.store.insert_samples(rows, batch_id)
+        report.added += workspace.insert_samples(rows, batch_id)

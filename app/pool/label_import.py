@@ -184,6 +184,6 @@ def import_labels(
             report.unchanged += 1
         else:
             writes[sample_id] = class_ids[label]
-    workspace.store.add_annotations(list(writes.items()), annotator, "import-labels")
+    workspace.add_annotations(list(writes.items()), annotator, "import-labels")
     report.labeled = len(writes)
     return report

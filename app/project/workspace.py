@@ -23,7 +23,9 @@ from app.domain.class_names import class_name_problem
 from app.domain.dataset_version import dataset_version
 from app.domain.errors import WorkspaceError
 from app.domain.records import Annotation, ClassInfo, ModelVersion, Sample
-from app.store.sqlite import SqliteStore, StoreError
+from app.project.records import WorkspaceRecords
+from app.store.backend import SqlStore, open_store, sqlite_url
+from app.store.errors import StoreError
 
 DB_NAME = "labelloop.sqlite"
 SUBFOLDERS = ("cache", "models", "exports", "failures")
@@ -73,10 +75,14 @@ def _remove_created(paths: list[Path]) -> None:
             pass
 
 
-class Workspace:
-    """An open Labelloop project.  Use :meth:`init` or :meth:`open`, then close it."""
+class Workspace(WorkspaceRecords):
+    """An open Labelloop project.  Use :meth:`init` or :meth:`open`, then close it.
 
-    def __init__(self, root: Path, store: SqliteStore) -> None:
+    It implements :class:`app.store.repository.ProjectRepository` over its
+    backend ``store``, the one object below it that speaks SQL.
+    """
+
+    def __init__(self, root: Path, store: SqlStore) -> None:
         self.root = root
         self.store = store
 
@@ -106,7 +112,7 @@ class Workspace:
                 elif not folder.is_dir():
                     raise WorkspaceError(f"{folder}: exists and is not a folder")
             created.append(root / DB_NAME)
-            store = SqliteStore(root / DB_NAME, create=True)
+            store = open_store(sqlite_url(root / DB_NAME), create=True)
             try:
                 store.add_classes(class_list)
             except BaseException:
@@ -153,13 +159,9 @@ class Workspace:
                 raise WorkspaceError(f"{root}: cannot open the project: {_os_reason(exc)}") \
                     from exc
         try:
-            return cls(root, SqliteStore(db, read_only=read_only))
+            return cls(root, open_store(sqlite_url(db), read_only=read_only))
         except StoreError as exc:
             raise WorkspaceError(str(exc)) from exc
-
-    @property
-    def read_only(self) -> bool:
-        return self.store.read_only
 
     def close(self) -> None:
         self.store.close()
@@ -335,8 +337,8 @@ class Workspace:
         return self.store.list_model_versions(include_deleted=include_deleted)
 
     def latest_model(self) -> ModelVersion | None:
-        versions = self.store.list_model_versions()
-        return versions[-1] if versions else None
+        """The newest version not deleted (one row: the GUI asks on every key press)."""
+        return self.store.latest_model_version()
 
     def model_version(self, version_id: int) -> ModelVersion:
         found = self.store.get_model_version(version_id)

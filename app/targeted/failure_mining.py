@@ -319,7 +319,7 @@ def duplicate_groups(workspace: Workspace, max_hamming: int) -> list[list[Sample
     """
     if max_hamming < 0:
         raise WorkspaceError(f"max_hamming must be 0 or more, got {max_hamming}")
-    rows = workspace.store.sample_ids_and_phash()
+    rows = workspace.sample_ids_and_phash()
     if not rows:
         return []
     ids = [sample_id for sample_id, _ in rows]

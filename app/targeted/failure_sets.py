@@ -43,9 +43,9 @@ def _check_name(name: str) -> str:
 
 def add_samples(workspace: Workspace, name: str, sample_ids: Sequence[int]) -> FailureAddReport:
     """Add pool samples (by id) to the failure set ``name``, creating it if needed."""
-    set_id = workspace.store.create_failure_set(_check_name(name))
+    set_id = workspace.create_failure_set(_check_name(name))
     samples = [workspace.sample(int(i)) for i in sample_ids]
-    added = workspace.store.add_failure_items(
+    added = workspace.add_failure_items(
         set_id, [(s.id, None, s.sha256, s.phash) for s in samples])
     return FailureAddReport(name, added, len(samples) - added)
 
@@ -77,7 +77,7 @@ def add_files(workspace: Workspace, name: str, sources: Sequence[str | os.PathLi
             continue
         code = int(codes_to_int64(hash_images([loaded.image], "phash"))[0])
         if set_id is None:
-            set_id = workspace.store.create_failure_set(name)
+            set_id = workspace.create_failure_set(name)
         folder = workspace.failures_dir / f"set-{set_id:04d}"
         folder.mkdir(parents=True, exist_ok=True)
         copy = folder / f"{loaded.sha256[:16]}{os.path.splitext(path)[1].lower()}"
@@ -86,7 +86,7 @@ def add_files(workspace: Workspace, name: str, sources: Sequence[str | os.PathLi
         items.append((None, workspace.stored_path(copy), loaded.sha256, code))
     if set_id is None:
         return report
-    report.added = workspace.store.add_failure_items(set_id, items)
+    report.added = workspace.add_failure_items(set_id, items)
     report.already_there = len(items) - report.added
     return report
 
@@ -108,17 +108,17 @@ class FailureSetSummary:
 def failure_sets(workspace: Workspace) -> list[FailureSetSummary]:
     """Every failure set, by name, with its counts (empty sets included)."""
     summaries = []
-    for name in workspace.store.failure_set_names():
-        items = workspace.store.failure_items(name)
+    for name in workspace.failure_set_names():
+        items = workspace.failure_items(name)
         in_pool = sum(item.sample_id is not None for item in items)
         summaries.append(FailureSetSummary(name, len(items), in_pool, len(items) - in_pool))
     return summaries
 
 
 def failure_items(workspace: Workspace, name: str) -> list[FailureItem]:
-    items = workspace.store.failure_items(name)
-    if not items and name not in workspace.store.failure_set_names():
-        known = ", ".join(workspace.store.failure_set_names()) or "none yet"
+    items = workspace.failure_items(name)
+    if not items and name not in workspace.failure_set_names():
+        known = ", ".join(workspace.failure_set_names()) or "none yet"
         raise WorkspaceError(f"no failure set named {name!r} (failure sets: {known})")
     return items
 
@@ -129,6 +129,6 @@ def remove_set(workspace: Workspace, name: str) -> None:
     copies = [confined_path(workspace.failures_dir, workspace.resolve(item.path),
                             f"failure set {name!r} item {item.id}")
               for item in items if item.path and item.sample_id is None]
-    workspace.store.remove_failure_set(name)
+    workspace.remove_failure_set(name)
     for copy in copies:
         copy.unlink(missing_ok=True)

@@ -41,8 +41,8 @@ def register_small_cnn(ws: Workspace, *, classes: int = 3, built_for: int | None
 
 def _tamper(ws: Workspace, version_id: int, checkpoint_path: str) -> None:
     with ws.store.transaction() as conn:
-        conn.execute("UPDATE model_versions SET checkpoint_path = ? WHERE id = ?",
-                     (checkpoint_path, version_id))
+        conn.exec_driver_sql("UPDATE model_versions SET checkpoint_path = ? WHERE id = ?",
+                             (checkpoint_path, version_id))
 
 
 def test_confined_path_refuses_dot_dot_absolute_and_symlinks_out(tmp_path):
@@ -89,8 +89,8 @@ def test_failures_remove_refuses_a_copy_path_outside_failures(project, tmp_path)
     victim = tmp_path / "victim.png"
     victim.write_text("precious")
     with project.store.transaction() as conn:
-        conn.execute("UPDATE failure_items SET path = ? WHERE id = (SELECT MIN(id) FROM "
-                     "failure_items)", (str(victim),))
+        conn.exec_driver_sql("UPDATE failure_items SET path = ? "
+                             "WHERE id = (SELECT MIN(id) FROM failure_items)", (str(victim),))
     with pytest.raises(WorkspaceError, match="outside"):
         remove_set(project, "bad")
     assert victim.read_text() == "precious"

@@ -126,7 +126,7 @@ def test_a_queued_row_whose_launcher_lives_on_expires(labeled):
         assert reconcile_jobs(ws) == []  # just queued: its launcher vouches for it
         old = "2000-01-01T00:00:00.000000+00:00"
         with ws.store.transaction() as conn:
-            conn.execute("UPDATE jobs SET created_at = ? WHERE id = ?", (old, job_id))
+            conn.exec_driver_sql("UPDATE jobs SET created_at = ? WHERE id = ?", (old, job_id))
         assert [j.id for j in reconcile_jobs(ws)] == [job_id]
         assert "still queued" in ws.store.get_job(job_id).error
 
@@ -237,20 +237,24 @@ def test_a_schema_2_project_migrates_and_its_pid_only_running_row_is_reconciled(
                                                                                 sleeper):
     import sqlite3
 
-    from app.store.schema import MIGRATIONS, SCHEMA_VERSION
+    from app.store import sqlite_engine
+    from app.store.migrate import SCHEMA_VERSION, upgrade
 
     root = tmp_path / "old"
     root.mkdir()
-    # A project as Labelloop left it before job rows carried an identity.
+    # A project as Labelloop left it before job rows carried an identity
+    # (schema version 2, the revision 0002 of the migrations).
+    engine = sqlite_engine.sqlite_engine(root / "labelloop.sqlite", read_only=False)
+    with engine.connect() as conn, conn.begin():
+        upgrade(conn, "0002")
+    engine.dispose()
     with sqlite3.connect(root / "labelloop.sqlite") as conn:
-        for script in MIGRATIONS[:2]:
-            conn.executescript(script)
-        conn.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+        assert conn.execute("SELECT value FROM meta").fetchone() == ("2",)
         conn.execute("INSERT INTO jobs(kind, status, pid, created_at, params) "
                      "VALUES ('train', 'running', ?, '2026-01-01T00:00:00+00:00', '{}')",
                      (sleeper.pid,))
     with Workspace.open(root) as ws:
-        assert ws.store.schema_version() == SCHEMA_VERSION == 3
+        assert ws.store.schema_version() == SCHEMA_VERSION
         (job,) = ws.store.list_jobs()
         assert job.process_identity is None and job.pid == sleeper.pid
         # The PID is alive (a reboot handed it to `sleep`), yet the row is stale.

@@ -428,7 +428,7 @@ def test_a_damaged_failure_cache_is_rebuilt_and_a_tampered_path_refused(trained,
     victim = tmp_path / "victim.png"
     shutil.copyfile(outside / "r.png", victim)
     with Workspace.open(root) as ws, ws.store.transaction() as conn:
-        conn.execute("UPDATE failure_items SET path = ? WHERE failure_set_id = (SELECT id FROM "
-                     "failure_sets WHERE name = 'cached')", (str(victim),))
+        conn.exec_driver_sql("UPDATE failure_items SET path = ? WHERE failure_set_id = "
+                             "(SELECT id FROM failure_sets WHERE name = 'cached')", (str(victim),))
     code, _, err = cli(capsys, *args)
     assert code == 1 and "outside" in err and "failure image" in err

@@ -6,20 +6,25 @@ import sqlite3
 
 import pytest
 
-import app.store.schema
 from app.domain.annotator import ANNOTATOR_ENV, resolve_annotator
 from app.project.workspace import DB_NAME, SUBFOLDERS, Workspace, WorkspaceError, parse_class_names
-from app.store.sqlite import SqliteStore
+from app.store import sqlite_engine
+from app.store.backend import SqlStore
+from app.store.migrate import HEAD_REVISION, SCHEMA_VERSION, upgrade
 
 
 def test_init_creates_folders_and_a_wal_database(tmp_path):
     with Workspace.init(tmp_path / "p", ["a", "b"]) as ws:
         assert ws.classes() == ["a", "b"]
-        conn = ws.store._conn
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
-        assert ws.store.schema_version() == app.store.schema.SCHEMA_VERSION
+        with ws.store.transaction() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        raw = sqlite3.connect(tmp_path / "p" / DB_NAME)
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # kept in the file
+        raw.close()
+        assert ws.store.schema_version() == SCHEMA_VERSION
+        assert ws.store.schema_revision() == HEAD_REVISION
     for name in SUBFOLDERS:
         assert (tmp_path / "p" / name).is_dir()
     assert (tmp_path / "p" / DB_NAME).is_file()
@@ -41,19 +46,29 @@ def test_class_list_parsing_rejects_empty_and_repeated_names():
         parse_class_names("a,b,a")
 
 
-def test_opening_an_older_project_migrates_it_forward(tmp_path, monkeypatch):
-    with Workspace.init(tmp_path / "p", ["a"]) as ws:
-        sample = ws.samples()
-        ws.store.add_classes(["b"])
-        assert sample == []
-    newer = app.store.schema.MIGRATIONS + ("ALTER TABLE samples ADD COLUMN note TEXT",)
-    monkeypatch.setattr("app.store.sqlite.MIGRATIONS", newer)
-    monkeypatch.setattr("app.store.sqlite.SCHEMA_VERSION", len(newer))
+def test_opening_an_older_project_migrates_it_forward(tmp_path):
+    # A project left at revision 0003 (schema version 3, before items could
+    # be frames) by a Labelloop of that time: its classes written as that
+    # schema allowed.  Opening it with this code carries it to the head.
+    (tmp_path / "p").mkdir()
+    db = tmp_path / "p" / DB_NAME
+    engine = sqlite_engine.sqlite_engine(db, read_only=False)
+    with engine.connect() as conn, conn.begin():
+        upgrade(conn, "0003")
+        conn.exec_driver_sql("INSERT INTO classes(name, position) VALUES ('a', 0), ('b', 1)")
+    engine.dispose()
+    with sqlite3.connect(db) as raw:
+        assert raw.execute("SELECT value FROM meta").fetchone() == ("3",)
+        assert "frame_index" not in [r[1] for r in raw.execute("PRAGMA table_info(samples)")]
     with Workspace.open(tmp_path / "p") as ws:
-        assert ws.store.schema_version() == len(newer)
-        columns = [r[1] for r in ws.store._conn.execute("PRAGMA table_info(samples)")]
-        assert "note" in columns
+        assert ws.store.schema_version() == SCHEMA_VERSION
+        assert ws.store.schema_revision() == HEAD_REVISION
         assert ws.classes() == ["a", "b"]
+    with sqlite3.connect(db) as raw:
+        columns = [r[1] for r in raw.execute("PRAGMA table_info(samples)")]
+        tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
+    assert {"media_id", "frame_index", "timestamp_s"} <= set(columns)
+    assert "model_version_items" in tables
 
 
 def test_a_project_from_a_newer_labelloop_is_refused(tmp_path):
@@ -63,7 +78,15 @@ def test_a_project_from_a_newer_labelloop_is_refused(tmp_path):
     conn.commit()
     conn.close()
     with pytest.raises(Exception, match="newer than this Labelloop"):
-        SqliteStore(tmp_path / "p" / DB_NAME)
+        SqlStore.open_sqlite(tmp_path / "p" / DB_NAME)
+
+
+def test_a_revision_this_labelloop_does_not_know_is_refused(tmp_path):
+    Workspace.init(tmp_path / "p", ["a"]).close()
+    with sqlite3.connect(tmp_path / "p" / DB_NAME) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0999'")
+    with pytest.raises(WorkspaceError, match="schema revision 0999 is newer than this Labelloop"):
+        Workspace.open(tmp_path / "p")
 
 
 def test_labels_are_append_only_and_the_newest_row_wins(project):
