@@ -61,7 +61,8 @@ def test_a_network_trained_with_dropout_p_comes_back_with_p_by_every_path(projec
     sha = save_checkpoint(result.state_dict, checkpoint)
     version_id = register_version(
         project, result=result, config=config,
-        data=TrainingSet(list(range(12)), paths, labels, classes, "d"),
+        data=TrainingSet([s.id for s in project.samples()], paths, labels, classes, "d",
+                         [c.id for c in project.class_infos()]),
         creator="t", checkpoint=checkpoint, checkpoint_sha256=sha, parent_id=None)
     from_registry = load_network(project, project.model_version(version_id))
     # Path 2: a simulation round, from the round's weights file and the recipe.

@@ -6,7 +6,7 @@ the true classes except for a known set flipped to a random other class, a
 model is trained with ``labelloop train``'s defaults, and the queue's top 50
 are checked against the flipped set. Two cases:
 
-* *after training*: 500 clean labels train the model; then 300 more are
+* *after training*: 500 clean labels train the model; then 600 more are
   given, 10% of them wrong (an annotator's slips the model never saw);
 * *in training*: 800 labels, 10% wrong, all trained on (the model partly
   memorises the wrong ones, so this is the hard case).
@@ -106,7 +106,7 @@ def test_bench_mislabeled_queue(datasets, tmp_path):
             rng = np.random.default_rng(7)
             order = rng.permutation(np.array(sorted(truth), np.int64))
             if case == "after training":
-                first, later = order[:500], order[500:800]
+                first, later = order[:500], order[500:1100]
                 _label(root, truth, first, set(), rng, n_classes)
                 run_cli("train", root / "project", "--seed", "0")
                 flipped = set(rng.choice(later, int(NOISE * len(later)), replace=False).tolist())
