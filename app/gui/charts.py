@@ -59,6 +59,12 @@ class ChartCanvas(FigureCanvasQTAgg):
                     entry.set_color(text)
         for text_artist in self.figure.texts:
             text_artist.set_color(text)
+        if self.isVisible():
+            self.draw_idle()
+        # else: drawn when shown (showEvent); a hidden tab's chart costs nothing at open.
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
         self.draw_idle()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name

@@ -7,6 +7,7 @@ no state of their own (napari's ``QtDims(dims)`` pattern).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from app.project.workspace import Workspace, WorkspaceError
 SYNC_KINDS = frozenset({"unlabeled", "labeled"})
 # Queues of unlabeled samples: a sample labeled while such a queue was being
 # built in the background is dropped from it when it lands.
+STATUS_MAX_AGE_S = 1.0
 UNLABELED_KINDS = frozenset({"uncertain", "random", "unlabeled", "failures"})
 
 
@@ -48,6 +50,14 @@ class ProjectModel(QObject):
         self._queue_generation = 0
         self.queue_pending = False  # a queue is being built in the background
         self.suggest_mode = False
+        # The project's counts, kept until this window changes a label or a
+        # queue (the signals below, connected first so they forget before any
+        # view asks) and for at most STATUS_MAX_AGE_S, so another process's
+        # labels show up too: every key press asked for them five times (queue
+        # list, header, status bar), each a count over the whole pool.
+        self._status: tuple[float, dict[str, Any]] | None = None
+        self.labelsChanged.connect(self._forget_status)
+        self.queueChanged.connect(self._forget_status)
 
     # -- read-only views ----------------------------------------------------
 
@@ -70,20 +80,27 @@ class ProjectModel(QObject):
         return class_shortcuts(self.classes())
 
     def status(self) -> dict[str, Any]:
+        """:meth:`Workspace.status` plus labels since the latest model (a copy)."""
         from app.learning.model_registry import labels_since_latest_model
 
-        status = self.workspace.status()
-        status["labels_since_training"] = labels_since_latest_model(self.workspace)
-        return status
+        now = time.monotonic()
+        if self._status is None or now - self._status[0] > STATUS_MAX_AGE_S:
+            status = self.workspace.status()
+            status["labels_since_training"] = labels_since_latest_model(self.workspace)
+            self._status = (now, status)
+        return dict(self._status[1])
 
     def counts(self) -> dict[str, int]:
-        return queue_counts(self.workspace)
+        return queue_counts(self.workspace, self.status())
+
+    def _forget_status(self) -> None:
+        self._status = None
 
     def failure_sets(self) -> list[str]:
         return self.workspace.failure_set_names()
 
     def label_of(self, sample_id: int) -> str | None:
-        return self.workspace.current_labels().get(sample_id)
+        return self.workspace.current_label(sample_id)
 
     def header(self) -> str:
         """Where the annotator is in the queue, e.g. ``"12 of 1,797"``."""

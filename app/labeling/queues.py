@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from app.learning.pick_reasons import ImportOrderReason, ReviewReason
 from app.learning.ranking import RankedSample, rank_unlabeled, unlabeled_ids
@@ -211,9 +212,12 @@ def build_queue(workspace: Workspace, spec: QueueSpec) -> list[RankedSample]:
     return kind.build(workspace, spec, spec.top(workspace.latest_model() is not None))
 
 
-def queue_counts(workspace: Workspace) -> dict[str, int]:
-    """How many samples each queue could show (before the size cap)."""
-    status = workspace.status()
+def queue_counts(workspace: Workspace, status: dict[str, Any] | None = None) -> dict[str, int]:
+    """How many samples each queue could show (before the size cap).
+
+    ``status``: :meth:`Workspace.status` when the caller has it already.
+    """
+    status = workspace.status() if status is None else status
     return {kind.name: status[kind.candidates] for kind in _KINDS}
 
 

@@ -320,6 +320,14 @@ class Workspace(WorkspaceRecords):
             sid: names[cid] for sid, cid in self.store.current_labels().items() if cid in names
         }
 
+    def current_label(self, sample_id: int) -> str | None:
+        """The sample's class now (None: unlabeled), from its own history only.
+
+        For one sample on screen: :meth:`current_labels` reads every label.
+        """
+        rows = self.history(sample_id)
+        return rows[-1].class_name if rows else None
+
     def history(self, sample_id: int) -> list[Annotation]:
         return self.store.annotation_history(sample_id)
 
