@@ -47,6 +47,13 @@ class Item:
 Sample = Item
 
 
+#: The ``source`` of labels read from a file (``labelloop import-labels``).
+IMPORTED_SOURCE = "import-labels"
+#: What :attr:`Annotation.origin` can be.
+ANNOTATION_ORIGINS = ("manual", "suggestion accepted", "suggestion corrected", "imported",
+                      "undo")
+
+
 @dataclass(frozen=True)
 class Annotation:
     """One row of an item's append-only history; the newest row is current.
@@ -65,11 +72,27 @@ class Annotation:
     undoes_id: int | None
     suggested: bool = False
     kind: str = "class"
+    predicted_class: str | None = None  # what the model in use said before the answer
 
     @property
     def payload(self) -> dict[str, Any]:
         """What the annotation says, by kind: ``{"class": name}`` for a class label."""
         return {"class": self.class_name}
+
+    @property
+    def origin(self) -> str:
+        """How the label came about, one of :data:`ANNOTATION_ORIGINS`.
+
+        ``source`` keeps the finer detail (the queue it was given in, "cli").
+        """
+        if self.undoes_id is not None:
+            return "undo"
+        if self.source == IMPORTED_SOURCE:
+            return "imported"
+        if self.suggested:
+            accepted = self.predicted_class is not None and self.class_name == self.predicted_class
+            return "suggestion accepted" if accepted else "suggestion corrected"
+        return "manual"
 
 
 @dataclass(frozen=True)

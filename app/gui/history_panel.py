@@ -26,15 +26,11 @@ COLUMNS = ("when", "who", "label", "how", "seconds")
 
 
 def how_given(row: Annotation, undone: set[int]) -> str:
-    """How a label came about, in words: the queue, the suggestion, an import, an undo."""
+    """How a label came about (its origin), where (the queue or tool), and whether undone."""
     if row.undoes_id is not None:
         return "undo"
-    parts = [row.source]
-    if row.suggested:
-        parts.append("suggestion")
-    if row.id in undone:
-        parts.append("undone")
-    return ", ".join(parts)
+    text = row.origin if row.origin == "imported" else f"{row.origin} ({row.source})"
+    return f"{text}, undone" if row.id in undone else text
 
 
 def local_time(iso: str) -> str:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from app.domain.class_names import class_name_problem
+from app.domain.records import IMPORTED_SOURCE
 from app.files.safe_files import UnreadableFile, read_regular_file
 from app.project.workspace import Workspace, WorkspaceError
 
@@ -184,6 +185,6 @@ def import_labels(
             report.unchanged += 1
         else:
             writes[sample_id] = class_ids[label]
-    workspace.add_annotations(list(writes.items()), annotator, "import-labels")
+    workspace.add_annotations(list(writes.items()), annotator, IMPORTED_SOURCE)
     report.labeled = len(writes)
     return report

@@ -754,11 +754,15 @@ _PREVIOUS_CLASS = (select(annotations.c.class_id)
 _BULK_ANNOTATION_COLUMNS = ("sample_id", "class_id", "annotator", "created_at", "source")
 _INSERT_ANNOTATIONS = insert(annotations)
 
+_PREDICTED_CLASS = classes.alias("predicted_class")
 _ANNOTATION_SELECT = select(
     annotations.c.id, annotations.c.sample_id, classes.c.name.label("class_name"),
     annotations.c.annotator, annotations.c.created_at, annotations.c.seconds_spent,
     annotations.c.source, annotations.c.undoes_id, annotations.c.suggested, annotations.c.kind,
-).join_from(annotations, classes, classes.c.id == annotations.c.class_id, isouter=True)
+    _PREDICTED_CLASS.c.name.label("predicted_class_name"),
+).join_from(annotations, classes, classes.c.id == annotations.c.class_id, isouter=True
+            ).join(_PREDICTED_CLASS, _PREDICTED_CLASS.c.id == annotations.c.predicted_class_id,
+                   isouter=True)
 _ALL_ANNOTATIONS = _ANNOTATION_SELECT.order_by(annotations.c.id)
 _NEWEST_IDS = (select(func.max(annotations.c.id).label("newest"))
                .group_by(annotations.c.sample_id).subquery())
@@ -788,7 +792,7 @@ _TRAINING_ITEMS = (select(model_version_items.c.sample_id, model_version_items.c
 def _annotation(r: Row[Any]) -> Annotation:
     return Annotation(
         r.id, r.sample_id, r.class_name, r.annotator, r.created_at, r.seconds_spent,
-        r.source, r.undoes_id, bool(r.suggested), r.kind,
+        r.source, r.undoes_id, bool(r.suggested), r.kind, r.predicted_class_name,
     )
 
 

@@ -49,7 +49,8 @@ def test_the_history_panel_tells_the_story_of_the_sample_on_screen(qtbot, window
     rows = _history(window)
     assert window.workbench.history.title.text() == "History of sample 1"
     assert [row[2] for row in rows] == ["7", "—", "4"]  # newest first; the undo row has no label
-    assert [row[3] for row in rows] == ["unlabeled", "undo", "unlabeled, undone"]
+    assert [row[3] for row in rows] == ["manual (unlabeled)", "undo",
+                                        "manual (unlabeled), undone"]
     assert {row[1] for row in rows} == {"gui-tester"}
     qtbot.keyClick(window, Qt.Key.Key_Right)
     assert _history(window) == []  # sample 2 was never labeled
