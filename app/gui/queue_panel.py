@@ -43,7 +43,11 @@ class QueuePanel(QWidget):
             item = QListWidgetItem(QUEUE_TITLES[kind])
             item.setData(Qt.ItemDataRole.UserRole, kind)
             self.kinds.addItem(item)
-        self.kinds.setMaximumHeight(160)
+        # Every queue in sight, none behind a scroll bar: as tall as its rows.
+        self.kinds.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.kinds.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.kinds.setFixedHeight(self.kinds.sizeHintForRow(0) * self.kinds.count()
+                                  + 2 * self.kinds.frameWidth() + 4)
 
         self.strategy = QComboBox()
         for name, spec in STRATEGIES.items():

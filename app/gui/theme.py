@@ -34,7 +34,7 @@ DARK = Theme("dark", {
     "button_hover": "#3e444b", "field": "#1f2226", "selection": "#2d5b8a",
     "selection_text": "#ffffff", "accent": "#3d7bbf", "chosen": "#2f6f3e",
     "chosen_border": "#4caf50", "suggested": "#4a4128", "suggested_border": "#e0b040",
-    "suggested_text": "#e0c070", "alert": "#ff8a80",
+    "suggested_text": "#e0c070", "alert": "#ff8a80", "disabled_text": "#7c848c",
 })
 LIGHT = Theme("light", {
     "window": "#f3f4f6", "text": "#1d2125", "muted": "#44525f", "sunken": "#ffffff",
@@ -42,7 +42,7 @@ LIGHT = Theme("light", {
     "button_hover": "#d6dbe0", "field": "#ffffff", "selection": "#bcd4f0",
     "selection_text": "#10151a", "accent": "#3d7bbf", "chosen": "#cfe9d4",
     "chosen_border": "#3d9a50", "suggested": "#fbeec8", "suggested_border": "#b98500",
-    "suggested_text": "#7a5600", "alert": "#c62828",
+    "suggested_text": "#7a5600", "alert": "#c62828", "disabled_text": "#9aa1a8",
 })
 THEMES = {theme.name: theme for theme in (LIGHT, DARK)}
 
