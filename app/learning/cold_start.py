@@ -38,6 +38,10 @@ from app.learning.pick_reasons import ColdStartReason
 from app.project.workspace import Workspace
 from sampling.diversity import k_center_greedy_with_distances
 
+# Unreadable files named one by one on stderr; the rest are counted (a pool on a
+# lost disk would otherwise print a line per file).
+SHOWN_UNREADABLE = 20
+
 METHOD = "kcenter"
 # Bumped whenever the recipe changes, so stale caches are never read.
 RECIPE_VERSION = 1
@@ -151,12 +155,16 @@ def build_embedding(workspace: Workspace, samples: list[Sample], *, seed: int = 
             image = load_image(path).image
         except UnreadableImage as exc:
             unreadable[sample.id] = str(exc)
-            print(f"{path}: {exc} (left out of the cold-start batch)", file=sys.stderr)
+            if len(unreadable) <= SHOWN_UNREADABLE:
+                print(f"{path}: {exc} (left out of the cold-start batch)", file=sys.stderr)
         else:
             pixels[len(ids)] = _pixels(image, side, channels)
             ids.append(sample.id)
         if progress is not None and (done % 256 == 0 or done == len(samples)):
             progress(done, len(samples))
+    if len(unreadable) > SHOWN_UNREADABLE:
+        print(f"... and {len(unreadable) - SHOWN_UNREADABLE:,} more unreadable files left out "
+              "of the cold-start batch", file=sys.stderr)
     pixels = pixels[: len(ids)]
     return PoolEmbedding(np.array(ids, np.int64), _pca(pixels, rng), side, channels, unreadable)
 

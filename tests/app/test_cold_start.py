@@ -126,6 +126,18 @@ def test_an_unreadable_image_is_left_out_with_its_reason(clustered, capsys):
     assert broken.id not in picks.ids and picks.ids.size == CLUSTERS * PER_CLUSTER - 1
 
 
+def test_many_unreadable_images_are_named_up_to_a_bound_then_counted(clustered, capsys):
+    workspace, _ = clustered
+    lost = workspace.samples()[:cold_start.SHOWN_UNREADABLE + 7]
+    for sample in lost:
+        workspace.resolve(sample.path).unlink()
+    embedding = pool_embedding(workspace)
+    assert set(embedding.unreadable) == {s.id for s in lost}  # every one is recorded
+    err = capsys.readouterr().err
+    assert err.count("left out of the cold-start batch") == cold_start.SHOWN_UNREADABLE + 1
+    assert "... and 7 more unreadable files" in err
+
+
 def test_rank_without_a_model_gives_the_cold_start_batch_and_says_so(clustered):
     workspace, clusters = clustered
     ranked = rank_unlabeled(workspace, "margin", CLUSTERS)
