@@ -27,9 +27,8 @@ COLUMNS = ("when", "who", "label", "how", "seconds")
 
 def how_given(row: Annotation, undone: set[int]) -> str:
     """How a label came about (its origin), where (the queue or tool), and whether undone."""
-    if row.undoes_id is not None:
-        return "undo"
-    text = row.origin if row.origin == "imported" else f"{row.origin} ({row.source})"
+    origin = row.origin
+    text = origin if origin in ("imported", "undo") else f"{origin} ({row.source})"
     return f"{text}, undone" if row.id in undone else text
 
 

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.display_adjustment import DisplayAdjustment
 from app.gui.image_view import ImageView
-from app.gui.key_bindings import KeyBinding, binding_for, key_name
+from app.gui.key_bindings import binding_for, key_name
 from app.gui.project_model import ProjectModel
 
 _TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)
@@ -176,5 +176,3 @@ def handled_actions() -> set[str]:
     """The actions this router can perform (a test checks every binding has one)."""
     return {name[3:] for name in dir(KeyboardRouter) if name.startswith("do_")}
 
-
-__all__ = ["KeyBinding", "KeyboardRouter", "handled_actions"]

@@ -41,7 +41,7 @@ class ThumbnailListModel(QAbstractListModel):
         # File and sha256 are looked up when a tile is first painted: a queue
         # of 100,000 samples shows a few dozen tiles, and resolving every path
         # up front cost seconds when a project opened.
-        self._samples: dict[int, tuple[str, str]] = {}
+        self._samples = {}
         self._labels = self.project.workspace.current_labels()
         self.endResetModel()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from pathlib import PurePosixPath
 
 from app.domain.errors import WorkspaceError
 from app.domain.records import Annotation, Sample
@@ -214,7 +213,7 @@ def find_by_id_or_name(workspace: Workspace, text: str) -> Sample:
     except WorkspaceError:
         if not text or "/" in text or os.sep in text:
             raise
-    matches = [s for s in workspace.samples() if PurePosixPath(s.path).name == text]
+    matches = workspace.samples_named(text)
     if len(matches) == 1:
         return matches[0]
     if not matches:

@@ -30,6 +30,10 @@ class WorkspaceRecords:
         """The sample stored under exactly this (project-relative or absolute) path."""
         return self.store.sample_by_path(path)
 
+    def samples_named(self, file_name: str) -> list[Sample]:
+        """Samples whose file is called ``file_name`` (in any folder), in id order."""
+        return self.store.samples_named(file_name)
+
     def sample_ids_and_phash(self) -> list[tuple[int, int]]:
         """``(id, perceptual hash)`` of every sample, in id order."""
         return self.store.sample_ids_and_phash()

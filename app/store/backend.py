@@ -26,6 +26,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -366,6 +367,11 @@ class SqlStore:
     def sample_by_path(self, path: str) -> Sample | None:
         rows = self._tuples(_SAMPLE_BY_PATH, path=path)
         return Sample(*rows[0]) if rows else None
+
+    def samples_named(self, file_name: str) -> list[Sample]:
+        """Samples whose stored path's last component is ``file_name``, in id order."""
+        return [Sample(*r) for r in self._tuples(_SAMPLES_NAMED, name=file_name,
+                                                 suffix="/" + file_name)]
 
     def list_samples(self, ids: Sequence[int] | None = None) -> list[Sample]:
         if ids is None:
@@ -729,6 +735,11 @@ _SAMPLE_SELECT = select(
 _ALL_SAMPLES = _SAMPLE_SELECT.order_by(samples.c.id)
 _SAMPLE_BY_ID = _SAMPLE_SELECT.where(samples.c.id == bindparam("id"))
 _SAMPLE_BY_PATH = _SAMPLE_SELECT.where(samples.c.path == bindparam("path"))
+# A literal suffix match (substr, not LIKE: a file name may hold % or _).
+_SAMPLES_NAMED = _SAMPLE_SELECT.where(or_(
+    samples.c.path == bindparam("name"),
+    func.substr(samples.c.path, -func.length(bindparam("suffix"))) == bindparam("suffix"),
+)).order_by(samples.c.id)
 _SAMPLES_BY_ID_CHUNK = _SAMPLE_SELECT.where(
     samples.c.id.in_([bindparam(f"id{k}") for k in range(_CHUNK)]))
 _COUNT_SAMPLES = select(func.count()).select_from(samples)
