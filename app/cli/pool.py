@@ -39,16 +39,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     _annotator_option(labels)
     labels.set_defaults(run=run_import_labels)
 
-    label = commands.add_parser("label", help="label one sample")
+    label = commands.add_parser(
+        "label", help="label samples (several at once are one batch: one undo takes it back)")
     label.add_argument("project")
-    label.add_argument("sample", metavar="SAMPLE_ID_OR_PATH")
+    label.add_argument("samples", metavar="SAMPLE_ID_OR_PATH", nargs="+")
     label.add_argument("class_name", metavar="CLASS", help="a class name, or '-' to unlabel")
     label.add_argument("--seconds", type=validators.seconds,
                        help="time spent on the sample (a finite number >= 0)")
     _annotator_option(label)
     label.set_defaults(run=run_label)
 
-    undo = commands.add_parser("undo", help="undo the annotator's last label (append-only)")
+    undo = commands.add_parser(
+        "undo", help="undo the annotator's last label, or last batch (append-only)")
     undo.add_argument("project")
     _annotator_option(undo)
     undo.set_defaults(run=run_undo)
@@ -115,24 +117,32 @@ def _print_label_problems(report, limit: int = 20) -> None:
 
 
 def run_label(args: argparse.Namespace) -> int:
+    class_name = None if args.class_name == "-" else args.class_name
+    annotator = resolve_annotator(args.annotator)
     with Workspace.open(args.project) as workspace:
-        sample = workspace.find_sample(args.sample)
-        class_name = None if args.class_name == "-" else args.class_name
+        samples = [workspace.find_sample(text) for text in args.samples]
         # What the latest model said before this answer: live accuracy's raw data.
-        prediction = prediction_for(workspace, sample.id) or {}
-        workspace.label(sample.id, class_name, resolve_annotator(args.annotator),
-                        seconds_spent=args.seconds, source="cli", **prediction)
-    print(f"sample {sample.id} ({shown(sample.path)}): {shown(class_name or 'unlabeled')}")
+        predictions = {s.id: prediction_for(workspace, s.id) or {} for s in samples}
+        if len(samples) == 1:
+            workspace.label(samples[0].id, class_name, annotator, seconds_spent=args.seconds,
+                            source="cli", **predictions[samples[0].id])
+        else:
+            workspace.label_many([s.id for s in samples], class_name, annotator,
+                                 source="cli", predictions=predictions)
+    for sample in samples:
+        print(f"sample {sample.id} ({shown(sample.path)}): {shown(class_name or 'unlabeled')}")
     return 0
 
 
 def run_undo(args: argparse.Namespace) -> int:
     with Workspace.open(args.project) as workspace:
-        undone = workspace.undo_last(resolve_annotator(args.annotator))
-    if undone is None:
+        undone = workspace.undo_last_step(resolve_annotator(args.annotator))
+    if not undone:
         print("nothing to undo")
         return 1
-    print(f"undid label {shown(undone.class_name or 'unlabeled')} on sample {undone.sample_id}")
+    for annotation in undone:
+        print(f"undid label {shown(annotation.class_name or 'unlabeled')} "
+              f"on sample {annotation.sample_id}")
     return 0
 
 

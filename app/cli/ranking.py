@@ -1,5 +1,6 @@
 """``labelloop rank``: the unlabeled pool in an active-learning strategy's order;
-``labelloop mislabeled``: the labeled samples the latest model contradicts."""
+``labelloop mislabeled``: the labeled samples the latest model contradicts;
+``labelloop queue``: any of the window's queues, filtered and sorted as there."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import argparse
 
 from app.cli import validators
 from app.cli.output import print_json, print_table, progress_bar
+from app.labeling.queue_filters import SORT_ORDERS, QueueFilter
+from app.labeling.queues import QUEUE_KINDS, QUEUE_TITLES, QueueSpec, build_queue
 from app.learning.pick_reasons import ColdStartReason
 from app.learning.ranking import rank_unlabeled
 from app.project.workspace import Workspace, WorkspaceError
@@ -40,6 +43,41 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="how many suspects to list (>= 1)")
     review.add_argument("--json", action="store_true")
     review.set_defaults(run=run_mislabeled)
+
+    queue = commands.add_parser(
+        "queue", help="list one of the window's queues, filtered and sorted as there",
+        description="The queues of the labeling window, headless: " + "; ".join(
+            f"{kind}: {QUEUE_TITLES[kind]}" for kind in QUEUE_KINDS)
+        + ". Filters narrow any queue; a sample passes when it meets every one given.")
+    queue.add_argument("project")
+    queue.add_argument("--kind", default="unlabeled", choices=list(QUEUE_KINDS))
+    queue.add_argument("--strategy", default="margin", choices=list(STRATEGIES),
+                       help="order of the 'uncertain' queue")
+    queue.add_argument("--failure-set", help="the failure set of the 'failures' queue")
+    queue.add_argument("--method", default="phash", choices=["phash", "embedding", "both"],
+                       help="similarity of the 'failures' queue")
+    queue.add_argument("--class", dest="class_filter", metavar="CLASS",
+                       help="the 'labeled' queue: only samples labeled CLASS")
+    queue.add_argument("--predicted-class", metavar="CLASS",
+                       help="only samples the latest model puts in CLASS")
+    queue.add_argument("--min-confidence", type=validators.float_range(0.0, 1.0),
+                       help="only samples the latest model gives at least this confidence")
+    queue.add_argument("--max-confidence", type=validators.float_range(0.0, 1.0),
+                       help="only samples the latest model gives at most this confidence")
+    queue.add_argument("--labeled-by", metavar="NAME", help="only samples NAME labeled")
+    queue.add_argument("--labeled-from", type=validators.calendar_day, metavar="YYYY-MM-DD",
+                       help="only samples labeled on or after this day (UTC)")
+    queue.add_argument("--labeled-to", type=validators.calendar_day, metavar="YYYY-MM-DD",
+                       help="only samples labeled on or before this day (UTC)")
+    queue.add_argument("--import-batch", type=validators.count, metavar="ID",
+                       help="only samples of this import batch (see labelloop status --json)")
+    queue.add_argument("--sort", default="queue", choices=list(SORT_ORDERS),
+                       help="; ".join(f"{k}: {v}" for k, v in SORT_ORDERS.items()))
+    queue.add_argument("--top", type=validators.count, default=20, metavar="K",
+                       help="how many samples to list (>= 1)")
+    queue.add_argument("--seed", type=validators.seed, default=0)
+    queue.add_argument("--json", action="store_true")
+    queue.set_defaults(run=run_queue)
 
 
 def run_rank(args: argparse.Namespace) -> int:
@@ -76,3 +114,49 @@ def run_mislabeled(args: argparse.Namespace) -> int:
                 [[i, r.sample_id, r.reason.given, r.reason.suggested, r.score, r.path]
                  for i, r in enumerate(suspects, start=1)])
     return 0
+
+
+def run_queue(args: argparse.Namespace) -> int:
+    try:
+        filters = QueueFilter(
+            predicted_class=args.predicted_class, min_confidence=args.min_confidence,
+            max_confidence=args.max_confidence, labeled_by=args.labeled_by,
+            labeled_from=args.labeled_from, labeled_to=args.labeled_to,
+            import_batch=args.import_batch, sort=args.sort)
+    except ValueError as exc:
+        raise WorkspaceError(str(exc)) from None
+    if args.kind == "failures" and not args.failure_set:
+        raise WorkspaceError("the 'failures' queue needs --failure-set NAME")
+    spec = QueueSpec(kind=args.kind, strategy=args.strategy, failure_set=args.failure_set,
+                     method=args.method, class_filter=args.class_filter, seed=args.seed,
+                     filters=filters)
+    with Workspace.open(args.project) as workspace:
+        _check_names(workspace, args)
+        with progress_bar("building queue") as bar:
+            items = build_queue(workspace, spec, bar)
+        labels = workspace.current_labels()
+    shown_items = items[:args.top]
+    if args.json:
+        print_json([{**item.to_json(), "label": labels.get(item.sample_id)}
+                    for item in shown_items])
+        return 0
+    described = filters.describe()
+    print(f"{QUEUE_TITLES[args.kind]}: {len(items):,} sample(s)"
+          + (f" ({described})" if described else "") + f"; showing {len(shown_items):,}.")
+    print_table(["#", "sample", "score", "label", "path"],
+                [[i, r.sample_id, r.score, labels.get(r.sample_id) or "", r.path]
+                 for i, r in enumerate(shown_items, start=1)])
+    return 0
+
+
+def _check_names(workspace: Workspace, args: argparse.Namespace) -> None:
+    # A misspelt class or batch would quietly give an empty queue.
+    classes = workspace.classes()
+    for option, name in (("--class", args.class_filter),
+                         ("--predicted-class", args.predicted_class)):
+        if name is not None and name not in classes:
+            raise WorkspaceError(f"{option}: no class {name!r}; classes: {', '.join(classes)}")
+    batches = [b.id for b in workspace.list_batches()]
+    if args.import_batch is not None and args.import_batch not in batches:
+        raise WorkspaceError(f"--import-batch: no import batch {args.import_batch}; batches: "
+                             f"{', '.join(map(str, batches)) or 'none'}")

@@ -17,6 +17,7 @@ import argparse
 import math
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import NoReturn
 
 from app.files.safe_files import DEFAULT_MAX_FILE_BYTES, MAX_FILE_SIZE_ENV, format_size, parse_size
@@ -80,6 +81,18 @@ def float_range(
 
     parse.__name__ = "number"
     return parse
+
+
+def calendar_day(text: str) -> date:
+    """A calendar day written ``YYYY-MM-DD``."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a date written YYYY-MM-DD, got {text!r}") from None
+
+
+calendar_day.__name__ = "date"
 
 
 def file_size(text: str) -> int:

@@ -73,6 +73,7 @@ class Annotation:
     suggested: bool = False
     kind: str = "class"
     predicted_class: str | None = None  # what the model in use said before the answer
+    label_batch: str | None = None  # shared by labels given with one key to several items
 
     @property
     def payload(self) -> dict[str, Any]:

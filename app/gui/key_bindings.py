@@ -48,6 +48,11 @@ BINDINGS: tuple[KeyBinding, ...] = (
                "Label"),
     KeyBinding("accept_suggestion", ("Return", "Enter"),
                "Accept the model's suggestion (suggestion mode, Ctrl+G)", "Label"),
+    KeyBinding("select_all", ("Ctrl+A",),
+               "Select every sample of the queue in the grid; a class key then labels "
+               "them all (one undo takes the batch back; Ctrl/Shift-click selects some)",
+               "Label"),
+    KeyBinding("clear_selection", ("Esc",), "Select none", "Label"),
     KeyBinding("right", ("Right",), "Next sample; pans right when zoomed in", "Move",
                repeats=True),
     KeyBinding("down", ("Down",), "Next sample; pans down when zoomed in", "Move",

@@ -94,6 +94,16 @@ class KeyboardRouter(QObject):
         self.project.skip()
         return True
 
+    def do_select_all(self) -> bool:
+        self.project.select_all()
+        return True
+
+    def do_clear_selection(self) -> bool:
+        if not self.project.selected:
+            return False  # Escape still closes a dialog or a menu
+        self.project.clear_selection()
+        return True
+
     def do_mark_failure(self) -> bool:
         self.project.mark_failure(self.failure_set())
         return True

@@ -39,6 +39,7 @@ class ProjectModel(QObject):
     message = Signal(str)        # a short notice for the status bar
     failureSetsChanged = Signal()  # a failure set was created or grew
     error = Signal(str)          # something the user must read
+    selectionChanged = Signal()  # the samples a class key labels together changed
 
     def __init__(self, workspace: Workspace, annotator: str) -> None:
         super().__init__()
@@ -50,6 +51,9 @@ class ProjectModel(QObject):
         self._queue_generation = 0
         self.queue_pending = False  # a queue is being built in the background
         self.suggest_mode = False
+        # Samples selected in the grid; two or more are labeled together by
+        # one class key (one batch, one undo step).
+        self.selected: list[int] = []
         # The project's counts, kept until this window changes a label or a
         # queue (the signals below, connected first so they forget before any
         # view asks) and for at most STATUS_MAX_AGE_S, so another process's
@@ -127,13 +131,7 @@ class ProjectModel(QObject):
         self.queue_pending = True
 
         def build(workspace: Workspace, progress: Callable[[int, int], None]) -> list:
-            if spec.kind == "uncertain":
-                from app.learning.ranking import rank_unlabeled
-
-                return rank_unlabeled(workspace, spec.strategy,
-                                      spec.top(workspace.latest_model() is not None),
-                                      seed=spec.seed, progress=progress)
-            return build_queue(workspace, spec)
+            return build_queue(workspace, spec, progress)
 
         def done(items: list[RankedSample]) -> None:
             if generation == self._queue_generation:  # a later switch wins
@@ -172,7 +170,9 @@ class ProjectModel(QObject):
 
     def _apply_queue(self, items: list[RankedSample], keep_sample: int | None) -> None:
         self.session.set_queue(items, self.spec.kind, keep_sample)
+        self.selected = []  # a selection belongs to the queue it was made in
         self.queueChanged.emit()
+        self.selectionChanged.emit()
         self.currentChanged.emit()
 
     # -- actions ------------------------------------------------------------
@@ -187,7 +187,33 @@ class ProjectModel(QObject):
         return self.session.suggestion() if self.suggest_mode else None
 
     def label(self, class_name: str) -> None:
+        if len(self.selected) > 1:
+            self._label_selected(class_name)
+            return
         self._commit(lambda: self.session.label(class_name, suggested=self.suggest_mode))
+
+    # -- selecting several samples ---------------------------------------------
+
+    def set_selection(self, sample_ids: list[int]) -> None:
+        """The samples a class key labels together (the grid's selection)."""
+        if sample_ids != self.selected:
+            self.selected = list(sample_ids)
+            self.selectionChanged.emit()
+
+    def select_all(self) -> None:
+        """Select every sample of the queue shown (filtered as it is)."""
+        self.set_selection([item.sample_id for item in self.queue])
+
+    def clear_selection(self) -> None:
+        self.set_selection([])
+
+    def _label_selected(self, class_name: str) -> None:
+        chosen = list(self.selected)
+        if self._commit(lambda: self.session.label_selected(chosen, class_name)) is None:
+            return
+        self.set_selection([])
+        self.message.emit(f"Labeled {len(chosen):,} samples “{class_name}” "
+                          "(one undo takes the batch back)")
 
     def accept_suggestion(self) -> None:
         if not self.suggest_mode:
@@ -198,7 +224,7 @@ class ProjectModel(QObject):
         if self._commit(self.session.accept_suggestion) is None:
             self.message.emit("No suggestion: the latest model has not scored this sample")
 
-    def _commit(self, action: Callable[[], int | None]) -> int | None:
+    def _commit(self, action: Callable[[], Any]) -> Any:
         try:
             written = action()
         except WorkspaceError as exc:
@@ -222,10 +248,13 @@ class ProjectModel(QObject):
 
     def undo(self) -> None:
         undone = self.session.undo()
-        if undone is None:
+        if not undone:
             self.message.emit("Nothing to undo")
             return
-        self.message.emit(f"Undid “{undone.class_name}” on sample {undone.sample_id}")
+        if len(undone) == 1:
+            self.message.emit(f"Undid “{undone[0].class_name}” on sample {undone[0].sample_id}")
+        else:
+            self.message.emit(f"Undid a batch of {len(undone):,} labels")
         self.labelsChanged.emit()
         self.currentChanged.emit()
 

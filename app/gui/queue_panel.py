@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.project_model import ProjectModel
+from app.gui.queue_filter_panel import QueueFilterPanel
 from app.labeling.queues import (
     COLD_START_HINT,
     QUEUE_KINDS,
@@ -71,6 +72,8 @@ class QueuePanel(QWidget):
         options.addRow("Method", self.method)
         options.addRow("Class", self.class_filter)
 
+        self.filters = QueueFilterPanel()
+
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.hint.setObjectName("queueHint")
@@ -79,6 +82,7 @@ class QueuePanel(QWidget):
         layout.addWidget(QLabel("<b>Queues</b>"))
         layout.addWidget(self.kinds)
         layout.addLayout(options)
+        layout.addWidget(self.filters)
         layout.addWidget(self.refresh)
         layout.addWidget(self.hint)
         layout.addStretch(1)
@@ -89,8 +93,10 @@ class QueuePanel(QWidget):
         for combo in (self.strategy, self.failure_set, self.method, self.class_filter):
             combo.activated.connect(lambda _i: self._choose())
         self.refresh.clicked.connect(self._choose)
+        self.filters.changed.connect(self._choose)
         project.labelsChanged.connect(self.update_counts)
         project.queueChanged.connect(self._follow_project)
+        project.queueChanged.connect(self._reload_filter_choices)
         project.failureSetsChanged.connect(self.reload_choices)
 
     def _choose(self) -> None:
@@ -110,10 +116,20 @@ class QueuePanel(QWidget):
         self.failure_set.addItems(self.project.failure_sets())
         if current_set and self.failure_set.findText(current_set) >= 0:
             self.failure_set.setCurrentText(current_set)
+        current_class = self.class_filter.currentText()
         self.class_filter.clear()
         self.class_filter.addItem(ALL_CLASSES)
         self.class_filter.addItems(self.project.classes())
+        if current_class and self.class_filter.findText(current_class) >= 0:
+            self.class_filter.setCurrentText(current_class)
+        self._reload_filter_choices()
         self.update_counts()
+
+    def _reload_filter_choices(self) -> None:
+        # New annotators and import batches show up with the next queue.
+        workspace = self.project.workspace
+        self.filters.reload_choices(self.project.classes(), workspace.annotator_names(),
+                                    workspace.list_batches())
 
     def update_counts(self) -> None:
         counts = self.project.counts()
@@ -146,6 +162,7 @@ class QueuePanel(QWidget):
             method=self.method.currentText(),
             class_filter=None if class_name in ("", ALL_CLASSES) else class_name,
             batch=self._batch if kind == "drift" else None,
+            filters=self.filters.filter(),
         )
 
     def select(self, spec: QueueSpec, *, keep_current: bool = False) -> None:
@@ -156,6 +173,8 @@ class QueuePanel(QWidget):
         if spec.failure_set:
             self.failure_set.setCurrentText(spec.failure_set)
             self.method.setCurrentText(spec.method)
+        self.class_filter.setCurrentText(spec.class_filter or ALL_CLASSES)
+        self.filters.set_filter(spec.filters)
         self._batch = spec.batch
         self.apply(keep_current=keep_current)
 

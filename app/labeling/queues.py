@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from app.labeling.queue_filters import QueueFilter, apply_filter
 from app.learning.pick_reasons import ImportOrderReason, ReviewReason
 from app.learning.ranking import RankedSample, rank_unlabeled, unlabeled_ids
 from app.project.workspace import Workspace
@@ -43,6 +44,8 @@ class QueueSpec:
     batch: int | None = None  # import batch for the "drift" queue (None: the newest)
     seed: int = 0
     size: int | None = None  # None: every candidate, or DEFAULT_BATCH_SIZE for batch queues
+    # Narrows and orders whatever the queue holds (see app.labeling.queue_filters).
+    filters: QueueFilter = field(default_factory=QueueFilter)
 
     def __post_init__(self) -> None:
         queue_kind(self.kind)  # a spec never names a queue that does not exist
@@ -62,7 +65,9 @@ class QueueSpec:
         return DEFAULT_BATCH_SIZE if self.is_batch(has_model) else None
 
 
-QueueBuilder = Callable[[Workspace, QueueSpec, "int | None"], list[RankedSample]]
+Progress = Callable[[int, int], None]
+QueueBuilder = Callable[[Workspace, QueueSpec, "int | None", "Progress | None"],
+                        list[RankedSample]]
 
 
 def _never_batch(_spec: QueueSpec, _has_model: bool) -> bool:
@@ -84,8 +89,9 @@ class QueueKind:
     title : str
         What the window calls it.
     build : callable
-        ``build(workspace, spec, top) -> list[RankedSample]``: the queue in
-        order, at most ``top`` entries (None: every candidate).
+        ``build(workspace, spec, top, progress) -> list[RankedSample]``: the
+        queue in order, at most ``top`` entries (None: every candidate);
+        ``progress(done, total)`` where the build scores the pool.
     candidates : str
         The :meth:`Workspace.status` count a queue draws from (its size before the cap).
     hint : str
@@ -107,8 +113,9 @@ class QueueKind:
     counted_when_built: bool = False
 
 
-def _build_uncertain(workspace: Workspace, spec: QueueSpec, top: int | None) -> list[RankedSample]:
-    return rank_unlabeled(workspace, spec.strategy, top, seed=spec.seed)
+def _build_uncertain(workspace: Workspace, spec: QueueSpec, top: int | None,
+                     progress: Progress | None = None) -> list[RankedSample]:
+    return rank_unlabeled(workspace, spec.strategy, top, seed=spec.seed, progress=progress)
 
 
 def _uncertain_is_batch(spec: QueueSpec, has_model: bool) -> bool:
@@ -119,11 +126,13 @@ def _uncertain_is_batch(spec: QueueSpec, has_model: bool) -> bool:
     return (needs_model and not has_model) or strategy.kind == "batch"
 
 
-def _build_random(workspace: Workspace, spec: QueueSpec, top: int | None) -> list[RankedSample]:
+def _build_random(workspace: Workspace, spec: QueueSpec, top: int | None,
+                  progress: Progress | None = None) -> list[RankedSample]:
     return rank_unlabeled(workspace, "random", top, seed=spec.seed)
 
 
-def _build_failures(workspace: Workspace, spec: QueueSpec, top: int | None) -> list[RankedSample]:
+def _build_failures(workspace: Workspace, spec: QueueSpec, top: int | None,
+                    progress: Progress | None = None) -> list[RankedSample]:
     from app.targeted.failure_mining import mine_failures
 
     if not spec.failure_set:
@@ -131,26 +140,29 @@ def _build_failures(workspace: Workspace, spec: QueueSpec, top: int | None) -> l
     return mine_failures(workspace, spec.failure_set, top or DEFAULT_BATCH_SIZE, spec.method)
 
 
-def _build_drift(workspace: Workspace, spec: QueueSpec, top: int | None) -> list[RankedSample]:
+def _build_drift(workspace: Workspace, spec: QueueSpec, top: int | None,
+                 progress: Progress | None = None) -> list[RankedSample]:
     from app.monitor.drift_report import drift_report
 
     return drift_report(workspace, spec.batch, top=top or DEFAULT_BATCH_SIZE).as_queue()
 
 
-def _build_unlabeled(workspace: Workspace, spec: QueueSpec, top: int | None) -> list[RankedSample]:
+def _build_unlabeled(workspace: Workspace, spec: QueueSpec, top: int | None,
+                     progress: Progress | None = None) -> list[RankedSample]:
     ids = unlabeled_ids(workspace)[:top].tolist()
     return [RankedSample(s.id, s.path, 0.0, ImportOrderReason()) for s in workspace.samples(ids)]
 
 
-def _build_labeled(workspace: Workspace, spec: QueueSpec, top: int | None) -> list[RankedSample]:
+def _build_labeled(workspace: Workspace, spec: QueueSpec, top: int | None,
+                   progress: Progress | None = None) -> list[RankedSample]:
     labels = workspace.current_labels()
     ids = [sid for sid, name in sorted(labels.items()) if spec.class_filter in (None, name)]
     return [RankedSample(s.id, s.path, 0.0, ReviewReason(labels[s.id]))
             for s in workspace.samples(ids[:top])]
 
 
-def _build_mislabeled(workspace: Workspace, spec: QueueSpec,
-                      top: int | None) -> list[RankedSample]:
+def _build_mislabeled(workspace: Workspace, spec: QueueSpec, top: int | None,
+                      progress: Progress | None = None) -> list[RankedSample]:
     from app.learning.label_review import likely_mislabeled
 
     return likely_mislabeled(workspace, top)
@@ -206,10 +218,17 @@ def queue_kind(name: str) -> QueueKind:
             f"unknown queue kind {name!r}; known kinds: {', '.join(QUEUES)}") from None
 
 
-def build_queue(workspace: Workspace, spec: QueueSpec) -> list[RankedSample]:
-    """The samples of ``spec``'s queue, in order."""
+def build_queue(workspace: Workspace, spec: QueueSpec,
+                progress: Progress | None = None) -> list[RankedSample]:
+    """The samples of ``spec``'s queue that pass its filters, in order.
+
+    A capped batch queue is filtered after the cap (its picks depend on each
+    other); a queue of every candidate is filtered whole, so a filter never
+    hides matches behind a cap.
+    """
     kind = queue_kind(spec.kind)
-    return kind.build(workspace, spec, spec.top(workspace.latest_model() is not None))
+    items = kind.build(workspace, spec, spec.top(workspace.latest_model() is not None), progress)
+    return apply_filter(workspace, items, spec.filters)
 
 
 def queue_counts(workspace: Workspace, status: dict[str, Any] | None = None) -> dict[str, int]:
@@ -235,4 +254,7 @@ def queue_header(position: int, length: int, spec: QueueSpec, counts: dict[str, 
         text += f" (a {what} of {length:,} from {candidates:,} unlabeled)"
     elif spec.kind == "drift":
         text += " (the most drifted samples of the batch)"
+    described = spec.filters.describe()
+    if described:
+        text += f" · filtered: {described}"
     return text

@@ -140,14 +140,38 @@ class LabelingSession:
         self.position += 1
         self._restart_clock()
 
-    def undo(self) -> Annotation | None:
-        """Undo the annotator's last label and go back to that sample if it is queued."""
-        undone = self.workspace.undo_last(self.annotator)
-        if undone is not None:
-            ids = [item.sample_id for item in self.queue]
-            if undone.sample_id in ids:
-                self.position = ids.index(undone.sample_id)
+    def label_selected(self, sample_ids: list[int], class_name: str) -> str | None:
+        """Label every sample of ``sample_ids`` with one key press: one batch, one undo step.
+
+        The time on screen is not split among them (no ``seconds_spent``):
+        the annotator looked at thumbnails, not at each sample.  The session
+        then moves to the first queued sample after the last one labeled.
+        Returns the batch key, or None when ``sample_ids`` is empty.
+        """
+        if not sample_ids:
+            return None
+        predictions = {sid: prediction_for(self.workspace, sid) or {} for sid in sample_ids}
+        batch = self.workspace.label_many(sample_ids, class_name, self.annotator,
+                                          source=self.source, predictions=predictions)
+        labeled = set(sample_ids)
+        positions = [i for i, item in enumerate(self.queue) if item.sample_id in labeled]
+        if positions and self.position in positions:
+            self.position = max(positions) + 1
+        self._restart_clock()
+        return batch
+
+    def undo(self) -> list[Annotation]:
+        """Undo the annotator's last step (a label, or a batch) and go back to its first sample.
+
+        Returns the undone annotations; empty when there was nothing to undo.
+        """
+        undone = self.workspace.undo_last_step(self.annotator)
+        ids = [item.sample_id for item in self.queue]
+        for annotation in undone:
+            if annotation.sample_id in ids:
+                self.position = ids.index(annotation.sample_id)
                 self._restart_clock()
+                break
         return undone
 
     def mark_failure(self, failure_set: str) -> bool:

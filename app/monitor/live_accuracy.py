@@ -128,6 +128,35 @@ def prediction_for(workspace: Workspace, sample_id: int) -> dict[str, Any] | Non
             "model_version_id": version.id}
 
 
+def predictions_for_many(workspace: Workspace, sample_ids: list[int]
+                         ) -> tuple[list[str | None], np.ndarray]:
+    """The latest model's class and confidence for each of ``sample_ids``, from its cache.
+
+    Returns ``(classes, confidences)`` aligned with ``sample_ids``: None and
+    NaN where there is no model, no cache, no score for the sample, or the
+    class is no longer one of the project's.  Like :func:`prediction_for`,
+    never scores anything itself.
+    """
+    classes: list[str | None] = [None] * len(sample_ids)
+    confidences = np.full(len(sample_ids), np.nan)
+    version = workspace.latest_model()
+    scores = None if version is None else _latest_scores(workspace, version)
+    if scores is None or not sample_ids:
+        return classes, confidences
+    rows = scores.rows_for(np.asarray(sample_ids, np.int64))
+    hit = np.flatnonzero(rows >= 0)
+    probs = scores.probs[rows[hit]]
+    best = probs.argmax(axis=1)
+    confidences[hit] = probs[np.arange(len(hit)), best]
+    known = set(workspace.classes())
+    names = [name if name in known else None for name in version.classes]
+    for position, index in zip(hit.tolist(), best.tolist(), strict=True):
+        classes[position] = names[index]
+        if names[index] is None:
+            confidences[position] = np.nan
+    return classes, confidences
+
+
 # -- live figures ------------------------------------------------------------------
 
 

@@ -54,6 +54,10 @@ class WorkspaceRecords:
         """Import batches that brought at least one sample, oldest first."""
         return self.store.list_batches()
 
+    def annotator_names(self) -> list[str]:
+        """Everyone who has labeled in this project, sorted."""
+        return self.store.annotator_names()
+
     def sample_ids_in_batch(self, batch_id: int) -> list[int]:
         return self.store.sample_ids_in_batch(batch_id)
 

@@ -13,6 +13,7 @@ A project is a folder::
 from __future__ import annotations
 
 import os
+import uuid
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -287,6 +288,42 @@ class Workspace(WorkspaceRecords):
             model_version_id=model_version_id, suggested=suggested,
         )
 
+    def label_many(
+        self,
+        sample_ids: list[int],
+        class_name: str | None,
+        annotator: str,
+        *,
+        source: str = "manual",
+        predictions: dict[int, dict[str, Any]] | None = None,
+    ) -> str:
+        """Label several samples with one class (None: unlabel) in one transaction.
+
+        The rows share a batch key (returned), so :meth:`undo_last_step`
+        takes the whole batch back at once.  ``predictions``: ``{sample_id: {"predicted_class",
+        "predicted_confidence", "model_version_id"}}`` as :meth:`label` takes them.
+        """
+        if not sample_ids:
+            raise WorkspaceError("no samples to label")
+        class_id = None if class_name is None else self._class_id(class_name)
+        known = {s.id for s in self.samples(list(sample_ids))}
+        missing = [sid for sid in sample_ids if sid not in known]
+        if missing:
+            raise WorkspaceError(f"no sample with id {missing[0]}")
+        rows = []
+        for sid in dict.fromkeys(sample_ids):  # each sample once, in the order given
+            found = (predictions or {}).get(sid) or {}
+            predicted = found.get("predicted_class")
+            rows.append({
+                "sample_id": sid, "class_id": class_id,
+                "predicted_class_id": None if predicted is None else self._class_id(predicted),
+                "predicted_confidence": found.get("predicted_confidence"),
+                "model_version_id": found.get("model_version_id"),
+            })
+        batch = uuid.uuid4().hex
+        self.store.add_label_batch(rows, annotator, source, batch)
+        return batch
+
     def undo_last(self, annotator: str) -> Annotation | None:
         """Undo the annotator's newest label by appending a row that restores the old one.
 
@@ -297,6 +334,32 @@ class Workspace(WorkspaceRecords):
         last = self.store.last_undoable_annotation(annotator)
         if last is None:
             return None
+        self.store.add_annotation(
+            last.sample_id, self._restored_class_id(last), annotator, None, "undo",
+            undoes_id=last.id,
+        )
+        return last
+
+    def undo_last_step(self, annotator: str) -> list[Annotation]:
+        """Undo the annotator's last step: one label, or every label of a batch given at once.
+
+        Returns the undone annotations (empty when there is nothing to undo);
+        a batch's undo rows are written in one transaction.
+        """
+        last = self.store.last_undoable_annotation(annotator)
+        if last is None:
+            return []
+        if last.label_batch is None:
+            undone = self.undo_last(annotator)
+            return [] if undone is None else [undone]
+        labels = self.store.undoable_batch(annotator, last.label_batch)
+        rows = [{"sample_id": a.sample_id, "class_id": self._restored_class_id(a),
+                 "undoes_id": a.id} for a in labels]
+        self.store.add_label_batch(rows, annotator, "undo", last.label_batch)
+        return labels
+
+    def _restored_class_id(self, last: Annotation) -> int | None:
+        """The class an undo of ``last`` leaves its sample with."""
         history = self.store.annotation_history(last.sample_id)
         undone = {a.undoes_id for a in history if a.undoes_id is not None}
         # Labels given after ours and still standing (neither undos nor undone).
@@ -304,14 +367,9 @@ class Workspace(WorkspaceRecords):
             a for a in history if a.id > last.id and a.undoes_id is None and a.id not in undone
         ]
         if not standing_after:
-            restored = self.store.previous_class_id(last.sample_id, last.id)
-        else:
-            # Someone labeled the sample since: keep their label, only mark ours undone.
-            restored = self.store.current_labels().get(last.sample_id)
-        self.store.add_annotation(
-            last.sample_id, restored, annotator, None, "undo", undoes_id=last.id
-        )
-        return last
+            return self.store.previous_class_id(last.sample_id, last.id)
+        # Someone labeled the sample since: keep their label, only mark ours undone.
+        return self.store.current_labels().get(last.sample_id)
 
     def current_labels(self) -> dict[int, str]:
         """``{sample_id: class name}`` of every labeled sample."""

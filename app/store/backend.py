@@ -424,6 +424,36 @@ class SqlStore:
             ))
             return int(result.inserted_primary_key[0])
 
+    def add_label_batch(self, rows: Sequence[dict[str, Any]], annotator: str, source: str,
+                        label_batch: str) -> list[int]:
+        """Insert labels given with one key press, in one transaction, sharing ``label_batch``.
+
+        Each row holds ``sample_id``, ``class_id`` and optionally
+        ``predicted_class_id``, ``predicted_confidence``, ``model_version_id``
+        and ``seconds_spent``.  All or none are stored.
+        """
+        now = utc_now()
+        ids = []
+        with self._write() as conn:
+            for row in rows:
+                result = conn.execute(insert(annotations).values(
+                    created_at=now, annotator=annotator, source=source,
+                    label_batch=label_batch, **row))
+                ids.append(int(result.inserted_primary_key[0]))
+        return ids
+
+    def annotator_names(self) -> list[str]:
+        """Everyone who ever wrote an annotation, sorted (undo rows count: same people)."""
+        return [r[0] for r in self._tuples(
+            select(annotations.c.annotator).distinct().order_by(annotations.c.annotator))]
+
+    def undoable_batch(self, annotator: str, label_batch: str) -> list[Annotation]:
+        """The labels of ``label_batch`` given by ``annotator`` and not undone yet, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(_UNDOABLE_BATCH, {"annotator": annotator,
+                                                  "label_batch": label_batch}).all()
+        return [_annotation(r) for r in rows]
+
     def add_annotations(
         self, rows: Sequence[tuple[int, int | None]], annotator: str, source: str
     ) -> int:
@@ -770,7 +800,7 @@ _ANNOTATION_SELECT = select(
     annotations.c.id, annotations.c.sample_id, classes.c.name.label("class_name"),
     annotations.c.annotator, annotations.c.created_at, annotations.c.seconds_spent,
     annotations.c.source, annotations.c.undoes_id, annotations.c.suggested, annotations.c.kind,
-    _PREDICTED_CLASS.c.name.label("predicted_class_name"),
+    _PREDICTED_CLASS.c.name.label("predicted_class_name"), annotations.c.label_batch,
 ).join_from(annotations, classes, classes.c.id == annotations.c.class_id, isouter=True
             ).join(_PREDICTED_CLASS, _PREDICTED_CLASS.c.id == annotations.c.predicted_class_id,
                    isouter=True)
@@ -789,6 +819,15 @@ _LAST_UNDOABLE = (
     ).order_by(annotations.c.id.desc()).limit(1)
 )
 
+_UNDOABLE_BATCH = (
+    _ANNOTATION_SELECT.where(
+        annotations.c.annotator == bindparam("annotator"),
+        annotations.c.label_batch == bindparam("label_batch"),
+        annotations.c.undoes_id.is_(None),
+        ~exists().where(_UNDO.c.undoes_id == annotations.c.id),
+    ).order_by(annotations.c.id)
+)
+
 _FAILURE_ITEM_COLUMNS = ("failure_set_id", "sample_id", "path", "sha256", "phash", "added_at")
 _INSERT_FAILURE_ITEMS = sqlite_engine.insert_ignoring_duplicates(failure_items)
 
@@ -804,6 +843,7 @@ def _annotation(r: Row[Any]) -> Annotation:
     return Annotation(
         r.id, r.sample_id, r.class_name, r.annotator, r.created_at, r.seconds_spent,
         r.source, r.undoes_id, bool(r.suggested), r.kind, r.predicted_class_name,
+        r.label_batch,
     )
 
 

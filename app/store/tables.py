@@ -97,6 +97,9 @@ annotations = Table(
     Column("model_version_id", Integer, ForeignKey("model_versions.id")),
     Column("suggested", Integer, nullable=False, server_default=text("0")),
     Column("kind", Text, nullable=False, server_default=text("'class'")),
+    # Labels given with one key press to several items share a key, so that
+    # one undo takes the whole batch back (None: a label given on its own).
+    Column("label_batch", Text),
     Index("annotations_sample", "sample_id", "id"),
     Index("annotations_annotator", "annotator", "id"),
 )
