@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from app.cli.output import print_json, print_table, shown
-from app.project.workspace import Workspace, parse_class_names
+from app.domain.class_keys import class_shortcuts
+from app.project.workspace import Workspace, WorkspaceError, parse_class_names
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -19,12 +20,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.set_defaults(run=run_status)
 
-    classes = commands.add_parser("classes", help="list, add, rename or remove classes")
+    classes = commands.add_parser(
+        "classes", help="list, add, rename, remove, reorder, colour or key classes")
     classes.add_argument("project")
     group = classes.add_mutually_exclusive_group()
     group.add_argument("--add", metavar="NAMES", help="comma-separated names to add")
     group.add_argument("--rename", nargs=2, metavar=("OLD", "NEW"))
     group.add_argument("--remove", metavar="NAME", help="remove a class no sample carries")
+    group.add_argument("--move", nargs=2, metavar=("NAME", "POSITION"),
+                       help="put a class at POSITION (1 = first)")
+    group.add_argument("--colour", nargs=2, metavar=("NAME", "#RRGGBB"),
+                       help="the class's colour in the window ('-' for none)")
+    group.add_argument("--key", nargs=2, metavar=("NAME", "KEY"),
+                       help="the key that labels the class ('-' for the next free key)")
+    classes.add_argument("--json", action="store_true",
+                         help="name, position, key and colour of each class")
     classes.set_defaults(run=run_classes)
 
     demo = commands.add_parser(
@@ -64,9 +74,34 @@ def run_classes(args: argparse.Namespace) -> int:
             workspace.rename_class(old, new.strip())
         elif args.remove:
             workspace.remove_class(args.remove)
-        for name in workspace.classes():
-            print(shown(name))
+        elif args.move:
+            workspace.move_class(args.move[0], _position(args.move[1]) - 1)
+        elif args.colour:
+            name, colour = args.colour
+            workspace.set_class_colour(name, None if colour == "-" else colour)
+        elif args.key:
+            name, key = args.key
+            workspace.set_class_key(name, None if key == "-" else key)
+        styles = workspace.class_styles()
+    keys = {name: key for key, name in
+            class_shortcuts(list(styles), {n: s.key for n, s in styles.items()}).items()}
+    rows = [{"name": name, "position": i, "key": keys.get(name), "colour": style.colour}
+            for i, (name, style) in enumerate(styles.items(), start=1)]
+    if args.json:
+        print_json(rows)
+        return 0
+    for row in rows:
+        extras = [f"key {row['key']}" if row["key"] else "no key"]
+        if row["colour"]:
+            extras.append(row["colour"])
+        print(f"{shown(row['name'])}  ({', '.join(extras)})")
     return 0
+
+
+def _position(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise WorkspaceError(f"a class position is a whole number from 1, not {text!r}")
+    return int(text)
 
 
 def run_demo(args: argparse.Namespace) -> int:

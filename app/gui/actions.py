@@ -31,6 +31,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
                checkable=True),
     ActionSpec("&Label", "rebuild_queue", "&Rebuild queue", "F5"),
     ActionSpec("&Label", "go_to", "&Go to sample (id or file name)…", "Ctrl+L"),
+    ActionSpec("&Label", "manage_classes", "&Classes (add, rename, order, keys, colours)…",
+               "Ctrl+Shift+K"),
     ActionSpec("&View", "theme_system", "Theme: follow the &system", None, False, True),
     ActionSpec("&View", "theme_light", "Theme: &light", None, False, True),
     ActionSpec("&View", "theme_dark", "Theme: &dark", None, False, True),

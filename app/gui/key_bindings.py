@@ -6,7 +6,7 @@ The keyboard router dispatches through this table, the shortcut overlay
 the three can never disagree.
 
 Class keys are not in the table: they depend on the project's classes (see
-:func:`app.labeling.session.class_shortcuts`).  No key here may be one a class
+:func:`app.domain.class_keys.class_shortcuts`).  No key here may be one a class
 can get; a test checks that against ``CLASS_KEYS``.
 """
 

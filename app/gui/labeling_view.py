@@ -81,6 +81,7 @@ class LabelingView(QWidget):
         self.rebuild_buttons()
         project.currentChanged.connect(self.show_current)
         project.labelsChanged.connect(self.show_current)
+        project.classesChanged.connect(self.rebuild_buttons)
         images.ready.connect(self._image_ready)
         thumbnails.ready.connect(self._thumb_ready)
         self.show_current()
@@ -91,11 +92,15 @@ class LabelingView(QWidget):
             if widget is not None:
                 widget.deleteLater()
         keys = {name: key for key, name in self.project.shortcuts().items()}
+        styles = self.project.workspace.class_styles()
         self.class_buttons = {}
-        for i, name in enumerate(self.project.classes()):
+        for i, name in enumerate(styles):
             key = keys.get(name)
             button = QPushButton(f"[{key.upper()}]  {name}" if key else name)
             button.setObjectName("classButton")
+            if styles[name].colour:
+                # A stripe, not a fill: the theme's checked and hover states stay readable.
+                button.setStyleSheet(f"border-left: 6px solid {styles[name].colour};")
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.setCheckable(True)
             button.clicked.connect(lambda _=False, n=name: self.project.label(n))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -36,7 +35,6 @@ from app.project.workspace import Workspace, WorkspaceError, parse_class_names
 LAST_PROJECT = "last_project"
 DEFAULT_FAILURE_SET = "failures"
 # What the annotator chose; the size is the app's, not a remembered choice.
-QUEUE_SPEC_FIELDS = {f.name for f in dataclasses.fields(QueueSpec)} - {"size"}
 # The queue a project opens on when the annotator has never picked one: with
 # a model, the samples it is least sure of; without one, the cold-start
 # batch, which teaches a first model more than import order does.
@@ -56,6 +54,7 @@ class MainWindow(QMainWindow):
         self.router: KeyboardRouter | None = None
         self.shortcut_overlay: ShortcutOverlay | None = None
         self.failure_set = DEFAULT_FAILURE_SET
+        self.class_manager = None  # Label ▸ Classes…, while open
         self.last_error: str | None = None
         self.setWindowTitle("Labelloop")
         self.resize(1280, 800)
@@ -133,15 +132,14 @@ class MainWindow(QMainWindow):
         if not value:
             return None
         try:
-            fields = json.loads(str(value))
-            return QueueSpec(**{k: v for k, v in fields.items() if k in QUEUE_SPEC_FIELDS})
+            return QueueSpec.from_json(json.loads(str(value)))
         except (ValueError, TypeError, AttributeError):
             return None  # an older or hand-edited setting: start from the default
 
     def _remember_queue(self) -> None:
         if self.project is not None:
             self.settings.setValue(f"queue/{self.project.root}",
-                                   json.dumps(dataclasses.asdict(self.project.spec)))
+                                   json.dumps(self.project.spec.to_json()))
 
     def labeling_visible(self) -> bool:
         """Labeling keys act only while the Label tab is in front."""
@@ -185,6 +183,14 @@ class MainWindow(QMainWindow):
     def _check_theme_action(self, _name: str) -> None:
         for choice in THEME_CHOICES:
             self.actions_by_name[f"theme_{choice}"].setChecked(choice == self.theme.choice)
+
+    def on_manage_classes(self, _checked: bool = False) -> None:
+        if self.project is None:
+            return
+        from app.gui.class_manager import ClassManager
+
+        self.class_manager = ClassManager(self.project, self)
+        self.class_manager.open()  # not exec(): the window stays live behind it
 
     def on_go_to(self, _checked: bool = False) -> None:
         if self.project is None:

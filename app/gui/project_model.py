@@ -40,6 +40,7 @@ class ProjectModel(QObject):
     failureSetsChanged = Signal()  # a failure set was created or grew
     error = Signal(str)          # something the user must read
     selectionChanged = Signal()  # the samples a class key labels together changed
+    classesChanged = Signal()    # a class was added, renamed, removed, moved, coloured or keyed
 
     def __init__(self, workspace: Workspace, annotator: str) -> None:
         super().__init__()
@@ -81,7 +82,8 @@ class ProjectModel(QObject):
         return self.workspace.classes()
 
     def shortcuts(self) -> dict[str, str]:
-        return class_shortcuts(self.classes())
+        styles = self.workspace.class_styles()
+        return class_shortcuts(list(styles), {n: s.key for n, s in styles.items()})
 
     def status(self) -> dict[str, Any]:
         """:meth:`Workspace.status` plus labels since the latest model (a copy)."""
@@ -99,6 +101,12 @@ class ProjectModel(QObject):
 
     def _forget_status(self) -> None:
         self._status = None
+
+    def classes_changed(self) -> None:
+        """Tell every view the classes changed (names, order, keys or colours)."""
+        self._forget_status()
+        self.classesChanged.emit()
+        self.labelsChanged.emit()  # a rename shows on every labeled tile and count
 
     def failure_sets(self) -> list[str]:
         return self.workspace.failure_set_names()

@@ -98,6 +98,7 @@ class QueuePanel(QWidget):
         project.queueChanged.connect(self._follow_project)
         project.queueChanged.connect(self._reload_filter_choices)
         project.failureSetsChanged.connect(self.reload_choices)
+        project.classesChanged.connect(self.reload_choices)
 
     def _choose(self) -> None:
         self.apply()

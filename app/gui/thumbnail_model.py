@@ -15,6 +15,8 @@ SampleIdRole = Qt.ItemDataRole.UserRole + 1
 # Every caption has two lines (score or id, then the label), so the grid's
 # uniform item size, taken from one row, fits every row.
 NO_LABEL = "\u00a0"
+# A labeled tile's caption, unless its class has a colour of its own.
+LABELED_COLOUR = QColor("#7fd17f")
 
 
 class ThumbnailListModel(QAbstractListModel):
@@ -26,11 +28,13 @@ class ThumbnailListModel(QAbstractListModel):
         self.thumbnails = thumbnails
         self._row_of: dict[int, int] = {}
         self._labels: dict[int, str] = {}
+        self._colours: dict[str, QColor] = {}
         self._samples: dict[int, tuple[str, str]] = {}
         self._placeholder = QPixmap(thumbnails.box, thumbnails.box)
         self._placeholder.fill(QColor("#3a3f44"))
         project.queueChanged.connect(self.reload)
         project.labelsChanged.connect(self.refresh_labels)
+        project.classesChanged.connect(self._reload_colours)
         thumbnails.ready.connect(self._thumbnail_ready)
         self.reload()
 
@@ -43,7 +47,12 @@ class ThumbnailListModel(QAbstractListModel):
         # up front cost seconds when a project opened.
         self._samples = {}
         self._labels = self.project.workspace.current_labels()
+        self._reload_colours()
         self.endResetModel()
+
+    def _reload_colours(self) -> None:
+        self._colours = {name: QColor(style.colour) for name, style
+                         in self.project.workspace.class_styles().items() if style.colour}
 
     def refresh_labels(self) -> None:
         """Repaint the tiles whose label changed, and only those.
@@ -77,7 +86,7 @@ class ThumbnailListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"sample {item.sample_id}\n{item.path}"
         if role == Qt.ItemDataRole.ForegroundRole and item.sample_id in self._labels:
-            return QColor("#7fd17f")
+            return self._colours.get(self._labels[item.sample_id], LABELED_COLOUR)
         if role == SampleIdRole:
             return item.sample_id
         return None

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import date
+from typing import Any
 
 from app.learning.ranking import RankedSample
 from app.monitor.live_accuracy import predictions_for_many
@@ -62,6 +64,24 @@ class QueueFilter:
         if self.labeled_from and self.labeled_to and self.labeled_from > self.labeled_to:
             raise ValueError(f"labeled from {self.labeled_from} is after labeled to "
                              f"{self.labeled_to}")
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values: dates as ``YYYY-MM-DD``."""
+        fields = {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
+        for name in ("labeled_from", "labeled_to"):
+            if fields[name] is not None:
+                fields[name] = fields[name].isoformat()
+        return fields
+
+    @classmethod
+    def from_json(cls, fields: Mapping[str, Any]) -> QueueFilter:
+        """The filter :meth:`to_json` wrote; ValueError/TypeError for values that make none."""
+        known = {f.name for f in dataclass_fields(cls)}
+        values = {k: v for k, v in fields.items() if k in known}
+        for name in ("labeled_from", "labeled_to"):
+            if values.get(name) is not None:
+                values[name] = date.fromisoformat(values[name])
+        return cls(**values)
 
     @property
     def is_empty(self) -> bool:

@@ -50,6 +50,27 @@ class QueueSpec:
     def __post_init__(self) -> None:
         queue_kind(self.kind)  # a spec never names a queue that does not exist
 
+    def to_json(self) -> dict[str, Any]:
+        """The spec as plain JSON values (the window remembers the last queue per project)."""
+        fields = {name: getattr(self, name) for name in _REMEMBERED_FIELDS}
+        fields["filters"] = self.filters.to_json()
+        return fields
+
+    @classmethod
+    def from_json(cls, fields: Mapping[str, Any]) -> QueueSpec:
+        """The spec :meth:`to_json` wrote; unknown keys are ignored.
+
+        Raises ValueError or TypeError for values that make no spec (an
+        older or hand-edited setting), so the caller can fall back.
+        """
+        known = {k: v for k, v in fields.items() if k in _REMEMBERED_FIELDS}
+        filters = fields.get("filters")
+        if filters is not None:
+            if not isinstance(filters, Mapping):
+                raise TypeError("filters must be an object")
+            known["filters"] = QueueFilter.from_json(filters)
+        return cls(**known)
+
     @property
     def title(self) -> str:
         return queue_kind(self.kind).title
@@ -66,6 +87,10 @@ class QueueSpec:
 
 
 Progress = Callable[[int, int], None]
+# What a remembered queue keeps; ``size`` is a session's choice, not the queue's.
+_REMEMBERED_FIELDS = ("kind", "strategy", "failure_set", "method", "class_filter", "batch",
+                      "seed")
+
 QueueBuilder = Callable[[Workspace, QueueSpec, "int | None", "Progress | None"],
                         list[RankedSample]]
 

@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Callable
 
+from app.domain.class_keys import CLASS_KEYS, class_shortcuts  # noqa: F401  (re-exported)
 from app.domain.errors import WorkspaceError
 from app.domain.records import Annotation, Sample
 from app.learning.pick_reasons import OpenedReason
@@ -180,28 +181,6 @@ class LabelingSession:
         if item is None:
             return False
         return add_samples(self.workspace, failure_set, [item.sample_id]).added == 1
-
-
-# Keys a class can be given: digits first (1..9 then 0), then letters. S, F
-# and Z are taken by skip, failure and undo (Ctrl+Z), so no class gets them.
-_RESERVED_LETTERS = frozenset("sfz")
-CLASS_KEYS: tuple[str, ...] = (
-    *"123456789", "0", *(c for c in "abcdeghijklmnopqrtuvwxy" if c not in _RESERVED_LETTERS)
-)
-
-
-def class_shortcuts(classes: list[str]) -> dict[str, str]:
-    """``{key: class name}`` for the first classes; later ones get no key.
-
-    Keys follow the class order (1..9, 0, then letters), except when every
-    class is itself a usable key, as with digits "0".."9": then a class's key
-    is its own name, so pressing 3 labels "3".
-    """
-    lowered = [name.lower() for name in classes]
-    if len(set(lowered)) == len(classes) and all(name in CLASS_KEYS for name in lowered):
-        return {key: name for key, name in zip(lowered, classes, strict=True)}
-    return {key: name for key, name in zip(CLASS_KEYS, classes, strict=False)}
-
 
 
 def acceptance_rate(workspace: Workspace) -> dict[str, float | int | None]:

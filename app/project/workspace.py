@@ -16,14 +16,18 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from app.domain.class_keys import CLASS_KEYS
 from app.domain.class_names import class_name_problem
 from app.domain.dataset_version import dataset_version
 from app.domain.errors import WorkspaceError
 from app.domain.records import Annotation, ClassInfo, ModelVersion, Sample
+from app.project.class_styles import SETTING as STYLES_SETTING
+from app.project.class_styles import ClassStyle, check_colour, dump_styles, parse_styles
 from app.project.records import WorkspaceRecords
 from app.store.backend import SqlStore, open_store, sqlite_url
 from app.store.errors import StoreError
@@ -225,6 +229,56 @@ class Workspace(WorkspaceRecords):
 
     def remove_class(self, name: str) -> None:
         self._store_call(self.store.remove_class, name)
+        self._forget_style_of_removed()
+
+    def move_class(self, name: str, position: int) -> None:
+        """Put class ``name`` at ``position`` (0 = first; clipped to the ends)."""
+        names = self.classes()
+        if name not in names:
+            raise WorkspaceError(f"no class named {name!r}")
+        names.remove(name)
+        names.insert(max(0, min(position, len(names))), name)
+        self._store_call(self.store.set_class_order, names)
+
+    def class_styles(self) -> dict[str, ClassStyle]:
+        """``{class name: ClassStyle}`` for every active class (unstyled ones included)."""
+        stored = parse_styles(self.setting(STYLES_SETTING))
+        return {c.name: stored.get(c.id, ClassStyle()) for c in self.store.list_classes()}
+
+    def set_class_colour(self, name: str, colour: str | None) -> None:
+        """Give class ``name`` a colour (``#rrggbb``), or take it away (None)."""
+        self._set_style(name, colour=None if colour is None else check_colour(colour))
+
+    def set_class_key(self, name: str, key: str | None) -> None:
+        """Make ``key`` label class ``name`` (None: the next free key).
+
+        Refused for a key no class may have (those of skip, undo, the view)
+        and for a key another class has chosen.
+        """
+        if key is not None:
+            key = key.strip().lower()
+            if key not in CLASS_KEYS:
+                raise WorkspaceError(f"{key!r} cannot label a class; keys a class may have: "
+                                     f"{' '.join(CLASS_KEYS)}")
+            taken = {other: style.key for other, style in self.class_styles().items()
+                     if other != name and style.key == key}
+            if taken:
+                raise WorkspaceError(f"key {key!r} already labels class {next(iter(taken))!r}")
+        self._set_style(name, key=key)
+
+    def _set_style(self, name: str, **change: str | None) -> None:
+        class_id = self._class_id(name)
+        stored = parse_styles(self.setting(STYLES_SETTING))
+        current = stored.get(class_id, ClassStyle())
+        stored[class_id] = replace(current, **change)
+        self.set_setting(STYLES_SETTING, dump_styles(stored))
+
+    def _forget_style_of_removed(self) -> None:
+        stored = parse_styles(self.setting(STYLES_SETTING))
+        active = {c.id for c in self.store.list_classes()}
+        if set(stored) - active:
+            self.set_setting(STYLES_SETTING, dump_styles(
+                {cid: style for cid, style in stored.items() if cid in active}))
 
     def _class_id(self, name: str) -> int:
         info = self.store.class_by_name(name)

@@ -277,6 +277,18 @@ class SqlStore:
             if result.rowcount == 0:
                 raise StoreError(f"no class named {old!r}")
 
+    def set_class_order(self, names: Sequence[str]) -> None:
+        """Give the active classes the order of ``names`` (every active class, each once)."""
+        with self._write() as conn:
+            active = {r.name: r.id for r in conn.execute(
+                select(classes.c.name, classes.c.id).where(classes.c.archived == 0))}
+            if sorted(names) != sorted(active):
+                raise StoreError("a class order must name every class once: "
+                                 f"{', '.join(sorted(active))}")
+            for position, name in enumerate(names):
+                conn.execute(update(classes).where(classes.c.id == active[name])
+                             .values(position=position))
+
     def remove_class(self, name: str) -> None:
         """Remove a class no sample currently carries.
 

@@ -104,3 +104,18 @@ def test_cli_queue_lists_a_filtered_queue(tmp_path):
     assert refused.returncode == 2 and "YYYY-MM-DD" in refused.stderr
     refused = run_cli("queue", root, "--import-batch", "7", check=False)
     assert refused.returncode == 1 and "no import batch 7" in refused.stderr
+
+
+def test_a_filtered_spec_survives_the_round_trip_through_json():
+    spec = QueueSpec(kind="labeled", class_filter="cat", filters=QueueFilter(
+        predicted_class="dog", max_confidence=0.4, labeled_from=date(2026, 11, 1),
+        labeled_to=date(2026, 11, 29), import_batch=2, sort="time"), size=10)
+    restored = QueueSpec.from_json(json.loads(json.dumps(spec.to_json())))
+    assert restored == QueueSpec(kind="labeled", class_filter="cat", filters=spec.filters)
+    with pytest.raises(ValueError):
+        QueueSpec.from_json({"kind": "labeled", "filters": {"labeled_from": "yesterday"}})
+    with pytest.raises(TypeError):
+        QueueSpec.from_json({"kind": "labeled", "filters": ["dog"]})
+    # A setting written before filters existed still opens.
+    assert QueueSpec.from_json({"kind": "random", "seed": 3, "size": None}) == \
+        QueueSpec(kind="random", seed=3)
