@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from app.domain.annotator import resolve_annotator
+from app.domain.annotator import ANNOTATOR_ENV
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -35,4 +35,7 @@ def run_gui_command(args: argparse.Namespace) -> int:
         return 1
     from app.gui.application import run_gui
 
-    return run_gui(args.project, resolve_annotator(args.annotator))
+    # --annotator or $LABELLOOP_ANNOTATOR win; else the name chosen in the
+    # window's Settings, else the OS user (resolved by the window).
+    explicit = args.annotator or os.environ.get(ANNOTATOR_ENV)
+    return run_gui(args.project, explicit.strip() if explicit and explicit.strip() else None)

@@ -37,10 +37,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train a new model version (in its own process)")
     train.add_argument("project")
     # Every default is a training job's (models.train_config), so the
-    # command and a job started without the option train the same way.
+    # command and a job started without the option train the same way; the
+    # recipe options left out (None) take the project's training settings
+    # (labelloop settings, the window's Settings dialog) first.
     defaults = JOB_DEFAULTS
     train.add_argument("--arch", choices=ARCHITECTURES, default=defaults.arch)
-    train.add_argument("--epochs", type=validators.epochs, default=defaults.epochs)
+    train.add_argument("--epochs", type=validators.epochs,
+                       help=f"most passes over the labels (default: the project's setting, "
+                            f"else {defaults.epochs})")
     train.add_argument("--seed", type=validators.seed, default=defaults.seed)
     train.add_argument("--val-fraction", type=validators.float_range(0, 1, high_open=True),
                        default=defaults.val_fraction,
@@ -49,10 +53,20 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help="square input side (default: from images; small_cnn 16-512, "
                             "resnet18 32-512)")
     train.add_argument("--patience", type=validators.int_range(0, validators.MAX_EPOCHS),
-                       default=defaults.patience, help="early-stopping patience (epochs; 0: off)")
-    train.add_argument("--min-steps", type=validators.steps, default=defaults.min_steps,
+                       help="early-stopping patience (epochs; 0: off; default: the project's "
+                            f"setting, else {defaults.patience})")
+    train.add_argument("--min-steps", type=validators.steps,
                        help="train at least this many optimiser steps (raises the epochs "
-                            "when there are few labels)")
+                            "when there are few labels; default: the project's setting, "
+                            f"else {defaults.min_steps})")
+    train.add_argument("--lr", type=validators.float_range(0, 10, low_open=True),
+                       help=f"learning rate (default: the project's setting, else {defaults.lr:g})")
+    train.add_argument("--batch-size", type=validators.int_range(1, 65_536),
+                       help="images per step (default: the project's setting, else "
+                            f"{defaults.batch_size})")
+    train.add_argument("--augment", action=argparse.BooleanOptionalAction,
+                       help="random affine jitter while training (default: the project's "
+                            f"setting, else {'on' if defaults.augment else 'off'})")
     train.add_argument("--weights", help="local state_dict to start from (e.g. ImageNet resnet18)")
     train.add_argument("--annotator", help="creator recorded on the version")
     train.add_argument("--json", action="store_true", help="JSON lines: one per epoch, then done")
@@ -156,6 +170,7 @@ def run_train(args: argparse.Namespace) -> int:
         "arch": args.arch, "epochs": args.epochs, "seed": args.seed,
         "val_fraction": args.val_fraction, "input_size": args.input_size,
         "patience": args.patience, "weights": args.weights, "min_steps": args.min_steps,
+        "lr": args.lr, "batch_size": args.batch_size, "augment": args.augment,
         "creator": resolve_annotator(args.annotator),
     }
     with Workspace.open(args.project) as workspace:

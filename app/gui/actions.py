@@ -24,6 +24,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("&File", "import_images", "&Import images…", "Ctrl+I"),
     ActionSpec("&File", "import_labels", "Import &labels (CSV)…", "Ctrl+Shift+L"),
     ActionSpec("&File", "export", "&Export dataset…", "Ctrl+E"),
+    ActionSpec("&File", "settings", "&Settings…", "Ctrl+,"),
     ActionSpec("&File", "quit", "&Quit", QKeySequence.StandardKey.Quit, False),
     ActionSpec("&Label", "undo", "&Undo last label   (Backspace)", None),
     ActionSpec("&Label", "new_failure_set", "Choose &failure set for F…", None),

@@ -20,6 +20,7 @@ from app.learning.learning_curve import draw_curves
 class ChartCanvas(FigureCanvasQTAgg):
     def __init__(self, width: float = 5, height: float = 3.5) -> None:
         super().__init__(Figure(figsize=(width, height), dpi=100))
+        self._layout_due = False  # drawn while hidden: lay out when first shown
 
     def colors(self) -> tuple[str, str, str]:
         """(background, text, lines) from the palette the style sheet set.
@@ -65,7 +66,13 @@ class ChartCanvas(FigureCanvasQTAgg):
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
+        self.lay_out_if_due()
         self.draw_idle()
+
+    def lay_out_if_due(self) -> None:
+        if self._layout_due:
+            self._layout_due = False
+            self.figure.tight_layout()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
@@ -74,7 +81,12 @@ class ChartCanvas(FigureCanvasQTAgg):
 
     def plot_curves(self, series: dict[str, list[dict[str, Any]]], title: str,
                     ylabel: str | None = None, empty_note: str | None = None) -> None:
-        draw_curves(self.figure, series, title=title, ylabel=ylabel, empty_note=empty_note)
+        # A hidden tab's chart is laid out when shown: the two charts of the
+        # tabs behind Label cost half a second of every project's opening.
+        visible = self.isVisible()
+        draw_curves(self.figure, series, title=title, ylabel=ylabel, empty_note=empty_note,
+                    layout=visible)
+        self._layout_due = not visible
         self.apply_colors()
 
     def plot_confusions(self, matrices: dict[str, list[list[int]] | None],
@@ -98,7 +110,9 @@ class ChartCanvas(FigureCanvasQTAgg):
                                   fontsize="xx-small",
                                   color="white" if value > max(map(max, matrix)) / 2 else "black")
             self.figure.colorbar(image, ax=axes, fraction=0.046)
-        self.figure.tight_layout()
+        self._layout_due = not self.isVisible()
+        if not self._layout_due:
+            self.figure.tight_layout()
         self.apply_colors()
 
     def axes_count(self) -> int:

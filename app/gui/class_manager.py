@@ -70,7 +70,7 @@ class ClassManager(QDialog):
         layout.addWidget(self.table)
         layout.addWidget(self.problem)
         layout.addLayout(buttons)
-        self.resize(560, 420)
+        self.resize(600, 560)
         self.reload()
 
     # -- the table ----------------------------------------------------------------
@@ -80,6 +80,9 @@ class ClassManager(QDialog):
         keys = {name: key for key, name in self.project.shortcuts().items()}
         counts = self.project.status()["per_class"]
         self.table.blockSignals(True)  # filling cells is not renaming
+        # Rows out first: their key boxes and colour buttons go with them
+        # (deleted later, so a box may trigger the reload that removes it).
+        self.table.setRowCount(0)
         self.table.setRowCount(len(styles))
         for row, (name, style) in enumerate(styles.items()):
             item = QTableWidgetItem(name)

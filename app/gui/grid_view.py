@@ -32,8 +32,7 @@ class ThumbnailGrid(QListView):
         self.setBatchSize(200)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
-        self.setIconSize(QSize(TILE, TILE))
-        self.setGridSize(self.tile_size())
+        self.set_tile(model.thumbnails.box)
         self.setSpacing(2)
         self.setWordWrap(True)
         # Keys belong to labeling; the grid is for looking and clicking.
@@ -88,11 +87,17 @@ class ThumbnailGrid(QListView):
         finally:
             self._mirroring = False
 
+    def set_tile(self, side: int) -> None:
+        """Show thumbnails ``side`` pixels square (the Settings dialog's thumbnail size)."""
+        self._tile = side
+        self.setIconSize(QSize(side, side))
+        self.setGridSize(self.tile_size())
+
     def tile_size(self) -> QSize:
         """Room for the icon and two caption lines in the view's own font."""
         metrics = self.fontMetrics()
-        width = max(TILE, metrics.horizontalAdvance(WIDEST_CAPTION)) + 16
-        return QSize(width, TILE + 2 * metrics.lineSpacing() + 14)
+        width = max(self._tile, metrics.horizontalAdvance(WIDEST_CAPTION)) + 16
+        return QSize(width, self._tile + 2 * metrics.lineSpacing() + 14)
 
     def follow_current(self) -> None:
         position = self.project.session.position

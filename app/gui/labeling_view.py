@@ -90,6 +90,7 @@ class LabelingView(QWidget):
         while self.buttons_box.count():
             widget = self.buttons_box.takeAt(0).widget()
             if widget is not None:
+                widget.hide()  # gone from sight now, deleted when the loop gets to it
                 widget.deleteLater()
         keys = {name: key for key, name in self.project.shortcuts().items()}
         styles = self.project.workspace.class_styles()

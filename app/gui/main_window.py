@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from app.gui.keyboard import KeyboardRouter
 from app.gui.models_tab import ModelsTab
 from app.gui.monitor_tab import MonitorTab
 from app.gui.project_model import ProjectModel
+from app.gui.settings_dialog import SettingsChange, SettingsDialog, thumbnail_size
 from app.gui.shortcut_overlay import ShortcutOverlay
 from app.gui.status_bar import ProjectStatusBar
 from app.gui.theme import CHOICES as THEME_CHOICES
@@ -55,6 +57,7 @@ class MainWindow(QMainWindow):
         self.shortcut_overlay: ShortcutOverlay | None = None
         self.failure_set = DEFAULT_FAILURE_SET
         self.class_manager = None  # Label ▸ Classes…, while open
+        self.settings_dialog = None  # File ▸ Settings…, while open
         self.last_error: str | None = None
         self.setWindowTitle("Labelloop")
         self.resize(1280, 800)
@@ -88,7 +91,7 @@ class MainWindow(QMainWindow):
         # on screen at once, the ranked queue follows and starts at its top.
         self.project.show_queue(self.project.spec)
         opening = self._remembered_queue(workspace.root) or OPENING_QUEUE
-        self.workbench = Workbench(self.project)
+        self.workbench = Workbench(self.project, thumbnail_size(self.settings))
         self.models_tab = ModelsTab(self.project)
         self.workbench.training.modelsChanged.connect(self.models_tab.reload)
         self.tabs = QTabWidget()
@@ -106,7 +109,9 @@ class MainWindow(QMainWindow):
                                      image_view=lambda: self.workbench.labeling.image,
                                      show_keys=self.on_show_keys)
         self.workbench.queue_panel.chosen.connect(self._remember_queue)
-        if opening != self.project.spec:
+        # The batch cap is the project's setting, not part of what was remembered.
+        if dataclasses.replace(opening, batch_size=self.project.spec.batch_size) \
+                != self.project.spec:
             self.workbench.queue_panel.select(opening)
         QApplication.instance().installEventFilter(self.router)
         self.setWindowTitle(f"Labelloop — {workspace.root.name}")
@@ -183,6 +188,28 @@ class MainWindow(QMainWindow):
     def _check_theme_action(self, _name: str) -> None:
         for choice in THEME_CHOICES:
             self.actions_by_name[f"theme_{choice}"].setChecked(choice == self.theme.choice)
+
+    def on_settings(self, _checked: bool = False) -> None:
+        if self.project is None:
+            return
+        self.settings_dialog = SettingsDialog(self.project.workspace, self.settings,
+                                              self.annotator, self)
+        self.settings_dialog.accepted.connect(
+            lambda: self.follow_settings(self.settings_dialog.change))
+        self.settings_dialog.open()
+
+    def follow_settings(self, change: SettingsChange | None) -> None:
+        """Make the window show what the Settings dialog changed."""
+        if change is None or self.project is None or self.workbench is None:
+            return
+        if change.annotator is not None:
+            self.annotator = change.annotator
+            self.project.set_annotator(change.annotator)
+        if change.thumbnail_size is not None:
+            self.workbench.set_thumbnail_size(change.thumbnail_size)
+        if change.queue_size is not None:
+            self.project.refresh_queue()
+        self.workbench.training.reload_settings()
 
     def on_manage_classes(self, _checked: bool = False) -> None:
         if self.project is None:

@@ -230,6 +230,7 @@ class ModelsTab(QWidget):
         return True
 
     def export_curve(self, path: str) -> None:
+        self.curve.lay_out_if_due()  # the tab may never have been shown
         self.curve.figure.savefig(path, dpi=120)
 
     def _ask_export(self) -> None:

@@ -7,22 +7,32 @@ no state of their own (napari's ``QtDims(dims)`` pattern).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.gui.tasks import WorkspaceTask, run_task
-from app.labeling.queues import QueueSpec, build_queue, queue_counts, queue_header
+from app.labeling.queues import (
+    QueueSpec,
+    build_queue,
+    queue_batch_size,
+    queue_counts,
+    queue_header,
+)
 from app.labeling.session import LabelingSession, class_shortcuts, find_by_id_or_name
 from app.learning.ranking import RankedSample
 from app.project.workspace import Workspace, WorkspaceError
 
 # Queues built without a model are fast enough to build on the UI thread,
-# which lets the window open with its first sample already on screen.
+# which lets the window open with its first sample already on screen.  For a
+# big pool only their first FIRST_PAGE samples are: the rest follows from a
+# background build (a million-item pool took 10 s to list on the UI thread).
 SYNC_KINDS = frozenset({"unlabeled", "labeled"})
+FIRST_PAGE = 5_000
 # Queues of unlabeled samples: a sample labeled while such a queue was being
 # built in the background is dropped from it when it lands.
 STATUS_MAX_AGE_S = 1.0
@@ -102,6 +112,11 @@ class ProjectModel(QObject):
     def _forget_status(self) -> None:
         self._status = None
 
+    def set_annotator(self, name: str) -> None:
+        """Label as ``name`` from the next key press on (undo walks back ``name``'s labels)."""
+        self.annotator = name
+        self.session.annotator = name
+
     def classes_changed(self) -> None:
         """Tell every view the classes changed (names, order, keys or colours)."""
         self._forget_status()
@@ -116,8 +131,11 @@ class ProjectModel(QObject):
 
     def header(self) -> str:
         """Where the annotator is in the queue, e.g. ``"12 of 1,797"``."""
-        return queue_header(self.session.position, len(self.queue), self.spec, self.counts(),
+        text = queue_header(self.session.position, len(self.queue), self.spec, self.counts(),
                             self.workspace.latest_model() is not None)
+        if self.queue_pending and self.queue:
+            text += " (loading the rest…)"
+        return text
 
     # -- queues -------------------------------------------------------------
 
@@ -129,13 +147,20 @@ class ProjectModel(QObject):
         *then* stays on screen (if it is in the new queue), whatever the
         annotator did while it was built -- never an older one.
         """
+        spec = dataclasses.replace(spec, batch_size=queue_batch_size(self.workspace))
         self.spec = spec
         self._queue_generation += 1
         generation = self._queue_generation
-        if spec.kind in SYNC_KINDS:
+        if spec.kind in SYNC_KINDS and spec.filters.is_empty:
+            whole = spec.size is not None and spec.size <= FIRST_PAGE
+            first = build_queue(self.workspace, spec if whole else
+                                dataclasses.replace(spec, size=FIRST_PAGE))
             self.queue_pending = False
-            self._apply_queue(build_queue(self.workspace, spec), keep_sample)
-            return
+            self._apply_queue(first, keep_sample)
+            if whole or len(first) < FIRST_PAGE:
+                return
+            # The rest of a big queue: the first page stays on screen meanwhile.
+            keep_sample, keep_current = None, True
         self.queue_pending = True
 
         def build(workspace: Workspace, progress: Callable[[int, int], None]) -> list:
@@ -157,9 +182,18 @@ class ProjectModel(QObject):
                 self.queue_pending = False
                 self.error.emit(f"{spec.title}: {text}")
 
-        self.busy.emit(f"Building queue “{spec.title}”…", 0, 0)
-        self.run_in_background(build, done, failed,
-                               lambda d, t: self.busy.emit("Scoring the pool…", d, t))
+        def start() -> None:
+            # Started from the event loop, after the window painted what it has:
+            # a build thread started at once took the GIL from the first paint
+            # (3 s of a million-item project's opening). A later switch makes
+            # this one moot before it costs anything.
+            if generation != self._queue_generation:
+                return
+            self.busy.emit(f"Building queue “{spec.title}”…", 0, 0)
+            self.run_in_background(build, done, failed,
+                                   lambda d, t: self.busy.emit("Scoring the pool…", d, t))
+
+        QTimer.singleShot(0, start)
 
     def refresh_queue(self) -> None:
         """Rebuild the current queue, keeping the sample on screen."""

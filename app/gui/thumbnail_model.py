@@ -30,13 +30,20 @@ class ThumbnailListModel(QAbstractListModel):
         self._labels: dict[int, str] = {}
         self._colours: dict[str, QColor] = {}
         self._samples: dict[int, tuple[str, str]] = {}
-        self._placeholder = QPixmap(thumbnails.box, thumbnails.box)
-        self._placeholder.fill(QColor("#3a3f44"))
+        self.resize_placeholder()
         project.queueChanged.connect(self.reload)
         project.labelsChanged.connect(self.refresh_labels)
         project.classesChanged.connect(self._reload_colours)
         thumbnails.ready.connect(self._thumbnail_ready)
         self.reload()
+
+    def resize_placeholder(self) -> None:
+        """The grey tile shown until a thumbnail is decoded, at the thumbnails' size."""
+        self._placeholder = QPixmap(self.thumbnails.box, self.thumbnails.box)
+        self._placeholder.fill(QColor("#3a3f44"))
+        if self.rowCount():
+            self.dataChanged.emit(self.index(0), self.index(self.rowCount() - 1),
+                                  [Qt.ItemDataRole.DecorationRole])
 
     def reload(self) -> None:
         self.beginResetModel()

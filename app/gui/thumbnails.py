@@ -52,7 +52,7 @@ def decode_scaled(path: str, box: int, enlarge: bool = True) -> QImage:
 
 
 class _DecodeSignals(QObject):
-    decoded = Signal(int, QImage)
+    decoded = Signal(int, int, QImage)  # sample id, the box it was decoded for, the image
 
 
 class _DecodeJob(QRunnable):
@@ -71,7 +71,7 @@ class _DecodeJob(QRunnable):
             if not image.isNull() and self.disk_path is not None:
                 self.disk_path.parent.mkdir(parents=True, exist_ok=True)
                 image.save(str(self.disk_path), "PNG")
-        self.signals.decoded.emit(self.key, image)
+        self.signals.decoded.emit(self.key, self.box, image)
 
 
 class ImageCache(QObject):
@@ -114,10 +114,19 @@ class ImageCache(QObject):
         self._pool.start(_DecodeJob(sample_id, path, self.box, self.enlarge, disk, self._signals))
         return None
 
+    def set_box(self, box: int) -> None:
+        """Decode at ``box`` from now on; what was cached at the old size is dropped."""
+        if box != self.box:
+            self.box = box
+            self._pixmaps.clear()
+            self._pending.clear()
+
     def __len__(self) -> int:
         return len(self._pixmaps)
 
-    def _on_decoded(self, sample_id: int, image: QImage) -> None:
+    def _on_decoded(self, sample_id: int, box: int, image: QImage) -> None:
+        if box != self.box:
+            return  # decoded for the size before a change: asked again at the new one
         self._pending.discard(sample_id)
         self._pixmaps[sample_id] = QPixmap.fromImage(image)
         while len(self._pixmaps) > self.capacity:

@@ -6,6 +6,8 @@ a second job and the current queue re-ranks, keeping the sample on screen.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -23,7 +25,7 @@ from app.gui.job_runner import JobRunner
 from app.gui.project_model import ProjectModel
 from app.learning.job_events import EpochProgress, ScoringDone, TrainingDone, TrainingPlan
 from app.learning.model_registry import AUTO_RETRAIN_SETTING, retrain_due
-from models.train_config import JOB_DEFAULTS
+from app.learning.training_settings import save_training_settings, training_settings
 
 
 class TrainingPanel(QWidget):
@@ -38,18 +40,18 @@ class TrainingPanel(QWidget):
         self.retrain.setObjectName("retrainButton")
         self.cancel = QPushButton("Cancel")
         self.cancel.setEnabled(False)
+        # The project's training recipe (Settings dialog, `labelloop settings`),
+        # which `labelloop train` also reads: edits here are written to it.
         self.epochs = QSpinBox()
-        self.epochs.setRange(1, 500)
-        self.epochs.setValue(JOB_DEFAULTS.epochs)  # the same defaults as `labelloop train`
+        self.epochs.setRange(1, 100_000)
         self.min_steps = QSpinBox()
-        self.min_steps.setRange(0, 1_000_000)
-        self.min_steps.setValue(JOB_DEFAULTS.min_steps)
+        self.min_steps.setRange(0, 10_000_000)
         self.min_steps.setToolTip("Train at least this many optimiser steps: with few labels "
                                   "the epochs are raised so the model leaves chance level")
         self.auto_every = QSpinBox()
         self.auto_every.setRange(0, 100_000)
         self.auto_every.setSpecialValueText("off")
-        self.auto_every.setValue(int(project.workspace.setting(AUTO_RETRAIN_SETTING, "0") or 0))
+        self.reload_settings()
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
@@ -79,6 +81,8 @@ class TrainingPanel(QWidget):
         self.cancel.clicked.connect(self.trainer.cancel)
         self.auto_every.valueChanged.connect(
             lambda n: project.workspace.set_setting(AUTO_RETRAIN_SETTING, str(n)))
+        self.epochs.valueChanged.connect(lambda n: self._save_recipe(epochs=n))
+        self.min_steps.valueChanged.connect(lambda n: self._save_recipe(min_steps=n))
         self.trainer.planned.connect(self._on_plan)
         self.trainer.progress.connect(self._on_progress)
         self.trainer.succeeded.connect(self._on_trained)
@@ -92,12 +96,27 @@ class TrainingPanel(QWidget):
             runner.unreadable.connect(self.project.message.emit)
         project.labelsChanged.connect(self._maybe_auto_retrain)
 
+    def reload_settings(self) -> None:
+        """Show the project's recipe and auto-retrain setting (after the Settings dialog)."""
+        recipe = training_settings(self.project.workspace).effective()
+        for box, value in ((self.epochs, recipe["epochs"]),
+                           (self.min_steps, recipe["min_steps"]),
+                           (self.auto_every, int(self.project.workspace.setting(
+                               AUTO_RETRAIN_SETTING, "0") or 0))):
+            box.blockSignals(True)  # showing the stored value is not a change to store
+            box.setValue(value)
+            box.blockSignals(False)
+
+    def _save_recipe(self, **change: int) -> None:
+        workspace = self.project.workspace
+        recipe = replace(training_settings(workspace), **change)
+        save_training_settings(workspace, recipe)
+
     # -- training ---------------------------------------------------------
 
     def start_training(self) -> bool:
-        params = {"epochs": self.epochs.value(), "min_steps": self.min_steps.value(),
-                  "creator": resolve_annotator(
-            self.project.annotator)}
+        # The recipe is the project's: the job reads it, as `labelloop train` does.
+        params = {"creator": resolve_annotator(self.project.annotator)}
         if not self.trainer.start(self.project.workspace, params):
             return False
         self.retrain.setEnabled(False)

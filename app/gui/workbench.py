@@ -19,10 +19,10 @@ IMAGE_CAPACITY = 32        # large images kept for back/forward
 
 
 class Workbench(QWidget):
-    def __init__(self, project: ProjectModel) -> None:
+    def __init__(self, project: ProjectModel, thumbnail_side: int = TILE) -> None:
         super().__init__()
         self.project = project
-        self.thumbnails = ImageCache(TILE, THUMBNAIL_CAPACITY,
+        self.thumbnails = ImageCache(thumbnail_side, THUMBNAIL_CAPACITY,
                                      disk_dir=project.root / "cache" / "thumbs")
         # Not enlarged: the image view enlarges small images itself, pixel for pixel.
         self.images = ImageCache(1024, IMAGE_CAPACITY, enlarge=False)
@@ -59,3 +59,9 @@ class Workbench(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
+
+    def set_thumbnail_size(self, side: int) -> None:
+        """Show the grid's thumbnails ``side`` pixels square (decoded again at that size)."""
+        self.thumbnails.set_box(side)
+        self.grid_model.resize_placeholder()
+        self.grid.set_tile(side)

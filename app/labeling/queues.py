@@ -23,13 +23,16 @@ from typing import Any
 
 from app.labeling.queue_filters import QueueFilter, apply_filter
 from app.learning.pick_reasons import ImportOrderReason, ReviewReason
-from app.learning.ranking import RankedSample, rank_unlabeled, unlabeled_ids
-from app.project.workspace import Workspace
+from app.learning.ranking import RankedSample, rank_unlabeled
+from app.project.workspace import Workspace, WorkspaceError
 from sampling.strategies import STRATEGIES
 
 # Picks of a batch strategy, the cold-start batch, mined neighbours of failures,
 # the most drifted samples of a batch: enough for a labeling session.
 DEFAULT_BATCH_SIZE = 500
+# The project setting that replaces it (Settings dialog, ``labelloop settings``).
+QUEUE_SIZE_SETTING = "queue_batch_size"
+MAX_QUEUE_BATCH = 100_000
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,8 @@ class QueueSpec:
     class_filter: str | None = None
     batch: int | None = None  # import batch for the "drift" queue (None: the newest)
     seed: int = 0
-    size: int | None = None  # None: every candidate, or DEFAULT_BATCH_SIZE for batch queues
+    size: int | None = None  # None: every candidate, or batch_size for batch queues
+    batch_size: int = DEFAULT_BATCH_SIZE  # the cap of a batch queue (a project setting)
     # Narrows and orders whatever the queue holds (see app.labeling.queue_filters).
     filters: QueueFilter = field(default_factory=QueueFilter)
 
@@ -83,7 +87,7 @@ class QueueSpec:
         """How many samples to ask the core for (None: all)."""
         if self.size is not None:
             return self.size
-        return DEFAULT_BATCH_SIZE if self.is_batch(has_model) else None
+        return self.batch_size if self.is_batch(has_model) else None
 
 
 Progress = Callable[[int, int], None]
@@ -174,8 +178,8 @@ def _build_drift(workspace: Workspace, spec: QueueSpec, top: int | None,
 
 def _build_unlabeled(workspace: Workspace, spec: QueueSpec, top: int | None,
                      progress: Progress | None = None) -> list[RankedSample]:
-    ids = unlabeled_ids(workspace)[:top].tolist()
-    return [RankedSample(s.id, s.path, 0.0, ImportOrderReason()) for s in workspace.samples(ids)]
+    reason = ImportOrderReason()
+    return [RankedSample(sid, path, 0.0, reason) for sid, path in workspace.unlabeled_paths(top)]
 
 
 def _build_labeled(workspace: Workspace, spec: QueueSpec, top: int | None,
@@ -254,6 +258,22 @@ def build_queue(workspace: Workspace, spec: QueueSpec,
     kind = queue_kind(spec.kind)
     items = kind.build(workspace, spec, spec.top(workspace.latest_model() is not None), progress)
     return apply_filter(workspace, items, spec.filters)
+
+
+def queue_batch_size(workspace: Workspace) -> int:
+    """How many samples a batch queue holds in this project (default :data:`DEFAULT_BATCH_SIZE`)."""
+    text = workspace.setting(QUEUE_SIZE_SETTING)
+    try:
+        value = int(text) if text else DEFAULT_BATCH_SIZE
+    except ValueError:
+        return DEFAULT_BATCH_SIZE
+    return value if 1 <= value <= MAX_QUEUE_BATCH else DEFAULT_BATCH_SIZE
+
+
+def set_queue_batch_size(workspace: Workspace, size: int) -> None:
+    if not 1 <= size <= MAX_QUEUE_BATCH:
+        raise WorkspaceError(f"a queue batch holds 1 to {MAX_QUEUE_BATCH:,} samples, not {size}")
+    workspace.set_setting(QUEUE_SIZE_SETTING, str(size))
 
 
 def queue_counts(workspace: Workspace, status: dict[str, Any] | None = None) -> dict[str, int]:

@@ -77,25 +77,36 @@ def _detach_stdout() -> None:
     os.close(devnull)
 
 
-def training_config(params: dict, pool_sizes: list[tuple[int, int]]) -> TrainConfig:
-    """The :class:`TrainConfig` of a training job: its params over :data:`JOB_DEFAULTS`.
+def training_config(params: dict, pool_sizes: list[tuple[int, int]],
+                    project: dict | None = None) -> TrainConfig:
+    """The :class:`TrainConfig` of a training job.
 
-    The default input size follows the pool (what the model will score), not
-    only the labeled part of it.
+    Each setting comes from the job's ``params``, else from the project's
+    recipe (``project``: :meth:`TrainingSettings.job_params`), else from
+    :data:`JOB_DEFAULTS`.  The default input size follows the pool (what the
+    model will score), not only the labeled part of it.
     """
     defaults = JOB_DEFAULTS
-    arch = params.get("arch") or defaults.arch
-    input_size = params.get("input_size") or default_input_size(pool_sizes, arch)
+    chosen = {**(project or {}), **{k: v for k, v in params.items() if v is not None}}
+
+    def pick(name: str):
+        return chosen.get(name, getattr(defaults, name))
+
+    arch = chosen.get("arch") or defaults.arch
+    input_size = chosen.get("input_size") or default_input_size(pool_sizes, arch)
     return replace(
         defaults,
         arch=arch,
-        epochs=int(params.get("epochs") or defaults.epochs),
-        seed=int(params.get("seed") or defaults.seed),
-        val_fraction=float(params.get("val_fraction", defaults.val_fraction)),
+        epochs=int(pick("epochs")),
+        seed=int(pick("seed")),
+        val_fraction=float(pick("val_fraction")),
         input_size=int(input_size),
-        weights=params.get("weights", defaults.weights),
-        patience=int(params.get("patience", defaults.patience)),
-        min_steps=int(params.get("min_steps", defaults.min_steps)),
+        weights=pick("weights"),
+        patience=int(pick("patience")),
+        min_steps=int(pick("min_steps")),
+        lr=float(pick("lr")),
+        batch_size=int(pick("batch_size")),
+        augment=bool(pick("augment")),
     )
 
 
@@ -106,7 +117,10 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
 
     data = training_set(workspace)
     parent = workspace.latest_model()
-    config = training_config(params, [(s.width, s.height) for s in workspace.samples()])
+    from app.learning.training_settings import training_settings
+
+    config = training_config(params, [(s.width, s.height) for s in workspace.samples()],
+                             training_settings(workspace).job_params())
     learner = learner_type(config.arch)
 
     def progress(event: dict) -> None:

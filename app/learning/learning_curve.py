@@ -92,8 +92,11 @@ def version_series(versions: list[ModelVersion]) -> dict[str, list[dict[str, Any
 
 def draw_curves(figure: Any, series: dict[str, list[dict[str, Any]]], *, title: str,
                 metric: str = "accuracy", ylabel: str | None = None,
-                empty_note: str | None = None) -> None:
+                empty_note: str | None = None, layout: bool = True) -> None:
     """Draw accuracy-vs-labels lines on a Figure.
+
+    ``layout=False`` leaves the (costly) tight layout to the caller: a
+    window lays out a chart when it is first shown.
 
     ±std bands where points carry ``std``; points with ``small`` set are
     drawn hollow and named in the legend; ``empty_note`` is written on an
@@ -129,4 +132,5 @@ def draw_curves(figure: Any, series: dict[str, list[dict[str, Any]]], *, title: 
     axes.grid(alpha=0.3)
     if series:
         axes.legend(loc="best", fontsize="x-small")
-    figure.tight_layout()
+    if layout:
+        figure.tight_layout()

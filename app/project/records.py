@@ -38,6 +38,10 @@ class WorkspaceRecords:
         """``(id, perceptual hash)`` of every sample, in id order."""
         return self.store.sample_ids_and_phash()
 
+    def unlabeled_paths(self, limit: int | None = None) -> list[tuple[int, str]]:
+        """``(id, stored path)`` of the first ``limit`` unlabeled samples (all if None)."""
+        return self.store.unlabeled_paths(limit)
+
     def unlabeled_sample_ids(self) -> list[int]:
         """Ids of the samples without a current label, in id order."""
         return self.store.unlabeled_sample_ids()

@@ -404,6 +404,15 @@ class SqlStore:
         """Ids of the samples with no current label (never labeled, or unlabeled again)."""
         return [r[0] for r in self._tuples(_UNLABELED_IDS)]
 
+    def unlabeled_paths(self, limit: int | None = None) -> list[tuple[int, str]]:
+        """``(id, stored path)`` of the first ``limit`` unlabeled samples (all if None), by id.
+
+        One query without the rest of each row: the import-order queue of a
+        million-item pool needs no more to show its first tile.
+        """
+        stmt = _UNLABELED_PATHS if limit is None else _UNLABELED_PATHS.limit(limit)
+        return self._tuples(stmt)
+
     def sample_ids_and_phash(self) -> list[tuple[int, int]]:
         return self._tuples(_IDS_AND_PHASH)
 
@@ -800,6 +809,7 @@ _UNLABELED_IDS = (select(samples.c.id)
                   .join_from(samples, _CURRENT, _CURRENT.c.sample_id == samples.c.id,
                              isouter=True)
                   .where(_CURRENT.c.class_id.is_(None)).order_by(samples.c.id))
+_UNLABELED_PATHS = _UNLABELED_IDS.add_columns(samples.c.path)
 _PREVIOUS_CLASS = (select(annotations.c.class_id)
                    .where(annotations.c.sample_id == bindparam("sample_id"),
                           annotations.c.id < bindparam("before"))

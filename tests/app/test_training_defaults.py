@@ -18,11 +18,16 @@ def parsed_train_command(*args: str) -> argparse.Namespace:
 
 def test_the_train_command_defaults_are_a_jobs_defaults():
     args = parsed_train_command()
-    assert (args.arch, args.epochs, args.seed, args.val_fraction, args.patience,
-            args.min_steps, args.weights, args.input_size) == (
-        JOB_DEFAULTS.arch, JOB_DEFAULTS.epochs, JOB_DEFAULTS.seed, JOB_DEFAULTS.val_fraction,
-        JOB_DEFAULTS.patience, JOB_DEFAULTS.min_steps, JOB_DEFAULTS.weights, None)
-    assert args.min_steps == JOB_MIN_STEPS
+    assert (args.arch, args.seed, args.val_fraction, args.weights, args.input_size) == (
+        JOB_DEFAULTS.arch, JOB_DEFAULTS.seed, JOB_DEFAULTS.val_fraction,
+        JOB_DEFAULTS.weights, None)
+    # The recipe options are left to the job: the project's settings, else the defaults.
+    assert (args.epochs, args.patience, args.min_steps, args.lr, args.batch_size,
+            args.augment) == (None,) * 6
+    config = job_worker.training_config(vars(args), [])
+    assert (config.epochs, config.patience, config.min_steps, config.lr, config.batch_size,
+            config.augment) == (JOB_DEFAULTS.epochs, JOB_DEFAULTS.patience, JOB_MIN_STEPS,
+                                JOB_DEFAULTS.lr, JOB_DEFAULTS.batch_size, JOB_DEFAULTS.augment)
 
 
 def test_a_job_without_params_trains_with_the_library_settings_but_the_step_floor():
@@ -62,3 +67,10 @@ def test_the_simulate_command_defaults_are_the_recipes():
     assert (args.arch, args.epochs, args.min_steps, args.batch_size, args.lr,
             args.mc_samples) == (recipe.arch, recipe.epochs, recipe.min_steps,
                                  recipe.batch_size, recipe.lr, recipe.mc_samples)
+
+
+def test_the_projects_recipe_fills_in_what_the_job_leaves_out():
+    project = {"epochs": 12, "lr": 0.01, "augment": False, "batch_size": 16}
+    config = job_worker.training_config({"epochs": 4, "min_steps": None}, [], project)
+    assert (config.epochs, config.lr, config.augment, config.batch_size) == (4, 0.01, False, 16)
+    assert config.min_steps == JOB_MIN_STEPS and config.patience == JOB_DEFAULTS.patience

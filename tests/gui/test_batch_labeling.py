@@ -62,3 +62,21 @@ def test_ctrl_a_selects_the_whole_filtered_queue_and_escape_none(qtbot, window):
     qtbot.keyClick(window, "9")  # relabel both: a review fix in one press
     labels = project.workspace.current_labels()
     assert sorted(labels.values()) == ["2", "9", "9"]
+
+
+def test_a_big_queue_shows_its_first_page_at_once_and_the_rest_follows(
+        qtbot, window, monkeypatch):
+    from app.gui import project_model
+    from app.labeling.queues import QueueSpec
+
+    monkeypatch.setattr(project_model, "FIRST_PAGE", 5)
+    project = window.project
+    window.workbench.queue_panel.select(QueueSpec(kind="unlabeled"))
+    assert [item.sample_id for item in project.queue] == [1, 2, 3, 4, 5]
+    assert project.queue_pending and "loading the rest" in project.header()
+    qtbot.keyClick(window, "3")            # labeling goes on meanwhile
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    on_screen = project.current.sample_id  # sample 3
+    qtbot.waitUntil(lambda: not project.queue_pending, timeout=60_000)
+    assert len(project.queue) == 1797 - 1  # the labeled sample left the unlabeled queue
+    assert project.current.sample_id == on_screen and "loading" not in project.header()

@@ -1,0 +1,78 @@
+"""``labelloop settings``: the project's own settings, as the window's Settings dialog shows them.
+
+Queue batch size, auto-retrain and the training recipe belong to the project
+(every annotator and every door sees the same); the annotator's name and the
+thumbnail size belong to the person and live in the window's user settings
+(``--annotator`` / ``$LABELLOOP_ANNOTATOR`` on the command line).
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+
+from app.cli import validators
+from app.cli.output import print_json, print_table
+from app.labeling.queues import MAX_QUEUE_BATCH, queue_batch_size, set_queue_batch_size
+from app.learning.model_registry import AUTO_RETRAIN_SETTING
+from app.learning.training_settings import (
+    TrainingSettings,
+    save_training_settings,
+    training_settings,
+)
+from app.project.workspace import Workspace
+
+_RECIPE_OPTIONS = ("epochs", "min_steps", "lr", "batch_size", "patience", "augment")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    settings = commands.add_parser(
+        "settings", help="show or change the project's settings (queue size, auto-retrain, "
+                         "training recipe)")
+    settings.add_argument("project")
+    settings.add_argument("--queue-size", type=validators.int_range(1, MAX_QUEUE_BATCH),
+                          help="samples in a batch queue (cold start, batch strategies, "
+                               "failures, drift)")
+    settings.add_argument("--auto-retrain", type=validators.int_range(0, 10_000_000),
+                          metavar="N", help="retrain after every N new labels (0: off)")
+    recipe = settings.add_argument_group(
+        "training recipe", "what a training job uses when its own options leave it out")
+    recipe.add_argument("--epochs", type=validators.epochs)
+    recipe.add_argument("--min-steps", type=validators.steps)
+    recipe.add_argument("--lr", type=validators.float_range(0, 10, low_open=True))
+    recipe.add_argument("--batch-size", type=validators.int_range(1, 65_536))
+    recipe.add_argument("--patience", type=validators.int_range(0, validators.MAX_EPOCHS))
+    recipe.add_argument("--augment", action=argparse.BooleanOptionalAction)
+    recipe.add_argument("--reset-training", action="store_true",
+                        help="forget the recipe: jobs use the built-in defaults again")
+    settings.add_argument("--json", action="store_true")
+    settings.set_defaults(run=run_settings)
+
+
+def run_settings(args: argparse.Namespace) -> int:
+    with Workspace.open(args.project) as workspace:
+        if args.queue_size is not None:
+            set_queue_batch_size(workspace, args.queue_size)
+        if args.auto_retrain is not None:
+            workspace.set_setting(AUTO_RETRAIN_SETTING, str(args.auto_retrain))
+        recipe = TrainingSettings() if args.reset_training else training_settings(workspace)
+        changes = {name: getattr(args, name) for name in _RECIPE_OPTIONS
+                   if getattr(args, name) is not None}
+        if changes or args.reset_training:
+            save_training_settings(workspace, replace(recipe, **changes))
+        current = {
+            "queue_size": queue_batch_size(workspace),
+            "auto_retrain": int(workspace.setting(AUTO_RETRAIN_SETTING, "0") or 0),
+            "training": training_settings(workspace).effective(),
+            "training_set": sorted(training_settings(workspace).job_params()),
+        }
+    if args.json:
+        print_json(current)
+        return 0
+    rows = [["queue size", current["queue_size"]],
+            ["auto-retrain every", current["auto_retrain"] or "off"]]
+    for name, value in current["training"].items():
+        origin = "project" if name in current["training_set"] else "default"
+        rows.append([f"training {name.replace('_', ' ')}", f"{value} ({origin})"])
+    print_table(["setting", "value"], rows)
+    return 0
