@@ -7,12 +7,22 @@ A new format is a module here and one line in :data:`WRITERS`.
 
 from __future__ import annotations
 
-from app.pool.export_formats import csv_table, imagefolder, jsonl_table
+from app.pool.export_formats import (
+    coco,
+    csv_table,
+    fiftyone,
+    hf_imagefolder,
+    hf_parquet,
+    imagefolder,
+    jsonl_table,
+    labelstudio,
+)
 from app.pool.export_formats.common import ExportError, ExportOptions, FormatWriter
 
 WRITERS: dict[str, FormatWriter] = {
     module.WRITER.name: module.WRITER
-    for module in (imagefolder, csv_table, jsonl_table)
+    for module in (imagefolder, csv_table, jsonl_table, labelstudio, hf_imagefolder, hf_parquet,
+                   coco, fiftyone)
 }
 #: The names ``labelloop export --format`` accepts, in the order shown.
 EXPORT_FORMATS = tuple(WRITERS)

@@ -9,9 +9,8 @@ label files it writes; every path it names goes through
 
 from __future__ import annotations
 
-import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -42,13 +41,20 @@ class ExportOptions:
     image_root : str or None
         Label Studio: the folder image paths are written relative to (Label
         Studio's ``LOCAL_FILES_DOCUMENT_ROOT``); None means the file system root.
-    predictions : bool
-        Label Studio: unlabeled items carry the latest model's prediction.
+    predictions : mapping, optional
+        Label Studio: ``{item id: (class, score, model version name)}`` put
+        on unlabeled items as predictions (the caller reads them from the
+        latest model's scores; the pool layer cannot).
+    hf_metadata : str
+        ``hf``: ``"jsonl"`` (``metadata.jsonl``, labels read as strings) or
+        ``"parquet"`` (``metadata.parquet`` whose schema makes labels a
+        ``ClassLabel``).
     """
 
     image_url_prefix: str | None = None
     image_root: str | None = None
-    predictions: bool = False
+    predictions: Mapping[int, tuple[str, float, str]] | None = None
+    hf_metadata: str = "jsonl"
 
 
 @dataclass(frozen=True)
@@ -99,35 +105,36 @@ class ExportContext:
         suffix = ".png" if source.suffix.lower() in CONVERT_TO_PNG else source.suffix.lower()
         return f"{sample.id:06d}_{safe_component(source.stem)}{suffix}"
 
-    def place(self, source: Path, relative: str) -> Path:
-        """Link or copy ``source`` to ``relative`` in the export, creating its folders."""
-        dest = self.inside(relative)
+    def _make_parents(self, relative: str) -> None:
         parent = PurePosixPath(relative).parent
         for depth in range(1, len(parent.parts) + 1):
             folder = PurePosixPath(*parent.parts[:depth]).as_posix()
             self.inside(folder).mkdir(exist_ok=True)
             self.folders.add(folder)
+
+    def place(self, source: Path, relative: str) -> Path:
+        """Link or copy ``source`` to ``relative`` in the export, creating its folders."""
+        dest = self.inside(relative)
+        self._make_parents(relative)
         self.place_file(source, dest)
         return dest
 
+    def new_file(self, relative: str) -> Path:
+        """The path of a file the writer generates, its folders created, recorded as generated."""
+        path = self.inside(relative)
+        self._make_parents(relative)
+        self.generated.append(PurePosixPath(relative).as_posix())
+        return path
+
     @contextmanager
     def open_text(self, relative: str, newline: str | None = None) -> Iterator[IO[str]]:
-        """Open a generated text file (UTF-8) in the export, recorded as generated."""
-        path = self.inside(relative)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.generated.append(PurePosixPath(relative).as_posix())
-        with open(path, "w", encoding="utf-8", newline=newline) as handle:
+        """Open a generated text file (UTF-8) in the export."""
+        with open(self.new_file(relative), "w", encoding="utf-8", newline=newline) as handle:
             yield handle
 
     def write_text(self, relative: str, text: str) -> None:
         with self.open_text(relative) as handle:
             handle.write(text)
-
-    def write_bytes(self, relative: str, data: bytes | io.BytesIO) -> None:
-        path = self.inside(relative)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.generated.append(PurePosixPath(relative).as_posix())
-        path.write_bytes(data if isinstance(data, bytes) else data.getvalue())
 
 
 class FormatWriter:
