@@ -134,10 +134,12 @@ def run_import_labels(args: argparse.Namespace) -> int:
 
 
 def _print_label_summary(report) -> None:
-    print(f"{report.format}: labeled {report.labeled}, already so {report.unchanged}, "
+    print(f"labeled {report.labeled}, already so {report.unchanged}, "
           f"unmatched {len(report.unmatched)}, ambiguous {len(report.ambiguous)}, "
           f"conflicting {len(report.conflicting)}, empty label {len(report.empty_label)}, "
           f"invalid label {len(report.invalid_labels)}, refused path {len(report.refused_paths)}")
+    if report.format != "csv":
+        print(f"read as {report.format}")
     if report.history:
         print(f"earlier annotations kept as history: {report.history}")
     if len(report.per_annotator) > 1:
