@@ -271,8 +271,10 @@ def _write_dataset(
         "files": files,
         "dataset_version": dataset_version((f["source_sha256"], f["label"]) for f in files),
         "skipped": skipped,
-        # What a later export to the same place may delete (besides listed files).
-        "generated": sorted(ctx.generated),
+        # What a later export to the same place may delete (besides listed files),
+        # each only while it still has this sha256: an edited file is the user's.
+        "generated": [{"path": name, "sha256": file_sha256(staging / name)}
+                      for name in sorted(set(ctx.generated))],
         "folders": sorted(ctx.folders),
     }
     return manifest, skipped
@@ -323,14 +325,18 @@ def _remove_listed(folder: Path) -> list[str]:
             continue
         if path.is_file() and not path.is_symlink() and file_sha256(path) == entry.get("sha256"):
             path.unlink()
-    listed = manifest.get("generated", [])
-    for name in (MANIFEST, *_LEGACY_GENERATED, *(listed if isinstance(listed, list) else ())):
-        try:
-            generated = confined_path(folder, folder / str(name), "generated file")
-        except OutsideFolderError:
-            continue
+    for name in (MANIFEST, *_LEGACY_GENERATED):
+        generated = folder / name
         if generated.is_file() and not generated.is_symlink():
             generated.unlink()
+    listed = manifest.get("generated", [])
+    for entry in listed if isinstance(listed, list) else ():
+        try:
+            path = confined_path(folder, folder / str(entry["path"]), "generated file")
+        except (KeyError, TypeError, OutsideFolderError):
+            continue
+        if path.is_file() and not path.is_symlink() and file_sha256(path) == entry.get("sha256"):
+            path.unlink()
     class_folders = manifest.get("class_folders", {})
     image_folders = manifest.get("folders", [])
     names = [*(class_folders.values() if isinstance(class_folders, dict) else ()),

@@ -116,6 +116,17 @@ def test_re_exporting_another_format_removes_what_the_first_wrote(labeled, tmp_p
                      "labels.json", "manifest.json"]
 
 
+def test_a_generated_file_edited_since_is_kept_aside_not_deleted(labeled, tmp_path):
+    out = tmp_path / "out"
+    export_dataset(labeled, out, "hf")
+    card = out / "README.md"
+    card.write_text(card.read_text() + "\nOur notes on this dataset.\n")
+    report = export_dataset(labeled, out, "coco")
+    assert report.kept_aside == ["README.md"]
+    assert "Our notes" in (report.previous_moved_to / "README.md").read_text()
+    assert not (out / "train").exists() and (out / "annotations.json").is_file()
+
+
 # -- Label Studio -------------------------------------------------------------------
 
 
@@ -133,8 +144,9 @@ def test_label_studio_export_is_valid_for_the_sdk(labeled, tmp_path):
     for task in tasks:
         (annotation,) = task["annotations"]
         assert interface.validate_annotation(annotation)
-        assert annotation["lead_time"] > 1 and annotation["completed_by"]["email"] in {"ann",
-                                                                                      "bob"}
+        assert annotation["lead_time"] > 1 and task["meta"]["annotator"] in {"ann", "bob"}
+        # Label Studio refuses completed_by naming a user it does not know.
+        assert "completed_by" not in annotation
         path = task["data"]["image"].removeprefix("/data/local-files/?d=")
         assert (tmp_path / path).is_file()  # relative to the image root, as Label Studio needs
     # The SDK's own export parser reads the labels and annotators back.
@@ -142,7 +154,7 @@ def test_label_studio_export_is_valid_for_the_sdk(labeled, tmp_path):
                   .iter_from_json_file(str(out / "tasks.json")))
     by_task = {t["id"]: t for t in tasks}
     got = sorted((by_task[p["id"]]["data"]["sha256"], p["output"]["label"][0]["choices"][0],
-                  p["completed_by"]["email"]) for p in parsed)
+                  by_task[p["id"]]["meta"]["annotator"]) for p in parsed)
     expected = sorted((sha, label, who) for sha, (label, who) in
                       annotators_by_sha(labeled).items())
     assert got == expected
@@ -450,3 +462,22 @@ def test_a_file_of_no_known_format_names_the_file(labeled, tmp_path, content, re
     bad.write_text(content)
     with pytest.raises(WorkspaceError, match=f"bad.json: .*{reason}"):
         import_labels(labeled, bad, "x")
+
+
+def test_hugging_face_metadata_csv_beside_its_images(labeled, tmp_path):
+    """An imagefolder from elsewhere: ``metadata.csv`` (file_name, label) next to
+    the images, named unlike the project's files: matched by content."""
+    folder = tmp_path / "hub" / "train"
+    folder.mkdir(parents=True)
+    rows = ["file_name,label"]
+    for number, (sample, label) in enumerate(labeled.labeled_samples()):
+        shutil.copyfile(labeled.resolve(sample.path), folder / f"{number}.png")
+        rows.append(f"{number}.png,{label}")
+    (folder / "metadata.csv").write_text("\n".join(rows) + "\n")
+    fresh = fresh_project(tmp_path, tmp_path / "images")
+    try:
+        report = import_labels(fresh, folder / "metadata.csv", "hub")
+        assert report.format == "hf-metadata" and report.labeled == len(LABELS)
+        assert fresh.dataset_version() == labeled.dataset_version()
+    finally:
+        fresh.close()

@@ -109,7 +109,8 @@ def test_parquet_shards_load_with_images_and_a_class_label(exports, datasets_mod
     card = (folder / "README.md").read_text()
     assert all(f'"{name}"' in card for name in CLASSES)
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["generated"] == ["README.md", "data/train-00000-of-00001.parquet"]
+    assert [g["path"] for g in manifest["generated"]] == [
+        "README.md", "data/train-00000-of-00001.parquet"]
 
 
 def test_the_dataset_card_declares_the_class_names_in_order(exports, datasets_module):
@@ -122,3 +123,32 @@ def test_the_dataset_card_declares_the_class_names_in_order(exports, datasets_mo
         label = next(f for f in features if f["name"] == "label")
         assert label["dtype"]["class_label"]["names"] == {str(i): n for i, n in
                                                           enumerate(CLASSES)}
+
+
+def test_a_parquet_dataset_written_by_datasets_imports_by_image_content(
+        exports, datasets_module, tmp_path):
+    """A Hub-style shard from ``datasets`` itself: no sha256 column, labels as a
+    ClassLabel (integers): items are found by the image bytes, classes by name."""
+    from app.pool.label_import import import_labels
+
+    folders, expected, _ = exports
+    images = sorted((folders["hf-jsonl"] / "train").rglob("*.png"))
+    truth = {json.loads(line)["file_name"]: json.loads(line)["label"] for line in
+             (folders["hf-jsonl"] / "train" / "metadata.jsonl").read_text().splitlines()}
+    features = datasets_module.Features({
+        "image": datasets_module.Image(),
+        "label": datasets_module.ClassLabel(names=["bird", "cat", "dog"])})  # another order
+    # As on the Hub: the image bytes inside the shard, under a bare name.
+    table = datasets_module.Dataset.from_dict(
+        {"image": [{"bytes": p.read_bytes(), "path": p.name} for p in images],
+         "label": [truth[p.relative_to(folders["hf-jsonl"] / "train").as_posix()]
+                   for p in images]}, features=features)
+    shard = tmp_path / "train-00000-of-00001.parquet"
+    table.to_parquet(str(shard))
+    source_images = folders["hf-jsonl"].parent / "images"
+    with Workspace.init(tmp_path / "p", CLASSES) as ws:
+        import_images(ws, [source_images], workers=1)
+        report = import_labels(ws, shard, "hub")
+        assert report.format == "hf-parquet" and report.labeled == len(LABELS)
+        got = {s.sha256: label for s, label in ws.labeled_samples()}
+    assert got == {sha: label for sha, (label, _) in expected.items()}

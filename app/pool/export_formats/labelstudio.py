@@ -4,7 +4,10 @@
 item with ``data.image`` (a local-files URL by default) and one annotation
 whose result is a ``choices`` region; ``label_config.xml`` declares the
 ``Choices`` control (``from_name``) on the ``Image`` object (``to_name``)
-that every result names.  With predictions, unlabeled items come too, each
+that every result names.  The annotator and the time are in the task's
+``meta`` and the annotation's ``lead_time``: an annotation's
+``completed_by`` must name a member of the Label Studio organisation, or
+the import is refused.  With predictions, unlabeled items come too, each
 with the latest model's class and score as a Label Studio prediction
 (pre-annotation) for a reviewer to accept or correct.
 """
@@ -97,15 +100,18 @@ class LabelStudioWriter(FormatWriter):
             tasks.append({
                 "id": item.sample.id,
                 "data": _task_data(ctx, item.sample, item.source),
+                # No completed_by: Label Studio refuses an import naming a user it
+                # does not know and gives the annotation to the importing user; the
+                # annotator travels in the task's meta, which it keeps.
                 "annotations": [{
                     "result": [_choice(item.label)],
-                    "completed_by": {"email": annotation.annotator},
                     "created_at": annotation.created_at,
                     "lead_time": annotation.seconds_spent,
                     "was_cancelled": False,
                     "ground_truth": False,
                 }],
                 "predictions": [],
+                "meta": {"annotator": annotation.annotator, "labeled_at": annotation.created_at},
             })
         for sample, (name, score, model) in self._predicted(ctx):
             tasks.append({

@@ -49,6 +49,8 @@ def _json_lines(path: Path, text: str) -> list[dict]:
             continue
         try:
             row = json.loads(line)
+        except RecursionError:
+            raise WorkspaceError(f"{path}: line {number} nested too deeply to read") from None
         except ValueError as exc:
             raise WorkspaceError(f"{path}: line {number} is not JSON ({exc})") from None
         if not isinstance(row, dict):
@@ -102,6 +104,8 @@ def read_label_file(path: str | os.PathLike[str], max_bytes: int | None = None) 
         if found[0].suffix == ".parquet":
             return parquet_tables.read_parquet(found)
         return read_label_file(found[0], max_bytes)
+    if path.suffix.lower() == ".parquet" and path.is_file():
+        return parquet_tables.read_parquet([path])  # streamed: no size cap applies
     data = _read(path, max_bytes)
     if data.startswith(_PARQUET_MAGIC):
         return parquet_tables.read_parquet([path])
@@ -112,6 +116,8 @@ def read_label_file(path: str | os.PathLike[str], max_bytes: int | None = None) 
     if text.lstrip().startswith(("[", "{")):
         try:
             document = json.loads(text)
+        except RecursionError:
+            raise WorkspaceError(f"{path}: JSON nested too deeply to read") from None
         except ValueError:
             return tables.read_jsonl(path, _json_lines(path, text))
         return _from_json(path, document)

@@ -4,7 +4,8 @@ Full JSON: each task has ``data`` (the image reference) and ``annotations``
 (each with a ``result`` list, ``completed_by``, ``created_at``,
 ``was_cancelled``).  Cancelled (skipped) annotations are ignored;
 of the others the newest is the label and the older ones go to history
-with their annotators.  ``predictions`` are a model's, not a person's: they
+with their annotators (``completed_by``, else the annotator a Labelloop
+export put in the task's ``meta``).  ``predictions`` are a model's, not a person's: they
 are counted and never imported.
 
 ``JSON_MIN`` (Label Studio's converter): one flat record per annotation,
@@ -122,6 +123,9 @@ def read_tasks(path: Path, tasks: list) -> LabelSource:
         source.count("predictions_ignored", len(predictions) if isinstance(predictions, list)
                      else 0)
         annotations = task.get("annotations", task.get("completions")) or []
+        # Labelloop's own export names the annotator in the task's meta.
+        meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
+        meta_annotator = str(meta["annotator"]) if meta.get("annotator") else None
         ordered = sorted(
             (a for a in annotations if isinstance(a, dict)),
             key=lambda a: str(a.get("created_at") or ""))  # stable: equal times keep order
@@ -135,7 +139,8 @@ def read_tasks(path: Path, tasks: list) -> LabelSource:
             if label is None:
                 source.problems.append({"file": file, "reason": problem or "no class"})
                 continue
-            votes.append(LabelVote(label, annotator_name(annotation.get("completed_by"))))
+            votes.append(LabelVote(label, annotator_name(annotation.get("completed_by"))
+                                   or meta_annotator))
         if not votes:
             source.count("tasks_without_label")
             continue

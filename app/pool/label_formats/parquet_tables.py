@@ -27,7 +27,11 @@ def _class_names(schema) -> list[str] | None:
 
 
 def read_parquet(paths: list[Path]) -> LabelSource:
-    """Entries from one or more Parquet files of the same dataset."""
+    """Entries from one or more Parquet files of the same dataset.
+
+    Read in record batches, and the image bytes only when no ``sha256``
+    column names them, so shards of any size are read in bounded memory.
+    """
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -36,29 +40,45 @@ def read_parquet(paths: list[Path]) -> LabelSource:
     source = LabelSource("hf-parquet")
     for path in paths:
         try:
-            table = pq.read_table(path)
+            handle = pq.ParquetFile(path)
         except (OSError, ValueError) as exc:
             raise WorkspaceError(f"{path}: not a readable Parquet file ({exc})") from exc
-        names = _class_names(table.schema)
-        columns = set(table.column_names)
+        schema = handle.schema_arrow
+        columns = set(schema.names)
         if "label" not in columns or not columns & {"image", "file_name"}:
             raise WorkspaceError(f"{path}: needs 'label' and 'image' or 'file_name' columns "
                                  f"(found {sorted(columns)})")
-        for row in table.to_pylist():
-            label = row.get("label")
-            if isinstance(label, int) and not isinstance(label, bool) and names is not None:
-                label = names[label] if 0 <= label < len(names) else None
-            image = row.get("image") if isinstance(row.get("image"), dict) else None
-            file = str(row.get("file_name") or (image or {}).get("path") or "")
-            sha = row.get("sha256")
-            if not sha and image and image.get("bytes"):
-                sha = hashlib.sha256(image["bytes"]).hexdigest()
-            local = path.parent / file if "file_name" in columns and file else None
-            annotator = row.get("annotator")
-            source.entries.append(LabelEntry(
-                file=file, label="" if label is None else str(label),
-                annotator=str(annotator) if annotator else None,
-                sha256=str(sha).lower() if sha else None, local_file=local))
+        names = _class_names(schema)
+        wanted = [c for c in ("file_name", "label", "annotator", "sha256") if c in columns]
+        if "image" in columns:
+            # With a sha256 column only the image's name is needed, not its bytes.
+            wanted.append("image.path" if "sha256" in columns else "image")
         # Shards carry the images; an imagefolder's metadata.parquet names files.
         source.format = "hf-parquet" if "image" in columns else "hf-metadata"
+        try:
+            for batch in handle.iter_batches(batch_size=256, columns=wanted):
+                for row in batch.to_pylist():
+                    source.entries.append(_entry(path, row, names, "file_name" in columns))
+        except (OSError, ValueError) as exc:
+            raise WorkspaceError(f"{path}: not a readable Parquet file ({exc})") from exc
     return source
+
+
+def _entry(path: Path, row: dict, names: list[str] | None, names_files: bool) -> LabelEntry:
+    label = row.get("label")
+    if isinstance(label, int) and not isinstance(label, bool) and names is not None:
+        label = names[label] if 0 <= label < len(names) else None
+    image = row.get("image") if isinstance(row.get("image"), dict) else None
+    file = str(row.get("file_name") or (image or {}).get("path") or "")
+    sha = row.get("sha256")
+    if not sha and image and image.get("bytes"):
+        sha = hashlib.sha256(image["bytes"]).hexdigest()
+    annotator = row.get("annotator")
+    # A file name (metadata.parquet) or an image stored by reference: the file
+    # itself, where it exists, is matched by its content.
+    by_reference = names_files or (image is not None and not image.get("bytes"))
+    return LabelEntry(
+        file=file, label="" if label is None else str(label),
+        annotator=str(annotator) if annotator else None,
+        sha256=str(sha).lower() if sha else None,
+        local_file=path.parent / file if by_reference and file else None)
