@@ -152,7 +152,16 @@ class _Matcher:
                 digest = None
             if digest in self.by_sha:
                 return [self.by_sha[digest]]
-        return [self.absolute[name]] if name in self.absolute else self.index.get(name, [])
+        if name in self.absolute:
+            return [self.absolute[name]]
+        found = self.index.get(name, [])
+        parts = name.split("/")
+        # A URL's path may start with the server's own folders: drop them one by one.
+        for start in range(1, len(parts)) if entry.url_path and not found else ():
+            found = self.index.get("/".join(parts[start:]), [])
+            if found:
+                break
+        return found
 
 
 def import_labels(

@@ -481,3 +481,47 @@ def test_hugging_face_metadata_csv_beside_its_images(labeled, tmp_path):
         assert fresh.dataset_version() == labeled.dataset_version()
     finally:
         fresh.close()
+
+
+def test_label_studio_image_urls_follow_the_prefix_and_root(labeled, tmp_path):
+    options = ExportOptions(image_url_prefix="https://files.example/data/",
+                            image_root=str(tmp_path))
+    export_dataset(labeled, tmp_path / "ls", "labelstudio", options=options)
+    tasks = json.loads((tmp_path / "ls" / "tasks.json").read_text())
+    names = {Path(labeled.sample(t["id"]).path).name for t in tasks}
+    assert sorted(t["data"]["image"] for t in tasks) == sorted(
+        f"https://files.example/data/images/{n}" for n in names)
+    # Read back by the URL's path alone (no sha256): the same labels.
+    for task in tasks:
+        del task["data"]["sha256"]
+    (tmp_path / "ls" / "tasks.json").write_text(json.dumps(tasks))
+    fresh = Workspace.init(tmp_path / "fresh", CLASSES)
+    import_images(fresh, [tmp_path / "images"], workers=1)
+    assert import_labels(fresh, tmp_path / "ls" / "tasks.json", "x").labeled == len(LABELS)
+    assert fresh.dataset_version() == labeled.dataset_version()
+    fresh.close()
+    with pytest.raises(WorkspaceError, match="not under the image root"):
+        export_dataset(labeled, tmp_path / "ls2", "labelstudio",
+                       options=ExportOptions(image_root=str(tmp_path / "elsewhere")))
+    assert not (tmp_path / "ls2").exists()
+
+
+def test_video_frames_carry_video_frame_index_and_timestamp():
+    from app.domain.records import Annotation, Item
+    from app.pool.export_formats.common import ExportedItem
+    from app.pool.export_formats.hf_imagefolder import arrow_table, metadata_rows
+
+    annotation = Annotation(1, 1, "cat", "ann", "2026-01-01T00:00:00+00:00", None, "cli", None)
+    frame = Item(1, "v.mp4#12", "ab" * 32, 8, 8, 0, "t", 1, media_id=3, frame_index=12,
+                 timestamp_s=0.48)
+    image = Item(2, "a.png", "cd" * 32, 8, 8, 0, "t", 1)
+    items = [ExportedItem(s, "cat", annotation, Path(s.path), f"train/cat/{s.id}.png", s.sha256,
+                          s.sha256) for s in (frame, image)]
+    rows = metadata_rows(items, "train")
+    assert rows[0] | {} == {"file_name": "cat/1.png", "label": "cat", "annotator": "ann",
+                           "labeled_at": "2026-01-01T00:00:00+00:00", "sha256": "ab" * 32,
+                           "video": 3, "frame_index": 12, "timestamp": 0.48}
+    assert "frame_index" not in rows[1]  # an image file has no frame keys
+    table = arrow_table(rows, ["cat"], None)
+    assert table.column("frame_index").to_pylist() == [12, None]
+    assert table.column("timestamp").to_pylist() == [0.48, None]

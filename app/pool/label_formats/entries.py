@@ -39,6 +39,10 @@ class LabelEntry:
     history : tuple of LabelVote
         Earlier annotations of the file, oldest first (Label Studio tasks
         annotated several times); written before ``label``.
+    url_path : bool
+        ``file`` is the path of a URL, whose leading parts may be the
+        server's (``https://host/data/images/a.png``): when the whole path
+        matches nothing, shorter trailing parts are tried.
     """
 
     file: str
@@ -47,6 +51,7 @@ class LabelEntry:
     sha256: str | None = None
     local_file: Path | None = None
     history: tuple[LabelVote, ...] = ()
+    url_path: bool = False
 
 
 @dataclass

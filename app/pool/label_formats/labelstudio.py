@@ -98,12 +98,18 @@ def _cancelled(annotation: dict) -> bool:
     return bool(annotation.get("was_cancelled") or annotation.get("skipped"))
 
 
-def _entry(file: str, data: dict, votes: list[LabelVote]) -> LabelEntry:
+def _is_url(reference: str) -> bool:
+    parts = urlsplit(reference)
+    return bool(parts.scheme and parts.netloc) and "/data/local-files" not in parts.path
+
+
+def _entry(reference: str, data: dict, votes: list[LabelVote]) -> LabelEntry:
     winner = votes[-1]
     sha = data.get("sha256")
-    return LabelEntry(file=file, label=winner.label, annotator=winner.annotator,
+    return LabelEntry(file=path_from_reference(reference), label=winner.label,
+                      annotator=winner.annotator,
                       sha256=sha.lower() if isinstance(sha, str) and sha else None,
-                      history=tuple(votes[:-1]))
+                      history=tuple(votes[:-1]), url_path=_is_url(reference))
 
 
 def read_tasks(path: Path, tasks: list) -> LabelSource:
@@ -144,7 +150,7 @@ def read_tasks(path: Path, tasks: list) -> LabelSource:
         if not votes:
             source.count("tasks_without_label")
             continue
-        source.entries.append(_entry(file, task["data"], votes))
+        source.entries.append(_entry(reference, task["data"], votes))
     return source
 
 
@@ -223,7 +229,7 @@ def read_min(path: Path, records: list[dict]) -> LabelSource:
                 continue
             votes.append(LabelVote(label, annotator_name(record.get("annotator"))))
         if votes:
-            source.entries.append(_entry(file, group[0], votes))
+            source.entries.append(_entry(reference, group[0], votes))
         else:
             source.count("tasks_without_label")
     return source
