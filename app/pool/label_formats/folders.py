@@ -31,8 +31,23 @@ def _manifest(folder: Path) -> dict:
         "labelloop" else {}
 
 
+#: Where each Labelloop export format keeps its labels ([] : the folders are the labels).
+_EXPORT_LABEL_FILES = {
+    "imagefolder": (), "csv": ("labels.csv",), "jsonl": ("labels.jsonl",),
+    "labelstudio": ("tasks.json",), "coco": ("annotations.json",),
+    "fiftyone": ("labels.json",),
+    "hf": ("train/metadata.jsonl", "train/metadata.parquet"),
+}
+
+
 def label_files_in(folder: Path) -> list[Path]:
     """The label file(s) inside an export folder, or [] for a class tree."""
+    fmt = _manifest(folder).get("format")
+    if fmt == "imagefolder":
+        return []
+    for name in _EXPORT_LABEL_FILES.get(fmt, ()):
+        if (folder / name).is_file():
+            return [folder / name]
     for name in ("labels.json", "annotations.json", "tasks.json", "labels.csv",
                  "labels.jsonl"):
         if (folder / name).is_file():
