@@ -525,3 +525,22 @@ def test_video_frames_carry_video_frame_index_and_timestamp():
     table = arrow_table(rows, ["cat"], None)
     assert table.column("frame_index").to_pylist() == [12, None]
     assert table.column("timestamp").to_pylist() == [0.48, None]
+
+
+def test_hugging_face_class_indices_are_named_through_the_dataset_card(labeled, tmp_path):
+    export_dataset(labeled, tmp_path / "hf", "hf")
+    metadata = tmp_path / "hf" / "train" / "metadata.jsonl"
+    rows = [json.loads(line) for line in metadata.read_text().splitlines()]
+    for row in rows:  # as datasets writes a ClassLabel column: the index
+        row["label"] = CLASSES.index(row["label"])
+        del row["sha256"]
+    metadata.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    fresh = fresh_project(tmp_path, tmp_path / "images")
+    try:
+        assert import_labels(fresh, metadata, "x").labeled == len(LABELS)
+        assert fresh.dataset_version() == labeled.dataset_version()
+        (tmp_path / "hf" / "README.md").unlink()  # no card: indices are no class names
+        with pytest.raises(WorkspaceError, match="unknown classes '0', '1', '2'"):
+            import_labels(fresh, metadata, "x")
+    finally:
+        fresh.close()

@@ -4,7 +4,8 @@
 The file column may be called ``file``, ``path`` (Labelloop's exports) or
 ``file_name`` (Hugging Face, relative to the metadata file's folder, where
 the images are).  Optional ``annotator`` and ``sha256`` columns are used
-when present.
+when present.  Hugging Face labels given as class indices are named
+through the dataset card beside the metadata.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ import io
 from pathlib import Path
 
 from app.pool.label_formats.entries import LabelEntry, LabelSource
+from app.pool.label_formats.hf_card import card_class_names
 from app.project.workspace import WorkspaceError
 
 #: Accepted names of the file column, and the format each implies.
 FILE_COLUMNS = {"file": "csv", "path": "labelloop-table", "file_name": "hf-metadata"}
+
+
+def _is_index(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _cell(value: object) -> str:
@@ -34,11 +40,17 @@ def entries_from_rows(path: Path, rows: list[dict], source_name: str) -> LabelSo
             f"(or 'file_name' / 'path'; found {sorted(keys) or None})")
     source = LabelSource(FILE_COLUMNS[column] if source_name == "table" else source_name)
     base = path.parent
+    names = None
+    if column == "file_name" and any(_is_index(row.get("label")) for row in rows):
+        names = card_class_names(base)  # Hugging Face labels given as class indices
     for row in rows:
         file = _cell(row.get(column))
         local = base / file if column == "file_name" and file else None
+        label = row.get("label")
+        if names is not None and _is_index(label) and 0 <= int(label) < len(names):
+            label = names[int(label)]
         source.entries.append(LabelEntry(
-            file=file, label=_cell(row.get("label")).strip(),
+            file=file, label=_cell(label).strip(),
             annotator=_cell(row.get("annotator")).strip() or None,
             sha256=_cell(row.get("sha256")).strip().lower() or None,
             local_file=local))
