@@ -6,9 +6,14 @@ so an interrupted export never leaves half a dataset where a training script
 would pick it up.  A temporary folder left by a
 killed export is removed by the next export to the same place.
 
+What a format writes is the business of its module in
+:mod:`app.pool.export_formats`; everything else is done here, once, for
+every format.
+
 Replacing an earlier Labelloop export removes only what its manifest lists
-(unchanged files, the label files, the manifest); anything the user added
-there is kept, moved aside beside ``OUT`` and reported.  ``OUT`` is never the
+(unchanged images, the files its format generated while unchanged, the
+manifest); anything the user added or edited there is kept, moved aside
+beside ``OUT`` and reported.  ``OUT`` is never the
 project folder nor inside it (except under ``PROJECT/exports/``), so an
 export cannot move the project's checkpoints or database away.
 """
@@ -325,11 +330,13 @@ def _remove_listed(folder: Path) -> list[str]:
             continue
         if path.is_file() and not path.is_symlink() and file_sha256(path) == entry.get("sha256"):
             path.unlink()
-    for name in (MANIFEST, *_LEGACY_GENERATED):
+    listed = manifest.get("generated")
+    # Exports written before formats listed what they generate: their label files
+    # go by name, as they always did.
+    for name in (MANIFEST, *(_LEGACY_GENERATED if not isinstance(listed, list) else ())):
         generated = folder / name
         if generated.is_file() and not generated.is_symlink():
             generated.unlink()
-    listed = manifest.get("generated", [])
     for entry in listed if isinstance(listed, list) else ():
         try:
             path = confined_path(folder, folder / str(entry["path"]), "generated file")

@@ -157,11 +157,9 @@ class FormatWriter:
 
 
 def label_row(item: ExportedItem) -> dict:
-    """The flat record most formats carry: path, label, sha256, annotator, time,
-    and the video, frame index and timestamp of a frame."""
-    row = {"path": item.path, "label": item.label, "sha256": item.source_sha256,
-           "annotator": item.annotation.annotator, "labeled_at": item.annotation.created_at}
-    return row
+    """The flat record the table formats carry: path, label, sha256, annotator, time."""
+    return {"path": item.path, "label": item.label, "sha256": item.source_sha256,
+            "annotator": item.annotation.annotator, "labeled_at": item.annotation.created_at}
 
 
 def frame_fields(sample: Item) -> dict:

@@ -14,8 +14,8 @@ import csv
 import io
 from pathlib import Path
 
+from app.pool.label_formats.dataset_card import card_class_names
 from app.pool.label_formats.entries import LabelEntry, LabelSource
-from app.pool.label_formats.hf_card import card_class_names
 from app.project.workspace import WorkspaceError
 
 #: Accepted names of the file column, and the format each implies.
