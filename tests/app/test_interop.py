@@ -544,3 +544,23 @@ def test_hugging_face_class_indices_are_named_through_the_dataset_card(labeled, 
             import_labels(fresh, metadata, "x")
     finally:
         fresh.close()
+
+
+def test_import_labels_text_summary_names_the_format_history_and_annotators(studio_export):
+    ws, path = studio_export
+    lines = run_cli_in_process("import-labels", ws.root, path).splitlines()
+    assert lines[0].startswith("labeled 2, already so 0, unmatched 1,")
+    assert lines[1:] == ["read as labelstudio", "earlier annotations kept as history: 1",
+                         "by annotator: b@lab.org 1, labelstudio-user-1 1"]
+
+
+def test_a_label_studio_path_that_climbs_out_is_refused(studio_export):
+    ws, path = studio_export
+    tasks = json.loads(path.read_text())
+    tasks[1]["data"]["image"] = "/data/local-files/?d=" + quote("photos/../../etc/passwd")
+    path.write_text(json.dumps(tasks))
+    report = import_labels(ws, path, "importer")
+    assert report.refused_paths == [{"file": "photos/../../etc/passwd",
+                                     "reason": "has a '..' component; write the path "
+                                               "without it"}]
+    assert report.labeled == 1
