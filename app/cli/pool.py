@@ -9,10 +9,13 @@ from app.cli import validators
 from app.cli.output import print_json, progress_bar, shown
 from app.domain.annotator import resolve_annotator
 from app.monitor.live_accuracy import prediction_for
+from app.pool.export_formats import ExportOptions
+from app.pool.export_formats.hf_imagefolder import METADATA_KINDS
 from app.pool.exporter import EXPORT_FORMATS, export_dataset
 from app.pool.importer import import_images
 from app.pool.label_import import import_labels
-from app.project.workspace import Workspace
+from app.pool.labeled_folder_import import import_labeled_folder
+from app.project.workspace import Workspace, WorkspaceError
 
 
 def _annotator_option(parser: argparse.ArgumentParser) -> None:
@@ -26,14 +29,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     imp.add_argument("project")
     imp.add_argument("sources", nargs="+", metavar="SOURCE")
     imp.add_argument("--json", action="store_true", help="print one JSON object")
+    imp.add_argument("--with-labels", action="store_true",
+                     help="SOURCE is an ImageFolder tree: label each image with its "
+                          "class folder's name")
+    imp.add_argument("--add-classes", action="store_true",
+                     help="with --with-labels: create classes the folders name")
     validators.add_max_file_size_option(imp)
+    _annotator_option(imp)
     imp.set_defaults(run=run_import)
 
-    labels = commands.add_parser("import-labels", help="label samples from a file,label CSV")
+    labels = commands.add_parser(
+        "import-labels",
+        help="label samples from a label file (CSV, Label Studio, Hugging Face, COCO, "
+             "FiftyOne) or an export / class folder; the format is detected")
     labels.add_argument("project")
-    labels.add_argument("csv", metavar="FILE.csv")
+    labels.add_argument("csv", metavar="FILE")
     labels.add_argument("--add-classes", action="store_true",
-                        help="create classes the CSV names that the project lacks")
+                        help="create classes the file names that the project lacks")
     labels.add_argument("--json", action="store_true")
     validators.add_max_file_size_option(labels)
     _annotator_option(labels)
@@ -63,10 +75,24 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="replace a non-empty folder not written by Labelloop "
                              "(its old content is moved aside, never deleted)")
     export.add_argument("--json", action="store_true")
+    export.add_argument("--image-url-prefix", metavar="PREFIX",
+                        help="labelstudio: what data.image starts with (default: Label "
+                             "Studio's /data/local-files/?d=; '' for plain file paths)")
+    export.add_argument("--image-root", metavar="DIR",
+                        help="labelstudio: image paths are written relative to DIR (Label "
+                             "Studio's LOCAL_FILES_DOCUMENT_ROOT; default /)")
+    export.add_argument("--predictions", action="store_true",
+                        help="labelstudio: add unlabeled items with the latest model's "
+                             "prediction and score as Label Studio predictions")
+    export.add_argument("--hf-metadata", choices=METADATA_KINDS, default="jsonl",
+                        help="hf: metadata.jsonl (labels as strings) or metadata.parquet "
+                             "(labels as a ClassLabel)")
     export.set_defaults(run=run_export)
 
 
 def run_import(args: argparse.Namespace) -> int:
+    if args.with_labels:
+        return _run_import_with_labels(args)
     with Workspace.open(args.project) as workspace, progress_bar("importing") as bar:
         report = import_images(workspace, args.sources, progress=bar,
                                max_bytes=args.max_file_size)
@@ -80,6 +106,24 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_import_with_labels(args: argparse.Namespace) -> int:
+    if len(args.sources) != 1:
+        raise WorkspaceError("--with-labels takes one folder of class folders")
+    with Workspace.open(args.project) as workspace, progress_bar("importing") as bar:
+        report, labels = import_labeled_folder(
+            workspace, args.sources[0], resolve_annotator(args.annotator),
+            add_classes=args.add_classes, progress=bar, max_bytes=args.max_file_size)
+    if args.json:
+        print_json({**report.to_json(), "labels": labels.to_json()})
+        return 0
+    print(f"added {report.added}, duplicates skipped {report.duplicates}, "
+          f"failed {len(report.failed)} (batch {report.batch})")
+    for failure in report.failed:
+        print(f"  {shown(failure.path)}: {shown(failure.reason)}", file=sys.stderr)
+    _print_label_summary(labels)
+    return 0
+
+
 def run_import_labels(args: argparse.Namespace) -> int:
     with Workspace.open(args.project) as workspace:
         report = import_labels(workspace, args.csv, resolve_annotator(args.annotator),
@@ -87,14 +131,26 @@ def run_import_labels(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.to_json())
         return 0
+    _print_label_summary(report)
+    return 0
+
+
+def _print_label_summary(report) -> None:
     print(f"labeled {report.labeled}, already so {report.unchanged}, "
           f"unmatched {len(report.unmatched)}, ambiguous {len(report.ambiguous)}, "
           f"conflicting {len(report.conflicting)}, empty label {len(report.empty_label)}, "
           f"invalid label {len(report.invalid_labels)}, refused path {len(report.refused_paths)}")
+    if report.format != "csv":
+        print(f"read as {report.format}")
+    if report.history:
+        print(f"earlier annotations kept as history: {report.history}")
+    if len(report.per_annotator) > 1:
+        print("by annotator: " + ", ".join(
+            f"{shown(name)} {counts['labeled']}" for name, counts in
+            sorted(report.per_annotator.items())))
     if report.added_classes:
         print(f"added classes: {', '.join(shown(c) for c in report.added_classes)}")
     _print_label_problems(report)
-    return 0
 
 
 def _print_label_problems(report, limit: int = 20) -> None:
@@ -147,8 +203,21 @@ def run_undo(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    with Workspace.open(args.project) as workspace, progress_bar("exporting") as bar:
-        report = export_dataset(workspace, args.out, args.format, force=args.force, progress=bar)
+    with Workspace.open(args.project) as workspace:
+        predictions = None
+        if args.predictions:
+            if args.format != "labelstudio":
+                raise WorkspaceError("--predictions is for --format labelstudio")
+            from app.learning.pool_predictions import latest_predictions
+
+            with progress_bar("scoring") as bar:
+                predictions = latest_predictions(workspace, progress=bar)
+        options = ExportOptions(image_url_prefix=args.image_url_prefix,
+                                image_root=args.image_root, predictions=predictions,
+                                hf_metadata=args.hf_metadata)
+        with progress_bar("exporting") as bar:
+            report = export_dataset(workspace, args.out, args.format, force=args.force,
+                                    progress=bar, options=options)
     if args.json:
         print_json(report.to_json())
         return 0

@@ -6,16 +6,20 @@ so an interrupted export never leaves half a dataset where a training script
 would pick it up.  A temporary folder left by a
 killed export is removed by the next export to the same place.
 
+What a format writes is the business of its module in
+:mod:`app.pool.export_formats`; everything else is done here, once, for
+every format.
+
 Replacing an earlier Labelloop export removes only what its manifest lists
-(unchanged files, the label files, the manifest); anything the user added
-there is kept, moved aside beside ``OUT`` and reported.  ``OUT`` is never the
+(unchanged images, the files its format generated while unchanged, the
+manifest); anything the user added or edited there is kept, moved aside
+beside ``OUT`` and reported.  ``OUT`` is never the
 project folder nor inside it (except under ``PROJECT/exports/``), so an
 export cannot move the project's checkpoints or database away.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -33,18 +37,24 @@ from app.files.confined_paths import OutsideFolderError, confined_path
 from app.files.file_digest import file_sha256
 from app.files.os_errors import with_filename
 from app.files.process_identity import is_alive
-from app.files.safe_names import safe_component, safe_folder_names
-from app.project.workspace import Workspace, WorkspaceError
+from app.files.safe_names import safe_folder_names
+from app.pool.export_formats import EXPORT_FORMATS, writer_for
+from app.pool.export_formats.common import (
+    CONVERT_TO_PNG,
+    ExportContext,
+    ExportedItem,
+    ExportError,
+    ExportOptions,
+    FormatWriter,
+)
+from app.project.workspace import Workspace
 
-EXPORT_FORMATS = ("imagefolder", "csv", "jsonl")
+__all__ = ["EXPORT_FORMATS", "ExportError", "ExportOptions", "ExportReport", "export_dataset"]
+
 MANIFEST = "manifest.json"
 GENERATOR = "labelloop"
-# torchvision's ImageFolder does not list GIFs; those samples are written as PNG.
-_CONVERT_TO_PNG = {".gif"}
-
-
-class ExportError(WorkspaceError):
-    """An export that cannot be written as asked."""
+# Label files of exports written before formats listed what they generate.
+_LEGACY_GENERATED = ("labels.csv", "labels.jsonl")
 
 
 @dataclass
@@ -142,14 +152,6 @@ def _clean_stale_staging(out: Path) -> list[str]:
     return removed
 
 
-def _inside(path: Path, folder: Path) -> Path:
-    """Return ``path`` after checking it cannot land outside ``folder``."""
-    resolved = path.resolve()
-    if not resolved.is_relative_to(folder.resolve()):
-        raise ExportError(f"refusing to write {path}: outside the export folder")
-    return path
-
-
 def _place_file(source: Path, dest: Path) -> None:
     try:
         _link_or_copy(source, dest)
@@ -158,7 +160,7 @@ def _place_file(source: Path, dest: Path) -> None:
 
 
 def _link_or_copy(source: Path, dest: Path) -> None:
-    if source.suffix.lower() in _CONVERT_TO_PNG:
+    if source.suffix.lower() in CONVERT_TO_PNG:
         with Image.open(source) as image:
             image.seek(0)
             image.save(dest, format="PNG")
@@ -176,10 +178,32 @@ def export_dataset(
     *,
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    options: ExportOptions | None = None,
 ) -> ExportReport:
-    """Write the labeled samples to ``out`` as ``imagefolder``, ``csv`` or ``jsonl``."""
-    if fmt not in EXPORT_FORMATS:
-        raise ExportError(f"unknown export format {fmt!r}; choose one of {EXPORT_FORMATS}")
+    """Write the labeled samples to ``out`` in format ``fmt``, atomically.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        The open project.
+    out : path
+        The export folder; replaced as a whole when the export is finished.
+    fmt : str
+        One of :data:`app.pool.export_formats.EXPORT_FORMATS`.
+    force : bool
+        Replace a non-empty folder Labelloop did not write (its content is
+        moved aside, never deleted).
+    progress : callable, optional
+        Called with ``(done, total)`` as images are listed.
+    options : ExportOptions, optional
+        Choices that only some formats read (Label Studio's image URLs and
+        predictions).
+
+    Returns
+    -------
+    ExportReport
+    """
+    writer = writer_for(fmt)
     out = Path(os.path.abspath(out))
     replace = _check_target(workspace, out, force)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -187,7 +211,8 @@ def export_dataset(
     staging = _staging_folder(out)
     staging.mkdir()
     try:
-        manifest, skipped = _write_dataset(workspace, staging, fmt, progress)
+        manifest, skipped = _write_dataset(workspace, staging, writer,
+                                           options or ExportOptions(), progress)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         moved, kept = _swap_into_place(staging, out, replace)
     except BaseException:
@@ -200,15 +225,17 @@ def export_dataset(
 def _write_dataset(
     workspace: Workspace,
     staging: Path,
-    fmt: str,
+    writer: FormatWriter,
+    options: ExportOptions,
     progress: Callable[[int, int], None] | None,
 ) -> tuple[dict, list[dict[str, str]]]:
     classes = workspace.classes()
     folders = safe_folder_names(classes)
+    # The module global is looked up now, so a test can interrupt the copying.
+    ctx = ExportContext(workspace, staging, classes, folders, options, _place_file)
     labeled = workspace.labeled_samples()
     newest = workspace.current_annotations()
-    files: list[dict] = []
-    rows: list[dict] = []
+    items: list[ExportedItem] = []
     skipped: list[dict[str, str]] = []
     for done, (sample, label) in enumerate(labeled, start=1):
         source = workspace.resolve(sample.path)
@@ -219,41 +246,26 @@ def _write_dataset(
             skipped.append({"path": str(source), "reason": "file changed since import"})
             continue
         written, file_sha = str(source), sample.sha256
-        if fmt == "imagefolder":
-            converted = source.suffix.lower() in _CONVERT_TO_PNG
-            suffix = ".png" if converted else source.suffix.lower()
-            name = f"{sample.id:06d}_{safe_component(source.stem)}{suffix}"
-            folder = _inside(staging / folders[label], staging)
-            folder.mkdir(exist_ok=True)
-            dest = _inside(folder / name, staging)
-            _place_file(source, dest)
+        relative = writer.image_path(ctx, sample, label, source)
+        if relative is not None:
+            dest = ctx.place(source, relative)
             written = dest.relative_to(staging).as_posix()
-            if converted:
+            if source.suffix.lower() in CONVERT_TO_PNG:
                 file_sha = file_sha256(dest)
-        annotation = newest[sample.id]
-        files.append({"path": written, "label": label, "sha256": file_sha,
-                      "source_sha256": sample.sha256})
-        rows.append({"path": written, "label": label, "sha256": sample.sha256,
-                     "annotator": annotation.annotator, "labeled_at": annotation.created_at})
+        items.append(ExportedItem(sample, label, newest[sample.id], source, written, file_sha,
+                                  sample.sha256))
         if progress:
             progress(done, len(labeled))
-    if fmt == "csv":
-        with open(staging / "labels.csv", "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else
-                                    ["path", "label", "sha256", "annotator", "labeled_at"])
-            writer.writeheader()
-            writer.writerows(rows)
-    elif fmt == "jsonl":
-        with open(staging / "labels.jsonl", "w", encoding="utf-8") as handle:
-            for row in rows:
-                handle.write(json.dumps(row) + "\n")
+    writer.write(ctx, items)
+    files = [{"path": i.path, "label": i.label, "sha256": i.sha256,
+              "source_sha256": i.source_sha256} for i in items]
     counts = {name: 0 for name in classes}
-    for item in files:
-        counts[item["label"]] += 1
+    for item in items:
+        counts[item.label] += 1
     present = sorted(folders[name] for name in classes if counts[name])
     manifest = {
         "generator": GENERATOR,
-        "format": fmt,
+        "format": writer.name,
         "created_at": utc_now(),
         "project": str(workspace.root),
         "classes": classes,
@@ -264,6 +276,11 @@ def _write_dataset(
         "files": files,
         "dataset_version": dataset_version((f["source_sha256"], f["label"]) for f in files),
         "skipped": skipped,
+        # What a later export to the same place may delete (besides listed files),
+        # each only while it still has this sha256: an edited file is the user's.
+        "generated": [{"path": name, "sha256": file_sha256(staging / name)}
+                      for name in sorted(set(ctx.generated))],
+        "folders": sorted(ctx.folders),
     }
     return manifest, skipped
 
@@ -313,14 +330,28 @@ def _remove_listed(folder: Path) -> list[str]:
             continue
         if path.is_file() and not path.is_symlink() and file_sha256(path) == entry.get("sha256"):
             path.unlink()
-    for name in (MANIFEST, "labels.csv", "labels.jsonl"):
+    listed = manifest.get("generated")
+    # Exports written before formats listed what they generate: their label files
+    # go by name, as they always did.
+    for name in (MANIFEST, *(_LEGACY_GENERATED if not isinstance(listed, list) else ())):
         generated = folder / name
         if generated.is_file() and not generated.is_symlink():
             generated.unlink()
-    class_folders = manifest.get("class_folders", {})
-    for name in class_folders.values() if isinstance(class_folders, dict) else ():
+    for entry in listed if isinstance(listed, list) else ():
         try:
-            confined_path(folder, folder / str(name), "class folder").rmdir()
+            path = confined_path(folder, folder / str(entry["path"]), "generated file")
+        except (KeyError, TypeError, OutsideFolderError):
+            continue
+        if path.is_file() and not path.is_symlink() and file_sha256(path) == entry.get("sha256"):
+            path.unlink()
+    class_folders = manifest.get("class_folders", {})
+    image_folders = manifest.get("folders", [])
+    names = [*(class_folders.values() if isinstance(class_folders, dict) else ()),
+             *(image_folders if isinstance(image_folders, list) else ())]
+    # Deepest first, so a folder emptied of its subfolders goes too.
+    for name in sorted({str(n) for n in names}, key=lambda n: n.count("/"), reverse=True):
+        try:
+            confined_path(folder, folder / name, "image folder").rmdir()
         except (OSError, OutsideFolderError):
             pass  # not empty: the user's files stay with it
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))

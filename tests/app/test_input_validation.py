@@ -233,6 +233,10 @@ def test_label_rows_that_cannot_apply_are_reported_and_the_rest_go_in(project, t
                            "reason": "has a '..' component; write the path without it"}],
         "conflicting": [{"path": project.sample(by_name[names[1]]).path, "labels": ["cat", "dog"],
                          "files": [names[1], f"./{names[1]}"]}],
+        # Read as today's CSV; five rows found their sample (two applied, one
+        # repeated, two in conflict); no history; the labels went in as "ann".
+        "format": "csv", "matched": 5, "history": 0,
+        "per_annotator": {"ann": {"labeled": 2, "history": 0}}, "source_counts": {},
     }
     labels = project.current_labels()
     assert labels == {by_name[names[0]]: "cat", by_name[names[1]]: "bird",
