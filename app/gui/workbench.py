@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from app.gui.grid_view import TILE, ThumbnailGrid
 from app.gui.history_panel import HistoryPanel
@@ -38,6 +38,14 @@ class Workbench(QWidget):
         left_layout.addWidget(self.queue_panel, 1)
         left_layout.addWidget(self.training)
         left.setMinimumWidth(250)
+        # Queues, filters and training are taller than a laptop screen: they
+        # scroll as one column instead of squeezing each other's controls.
+        left_scroll = QScrollArea()
+        left_scroll.setObjectName("leftColumn")
+        left_scroll.setWidget(left)
+        left_scroll.setWidgetResizable(True)
+        left_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.history = HistoryPanel(project)
         right = QSplitter(Qt.Orientation.Vertical)
@@ -49,13 +57,13 @@ class Workbench(QWidget):
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setObjectName("labelSplitter")  # its sizes are remembered
-        splitter.addWidget(left)
+        splitter.addWidget(left_scroll)
         splitter.addWidget(self.labeling)
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 2)
-        splitter.setSizes([260, 620, 400])
+        splitter.setSizes([290, 620, 400])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(splitter)
