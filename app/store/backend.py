@@ -437,7 +437,7 @@ class SqlStore:
         now = utc_now()
         with self._write() as conn:
             return self._driver.executemany(
-                conn, _INSERT_SAMPLES, _FRAME_COLUMNS, [(*row, now, batch_id) for row in rows])
+                conn, _INSERT_FRAMES, _FRAME_COLUMNS, [(*row, now, batch_id) for row in rows])
 
     # -- annotations ------------------------------------------------------
 
@@ -791,6 +791,9 @@ _SAMPLE_COLUMNS = ("path", "sha256", "width", "height", "phash", "imported_at", 
 _INSERT_SAMPLES = sqlite_engine.insert_ignoring_duplicates(samples)
 _FRAME_COLUMNS = ("path", "sha256", "width", "height", "phash", "media_id", "frame_index",
                   "timestamp_s", "imported_at", "batch_id")
+# Its own statement object: compiled statements are cached per object, with
+# the columns of their first use, and image rows name fewer columns.
+_INSERT_FRAMES = sqlite_engine.insert_ignoring_duplicates(samples)
 _INSERT_MEDIA = sqlite_engine.insert_ignoring_duplicates(media)
 _ALL_MEDIA = select(media.c.id, media.c.path, media.c.sha256, media.c.duration_s, media.c.fps,
                     media.c.width, media.c.height, media.c.size_bytes, media.c.imported_at)
