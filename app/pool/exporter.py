@@ -34,6 +34,7 @@ from app.files.file_digest import file_sha256
 from app.files.os_errors import with_filename
 from app.files.process_identity import is_alive
 from app.files.safe_names import safe_component, safe_folder_names
+from app.pool.frame_cache import FrameExports, FrameUnavailable
 from app.project.workspace import Workspace, WorkspaceError
 
 EXPORT_FORMATS = ("imagefolder", "csv", "jsonl")
@@ -210,19 +211,31 @@ def _write_dataset(
     files: list[dict] = []
     rows: list[dict] = []
     skipped: list[dict[str, str]] = []
+    frames = FrameExports(workspace, (sample for sample, _ in labeled))
     for done, (sample, label) in enumerate(labeled, start=1):
-        source = workspace.resolve(sample.path)
-        if not source.is_file():
-            skipped.append({"path": str(source), "reason": "file missing since import"})
-            continue
-        if file_sha256(source) != sample.sha256:
-            skipped.append({"path": str(source), "reason": "file changed since import"})
-            continue
+        extra: dict = {}
+        if sample.is_frame:
+            # A frame's pixels are its cached PNG; its sha256 names (video, index).
+            try:
+                source = frames.source(sample)
+            except FrameUnavailable as exc:
+                skipped.append({"path": sample.path, "reason": str(exc)})
+                continue
+            extra = frames.columns(sample)
+        else:
+            source = workspace.resolve(sample.path)
+            if not source.is_file():
+                skipped.append({"path": str(source), "reason": "file missing since import"})
+                continue
+            if file_sha256(source) != sample.sha256:
+                skipped.append({"path": str(source), "reason": "file changed since import"})
+                continue
         written, file_sha = str(source), sample.sha256
         if fmt == "imagefolder":
             converted = source.suffix.lower() in _CONVERT_TO_PNG
             suffix = ".png" if converted else source.suffix.lower()
-            name = f"{sample.id:06d}_{safe_component(source.stem)}{suffix}"
+            name = (frames.file_name(sample) if sample.is_frame
+                    else f"{sample.id:06d}_{safe_component(source.stem)}{suffix}")
             folder = _inside(staging / folders[label], staging)
             folder.mkdir(exist_ok=True)
             dest = _inside(folder / name, staging)
@@ -230,17 +243,19 @@ def _write_dataset(
             written = dest.relative_to(staging).as_posix()
             if converted:
                 file_sha = file_sha256(dest)
+        if sample.is_frame:
+            file_sha = file_sha256(source)
         annotation = newest[sample.id]
         files.append({"path": written, "label": label, "sha256": file_sha,
-                      "source_sha256": sample.sha256})
-        rows.append({"path": written, "label": label, "sha256": sample.sha256,
+                      "source_sha256": sample.sha256, **extra})
+        rows.append({"path": written, **{k: v for k, v in extra.items() if k != "video_sha256"},
+                     "label": label, "sha256": sample.sha256,
                      "annotator": annotation.annotator, "labeled_at": annotation.created_at})
         if progress:
             progress(done, len(labeled))
     if fmt == "csv":
         with open(staging / "labels.csv", "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else
-                                    ["path", "label", "sha256", "annotator", "labeled_at"])
+            writer = csv.DictWriter(handle, fieldnames=_columns(rows))
             writer.writeheader()
             writer.writerows(rows)
     elif fmt == "jsonl":
@@ -266,6 +281,16 @@ def _write_dataset(
         "skipped": skipped,
     }
     return manifest, skipped
+
+
+def _columns(rows: list[dict]) -> list[str]:
+    """CSV columns: the keys of every row in first-seen order (frames add video columns)."""
+    names = {"path": None, "label": None, "sha256": None, "annotator": None, "labeled_at": None}
+    if rows:
+        names = {}
+        for row in rows:
+            names.update(dict.fromkeys(row))
+    return list(names)
 
 
 def _swap_into_place(staging: Path, out: Path, replace: bool) -> tuple[Path | None, list[str]]:
