@@ -15,8 +15,15 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from app.gui.tasks import WorkspaceTask, run_task
-from app.labeling.queues import QueueSpec, build_queue, queue_counts, queue_header
+from app.labeling.queues import (
+    QueueSpec,
+    build_queue,
+    filter_media,
+    queue_counts,
+    queue_header,
+)
 from app.labeling.session import LabelingSession, class_shortcuts, find_by_id_or_name
+from app.labeling.video_context import step_frame
 from app.learning.ranking import RankedSample
 from app.project.workspace import Workspace, WorkspaceError
 
@@ -130,9 +137,9 @@ class ProjectModel(QObject):
             if spec.kind == "uncertain":
                 from app.learning.ranking import rank_unlabeled
 
-                return rank_unlabeled(workspace, spec.strategy,
-                                      spec.top(workspace.latest_model() is not None),
-                                      seed=spec.seed, progress=progress)
+                return filter_media(workspace, spec, rank_unlabeled(
+                    workspace, spec.strategy, spec.top(workspace.latest_model() is not None),
+                    seed=spec.seed, progress=progress))
             return build_queue(workspace, spec)
 
         def done(items: list[RankedSample]) -> None:
@@ -250,6 +257,27 @@ class ProjectModel(QObject):
             self.queueChanged.emit()
         self.currentChanged.emit()
         return True
+
+    def step_frame(self, delta: int) -> None:
+        """Show the kept frame ``delta`` places away in the current frame's video."""
+        current = self.current
+        if current is None:
+            return
+        item = self.workspace.sample(current.sample_id)
+        target = step_frame(self.workspace, item, delta)
+        if target is None:
+            self.message.emit("Not a video frame" if not item.is_frame else
+                              f"No {'earlier' if delta < 0 else 'later'} kept frame of this video")
+            return
+        self.show_sample(target)
+
+    def show_sample(self, sample_id: int) -> None:
+        """Show the sample ``sample_id`` (joining the queue if it is not in it)."""
+        length = len(self.session.queue)
+        self.session.open_sample(self.workspace.sample(sample_id))
+        if len(self.session.queue) != length:
+            self.queueChanged.emit()
+        self.currentChanged.emit()
 
     def mark_failure(self, failure_set: str) -> None:
         current = self.current

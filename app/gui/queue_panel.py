@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 from app.gui.project_model import ProjectModel
 from app.labeling.queues import (
     COLD_START_HINT,
+    MEDIA_FILTERS,
     QUEUE_KINDS,
     QUEUE_TITLES,
     QueueSpec,
@@ -25,6 +26,7 @@ from app.labeling.queues import (
 from sampling.strategies import STRATEGIES
 
 MINING_METHODS = ("phash", "embedding", "both")
+MEDIA_TITLES = {"all": "Images and videos", "images": "Images", "videos": "Videos"}
 ALL_CLASSES = "All classes"
 
 
@@ -60,9 +62,13 @@ class QueuePanel(QWidget):
         self.method = QComboBox()
         self.method.addItems(MINING_METHODS)
         self.class_filter = QComboBox()
+        self.media = QComboBox()
+        self.media.setObjectName("mediaFilter")
+        for name in MEDIA_FILTERS:
+            self.media.addItem(MEDIA_TITLES[name], name)
         self.refresh = QPushButton("Rebuild queue")
         for widget in (self.strategy, self.failure_set, self.method, self.class_filter,
-                       self.refresh):
+                       self.media, self.refresh):
             widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
         options = QFormLayout()
@@ -70,6 +76,7 @@ class QueuePanel(QWidget):
         options.addRow("Failure set", self.failure_set)
         options.addRow("Method", self.method)
         options.addRow("Class", self.class_filter)
+        options.addRow("Show", self.media)
 
         self.hint = QLabel()
         self.hint.setWordWrap(True)
@@ -86,7 +93,8 @@ class QueuePanel(QWidget):
         self.reload_choices()
         self._select_kind(project.spec.kind)
         self.kinds.currentRowChanged.connect(lambda _row: self._choose())
-        for combo in (self.strategy, self.failure_set, self.method, self.class_filter):
+        for combo in (self.strategy, self.failure_set, self.method, self.class_filter,
+                      self.media):
             combo.activated.connect(lambda _i: self._choose())
         self.refresh.clicked.connect(self._choose)
         project.labelsChanged.connect(self.update_counts)
@@ -146,6 +154,7 @@ class QueuePanel(QWidget):
             method=self.method.currentText(),
             class_filter=None if class_name in ("", ALL_CLASSES) else class_name,
             batch=self._batch if kind == "drift" else None,
+            media=self.media.currentData() or "all",
         )
 
     def select(self, spec: QueueSpec, *, keep_current: bool = False) -> None:
@@ -157,6 +166,7 @@ class QueuePanel(QWidget):
             self.failure_set.setCurrentText(spec.failure_set)
             self.method.setCurrentText(spec.method)
         self._batch = spec.batch
+        self.media.setCurrentIndex(max(0, self.media.findData(spec.media)))
         self.apply(keep_current=keep_current)
 
     def apply(self, *, keep_current: bool = False) -> None:

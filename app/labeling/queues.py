@@ -26,6 +26,9 @@ from app.learning.ranking import RankedSample, rank_unlabeled, unlabeled_ids
 from app.project.workspace import Workspace
 from sampling.strategies import STRATEGIES
 
+#: The queue panel's media filter: all items, image files only, video frames only.
+MEDIA_FILTERS = ("all", "images", "videos")
+
 # Picks of a batch strategy, the cold-start batch, mined neighbours of failures,
 # the most drifted samples of a batch: enough for a labeling session.
 DEFAULT_BATCH_SIZE = 500
@@ -43,9 +46,12 @@ class QueueSpec:
     batch: int | None = None  # import batch for the "drift" queue (None: the newest)
     seed: int = 0
     size: int | None = None  # None: every candidate, or DEFAULT_BATCH_SIZE for batch queues
+    media: str = "all"  # one of MEDIA_FILTERS: every item, image files only, video frames only
 
     def __post_init__(self) -> None:
         queue_kind(self.kind)  # a spec never names a queue that does not exist
+        if self.media not in MEDIA_FILTERS:
+            raise ValueError(f"unknown media filter {self.media!r}; one of {MEDIA_FILTERS}")
 
     @property
     def title(self) -> str:
@@ -209,7 +215,18 @@ def queue_kind(name: str) -> QueueKind:
 def build_queue(workspace: Workspace, spec: QueueSpec) -> list[RankedSample]:
     """The samples of ``spec``'s queue, in order."""
     kind = queue_kind(spec.kind)
-    return kind.build(workspace, spec, spec.top(workspace.latest_model() is not None))
+    items = kind.build(workspace, spec, spec.top(workspace.latest_model() is not None))
+    return filter_media(workspace, spec, items)
+
+
+def filter_media(workspace: Workspace, spec: QueueSpec,
+                 items: list[RankedSample]) -> list[RankedSample]:
+    """``items`` restricted to ``spec.media``: all, image files only or video frames only."""
+    if spec.media == "all":
+        return items
+    frames = set(workspace.frame_sample_ids())
+    want_frames = spec.media == "videos"
+    return [item for item in items if (item.sample_id in frames) == want_frames]
 
 
 def queue_counts(workspace: Workspace, status: dict[str, Any] | None = None) -> dict[str, int]:

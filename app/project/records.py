@@ -77,6 +77,10 @@ class WorkspaceRecords:
         """Videos by id (every one when ``ids`` is None), in id order."""
         return self.store.list_media(ids)
 
+    def frame_sample_ids(self) -> list[int]:
+        """Ids of the items that are video frames, in id order."""
+        return self.store.frame_sample_ids()
+
     def frames_of_media(self, media_id: int) -> list[tuple[int, int, float]]:
         """``(sample_id, frame_index, timestamp_s)`` of a video's items, in frame order."""
         return self.store.frames_of_media(media_id)

@@ -420,6 +420,10 @@ class SqlStore:
             for r in self._rows(_ALL_MEDIA.where(media.c.id.in_(list(ids[start:start + _CHUNK]))))]
         return [Media(*r) for r in sorted(rows, key=lambda r: r[0])]
 
+    def frame_sample_ids(self) -> list[int]:
+        """Ids of the items that are video frames, in id order."""
+        return [r[0] for r in self._tuples(_FRAME_IDS)]
+
     def frames_of_media(self, media_id: int) -> list[tuple[int, int, float]]:
         """``(sample_id, frame_index, timestamp_s)`` of a video's frame items, in frame order."""
         return self._tuples(_FRAMES_OF_MEDIA, media_id=media_id)
@@ -798,6 +802,7 @@ _INSERT_MEDIA = sqlite_engine.insert_ignoring_duplicates(media)
 _ALL_MEDIA = select(media.c.id, media.c.path, media.c.sha256, media.c.duration_s, media.c.fps,
                     media.c.width, media.c.height, media.c.size_bytes, media.c.imported_at)
 _MEDIA_BY_SHA = _ALL_MEDIA.where(media.c.sha256 == bindparam("sha256"))
+_FRAME_IDS = select(samples.c.id).where(samples.c.media_id.is_not(None)).order_by(samples.c.id)
 _FRAMES_OF_MEDIA = (select(samples.c.id, samples.c.frame_index, samples.c.timestamp_s)
                     .where(samples.c.media_id == bindparam("media_id"))
                     .order_by(samples.c.frame_index))
