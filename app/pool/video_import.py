@@ -7,7 +7,7 @@ candidates chosen by time (:func:`sampling.frame_selection.interval_candidates`)
 and only the groups of pictures holding them decoded.  A candidate within
 ``max_hamming`` bits of the last frame kept from the same video is dropped
 as a near-duplicate.  Kept frames are written as lossless PNG files under
-``cache/frames/`` by worker processes while this one decodes on, and
+``cache/frames/`` by writer threads while this one decodes on, and
 recorded a few at a time, each row after its file exists.
 
 Re-running an import is safe at any point: a frame's identity (its
@@ -19,12 +19,9 @@ whose row was not (a killed import) is written again and recorded.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
-import os
-import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,8 +47,6 @@ DEFAULT_EVERY_S = 1.0
 DEFAULT_MAX_HAMMING = 10
 # Frames recorded per transaction: a killed import re-does at most this many.
 _ROWS_PER_COMMIT = 16
-# Below this many candidates the frames are written here: starting workers costs more.
-_PARALLEL_CANDIDATES = 24
 # Width of the thumbnail the near-duplicate test and cut detection look at.
 _THUMB_WIDTH = 64
 
@@ -109,33 +104,30 @@ def _thumb(frame: av.VideoFrame) -> Image.Image:
 
 
 class FrameWriters:
-    """Worker processes that write kept frames; created once per import, lazily.
+    """Threads that convert, hash and write kept frames (see :mod:`app.pool.video_frame_worker`).
 
-    Forking a multi-threaded process can deadlock the child, so workers are
-    forked only while this process has one thread (the CLI, before any
-    decoder thread starts) and spawned otherwise (the GUI's import thread).
+    At most ``2 * workers`` frames wait for a writer, so memory stays at a
+    few frames whatever the length of the video.
     """
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: ThreadPoolExecutor | None = None
 
-    def pool(self) -> ProcessPoolExecutor:
+    def pool(self) -> ThreadPoolExecutor:
         if self._pool is None:
-            single = threading.active_count() == 1
-            method = "fork" if single and "fork" in multiprocessing.get_all_start_methods() \
-                else "spawn"
-            self._pool = ProcessPoolExecutor(self.workers,
-                                             mp_context=multiprocessing.get_context(method))
-            # Start every worker now, while no decoder thread exists yet.
-            for future in [self._pool.submit(os.getpid) for _ in range(self.workers)]:
-                future.result()
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="frame-writer")
         return self._pool
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+def _write_kept(path: str, frame: av.VideoFrame) -> int:
+    # The RGB conversion runs in the writer thread too: swscale releases the GIL.
+    return write_frame(path, frame.to_ndarray(format="rgb24"))
 
 
 class _Recorder:
@@ -159,6 +151,15 @@ class _Recorder:
             self.rows.append((path, sha, width, height, code, self.media_id, index, time_s))
             if len(self.rows) >= _ROWS_PER_COMMIT:
                 self.flush()
+
+    def collect_done(self) -> None:
+        """Record the frames whose files are already written (after an error stopped the loop)."""
+        for phash, (path, sha, width, height, index, time_s) in self.pending:
+            if isinstance(phash, Future) and (phash.cancelled() or phash.exception()):
+                continue
+            code = phash.result() if isinstance(phash, Future) else phash
+            self.rows.append((path, sha, width, height, code, self.media_id, index, time_s))
+        self.pending.clear()
 
     def flush(self) -> None:
         if self.rows:
@@ -216,9 +217,8 @@ def import_video(
     candidate_index = interval_candidates(table.times, sampling.every)
     candidate_pts = {int(table.pts[i]) for i in candidate_index}
     outcome.candidates = len(candidate_pts)
-    use_pool = writers is not None and len(candidate_pts) >= _PARALLEL_CANDIDATES
-    pool = writers.pool() if use_pool and writers is not None else None
-    in_flight = 2 * writers.workers if pool is not None and writers is not None else 0
+    pool = writers.pool() if writers is not None else None
+    in_flight = 2 * writers.workers if writers is not None else 0
     recorder = _Recorder(workspace, batch_id, media.id)
     decoder = SelectiveDecoder(path, table, None if sampling.scene_change else candidate_pts)
     last_kept: np.ndarray | None = None
@@ -249,14 +249,13 @@ def import_video(
             target = workspace.resolve(relative)
             if index in stored and target.is_file():
                 continue  # recorded by an earlier import
-            rgb = frame.to_ndarray(format="rgb24")
             row = (relative, identity, frame.width, frame.height, index,
                    float(table.times[index]))
             if pool is not None:
-                recorder.add(pool.submit(write_frame, str(target), rgb), row)
+                recorder.add(pool.submit(_write_kept, str(target), frame), row)
                 recorder.collect(in_flight)  # bounded: at most a few frames held
             else:
-                recorder.add(write_frame(str(target), rgb), row)
+                recorder.add(_write_kept(str(target), frame), row)
                 recorder.collect(0)
         recorder.collect(0)
     finally:
@@ -264,6 +263,7 @@ def import_video(
         for phash, _ in list(recorder.pending):
             if isinstance(phash, Future):
                 phash.cancel()
+        recorder.collect_done()
         recorder.flush()
     if progress is not None:
         progress(name, total, total)

@@ -1,0 +1,158 @@
+"""Benchmark: importing a 1080p H.264 video vs PyAV's bare decode of the same file.
+
+Run with ``pytest tests/bench/test_bench_video.py -s``.  Prints, measured in
+this process on the same file (best of a few interleaved rounds, the
+machines being shared):
+
+* import throughput (frames of the video per second, whatever was kept)
+  against a bare decode (``container.decode``, frame threads, no
+  conversion): the ratio the issue asks to be at least 0.7;
+* where the import spends it (scan, selective decode, kept frames);
+* peak memory (RSS) of an import of the video and of one three times as
+  long, each in its own process: the growth is what a longer video costs;
+* reading a kept frame back: the cached PNG vs seeking in the video.
+
+Asserts only what must hold whatever the timing: the import kept frames and
+a cached frame equals the frame decoded by seeking.
+
+LABELLOOP_BENCH_VIDEO_SECONDS sets the short video's length (default 10).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.files.video_decode import decode_frame_at, scan_frames
+from app.pool.importer import import_images
+from app.project.workspace import Workspace
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("LABELLOOP_BENCH") != "1" and not any("bench" in a for a in sys.argv[1:]),
+    reason="benchmark: run `pytest tests/bench -s`",
+)
+
+SECONDS = float(os.environ.get("LABELLOOP_BENCH_VIDEO_SECONDS", "10"))
+FPS = 30
+WIDTH, HEIGHT = 1920, 1080
+
+
+def make_drive(path: Path, seconds: float) -> None:
+    """A 1080p H.264 video like a drive: a textured world panning past, a cut every 3 s.
+
+    Encoded with x264's ``veryfast`` preset (B-frames, a 250-frame GOP at
+    most), so the decoder does the work a real recording asks of it.
+    """
+    rng = np.random.default_rng(0)
+    worlds = [rng.integers(0, 255, (HEIGHT // 8 + 64, WIDTH // 8 + 400, 3), dtype=np.uint8)
+              for _ in range(4)]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "23"}
+        for i in range(int(seconds * FPS)):
+            world = worlds[(i // (3 * FPS)) % len(worlds)]
+            x, y = (i * 2) % 400, i % 64
+            small = world[y:y + HEIGHT // 8, x:x + WIDTH // 8]
+            picture = np.repeat(np.repeat(small, 8, 0), 8, 1)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def bare_decode(path: Path) -> tuple[int, float]:
+    start = time.perf_counter()
+    count = 0
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for _ in container.decode(stream):
+            count += 1
+    return count, time.perf_counter() - start
+
+
+def timed_import(path: Path, root: Path) -> tuple[int, float]:
+    with Workspace.init(root, ["a"]) as ws:
+        start = time.perf_counter()
+        report = import_images(ws, [path])
+        return report.frames, time.perf_counter() - start
+
+
+_PEAK_SCRIPT = """
+import json, resource, sys
+from app.pool.importer import import_images
+from app.project.workspace import Workspace
+with Workspace.init(sys.argv[1], ["a"]) as ws:
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    report = import_images(ws, [sys.argv[2]])
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"before_kib": before, "peak_kib": peak, "frames": report.frames}))
+"""
+
+
+def peak_rss(path: Path, root: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, str(root), str(path)],
+                         cwd=REPO, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_import_vs_bare_decode_memory_and_cache(tmp_path):
+    short, long = tmp_path / "short.mp4", tmp_path / "long.mp4"
+    t0 = time.perf_counter()
+    make_drive(short, SECONDS)
+    make_drive(long, 3 * SECONDS)
+    print(f"\nmade {SECONDS:g} s and {3 * SECONDS:g} s of 1080p H.264 "
+          f"in {time.perf_counter() - t0:.1f} s ({short.stat().st_size / 1e6:.1f} MB, "
+          f"{long.stat().st_size / 1e6:.1f} MB)")
+
+    bare_best = import_best = float("inf")
+    frames = kept = 0
+    for round_ in range(3):  # interleaved, best of three
+        frames, bare = bare_decode(short)
+        kept, imported = timed_import(short, tmp_path / f"p{round_}")
+        bare_best, import_best = min(bare_best, bare), min(import_best, imported)
+    assert kept > 0
+    bare_rate, import_rate = frames / bare_best, frames / import_best
+    print(f"bare decode: {frames} frames in {bare_best:.2f} s = {bare_rate:.0f} frames/s")
+    print(f"import (--every 1, default near-duplicate drop): {kept} frames kept, "
+          f"{import_best:.2f} s = {import_rate:.0f} video frames/s")
+    print(f"RATIO import / bare decode = {import_rate / bare_rate:.2f}")
+
+    start = time.perf_counter()
+    table = scan_frames(short)
+    print(f"  scan (packets only): {time.perf_counter() - start:.2f} s")
+
+    with Workspace.open(tmp_path / "p0") as ws:
+        items = [s for s in ws.samples() if s.is_frame]
+    picks = items[:: max(1, len(items) // 6)][:6]
+    start = time.perf_counter()
+    cached = [np.asarray(Image.open(tmp_path / "p0" / s.path).convert("RGB")) for s in picks]
+    png_s = (time.perf_counter() - start) / len(picks)
+    start = time.perf_counter()
+    sought = [decode_frame_at(short, int(table.pts[s.frame_index])) for s in picks]
+    seek_s = (time.perf_counter() - start) / len(picks)
+    assert all(np.array_equal(a, b) for a, b in zip(cached, sought, strict=True))
+    sizes = [(tmp_path / "p0" / s.path).stat().st_size for s in items]
+    print(f"a kept frame back: cached PNG {png_s * 1000:.0f} ms, seek + decode "
+          f"{seek_s * 1000:.0f} ms ({seek_s / png_s:.1f}x); PNG {np.mean(sizes) / 1e6:.2f} MB "
+          f"each on average")
+
+    small = peak_rss(short, tmp_path / "m1")
+    large = peak_rss(long, tmp_path / "m3")
+    growth = (large["peak_kib"] - small["peak_kib"]) / 1024
+    print(f"peak RSS: {small['peak_kib'] / 1024:.0f} MiB importing {SECONDS:g} s "
+          f"({small['frames']} frames kept), {large['peak_kib'] / 1024:.0f} MiB importing "
+          f"{3 * SECONDS:g} s ({large['frames']} kept): growth {growth:+.0f} MiB for "
+          f"{2 * SECONDS:g} s more video")
