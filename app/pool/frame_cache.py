@@ -22,10 +22,7 @@ from typing import Any
 from app.domain.records import Item, Media
 from app.files.file_digest import file_sha256
 from app.files.safe_names import safe_component
-from app.files.video_decode import decode_frame_at, scan_frames
-from app.files.video_probe import UnreadableVideo
 from app.pool.frame_rows import frame_fields
-from app.pool.video_frame_worker import write_frame
 from app.project.workspace import Workspace
 
 
@@ -53,6 +50,12 @@ def restore_frame(workspace: Workspace, item: Item, media: Media) -> Path:
     target = workspace.resolve(item.path)
     if target.is_file():
         return target
+    # PyAV and the writer load only when a frame must really be decoded again:
+    # training and scoring call this for every item and rarely need them.
+    from app.files.video_decode import decode_frame_at, scan_frames
+    from app.files.video_probe import UnreadableVideo
+    from app.pool.video_frame_worker import write_frame
+
     video = workspace.resolve(media.path)
     try:
         if file_sha256(video) != media.sha256:

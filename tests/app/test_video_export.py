@@ -114,3 +114,20 @@ def test_json_rows_naming_a_frame_carry_its_video_fields(tmp_path):
     framed = [m for m in members if "video" in m]
     assert framed and all(m["video"].endswith("road trip.mp4") for m in framed)
     assert all(isinstance(m["frame_index"], int) and m["timestamp"] >= 0 for m in framed)
+
+
+def test_training_reads_frames_through_the_cache_restoring_a_lost_one(tmp_path):
+    from app.learning.model_registry import training_set
+
+    ws, video = _project(tmp_path)
+    decoded = decoded_frames(video)
+    with ws:
+        frames = [s for s in ws.samples() if s.is_frame]
+        lost = frames[1]
+        ws.resolve(lost.path).unlink()
+        chosen = training_set(ws)
+        by_id = dict(zip(chosen.sample_ids, chosen.paths, strict=True))
+        for frame in frames:
+            assert by_id[frame.id] == str(ws.resolve(frame.path))
+        restored = np.asarray(Image.open(by_id[lost.id]).convert("RGB"))
+        assert np.array_equal(restored, decoded[lost.frame_index][1])
