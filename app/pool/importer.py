@@ -20,7 +20,13 @@ from pathlib import Path
 from app.files.image_io import IMAGE_SUFFIXES
 from app.files.image_walk import walk_image_files
 from app.files.safe_files import max_file_bytes
-from app.files.video_probe import VIDEO_SUFFIXES, NotAVideo, UnreadableVideo, probe_video
+from app.files.video_probe import (
+    VIDEO_SUFFIXES,
+    NotAVideo,
+    UnreadableVideo,
+    VideoInfo,
+    probe_video,
+)
 from app.pool.import_worker import FileResult, inspect_chunk
 from app.pool.video_import import FrameSampling, FrameWriters, VideoProgress, import_video
 from app.project.workspace import SUBFOLDERS, Workspace, WorkspaceError
@@ -115,7 +121,9 @@ def _inspect_all(
         yield from pool.map(inspect, chunks)
 
 
-def split_videos(paths: Sequence[str]) -> tuple[list[str], list[str], list[ImportFailure]]:
+def split_videos(
+    paths: Sequence[str],
+) -> tuple[list[str], list[tuple[str, VideoInfo]], list[ImportFailure]]:
     """Sort files into images, videos and failures, by content where the suffix is no image's.
 
     A file with an image suffix goes to the image import (its decoder
@@ -125,20 +133,20 @@ def split_videos(paths: Sequence[str]) -> tuple[list[str], list[str], list[Impor
     only, an unknown codec, an MP4 cut before its index) fails here.
     """
     images: list[str] = []
-    videos: list[str] = []
+    videos: list[tuple[str, VideoInfo]] = []  # with what the probe found, not probed twice
     failed: list[ImportFailure] = []
     for path in paths:
         if os.path.splitext(path)[1].lower() in IMAGE_SUFFIXES:
             images.append(path)
             continue
         try:
-            probe_video(path)
+            info = probe_video(path)
         except NotAVideo:
             images.append(path)
         except UnreadableVideo as exc:
             failed.append(ImportFailure(path, str(exc)))
         else:
-            videos.append(path)
+            videos.append((path, info))
     return images, videos, failed
 
 
@@ -189,13 +197,13 @@ def import_images(
     return report
 
 
-def _import_videos(workspace: Workspace, batch_id: int, videos: list[str],
+def _import_videos(workspace: Workspace, batch_id: int, videos: list[tuple[str, VideoInfo]],
                    sampling: FrameSampling, workers: int,
                    progress: VideoProgress | None, report: ImportReport) -> None:
     writers = FrameWriters(workers) if workers > 1 else None
     try:
-        for path in videos:
-            outcome = import_video(workspace, path, batch_id, sampling, writers, progress)
+        for path, info in videos:
+            outcome = import_video(workspace, path, batch_id, sampling, writers, progress, info)
             report.videos += outcome.imported
             report.frames += outcome.added
             report.added += outcome.added

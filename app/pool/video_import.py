@@ -31,7 +31,7 @@ from PIL import Image
 
 from app.files.file_digest import file_sha256
 from app.files.video_decode import SelectiveDecoder, scan_frames
-from app.files.video_probe import UnreadableVideo, probe_video
+from app.files.video_probe import UnreadableVideo, VideoInfo, probe_video
 from app.pool.video_frame_worker import write_frame
 from app.project.workspace import Workspace
 from sampling.frame_selection import interval_candidates, is_scene_cut
@@ -174,6 +174,7 @@ def import_video(
     sampling: FrameSampling,
     writers: FrameWriters | None = None,
     progress: VideoProgress | None = None,
+    info: VideoInfo | None = None,
 ) -> VideoOutcome:
     """Import the frames of one video worth labeling (see the module docstring).
 
@@ -191,6 +192,9 @@ def import_video(
         Worker processes for the PNG files; without them, frames are written here.
     progress : callable, optional
         ``progress(video name, frames looked at, frames in the video)``.
+    info : VideoInfo, optional
+        What :func:`app.files.video_probe.probe_video` said of ``path``, if
+        the caller asked already (opening a container costs ~30 ms).
 
     Returns
     -------
@@ -200,7 +204,7 @@ def import_video(
     """
     outcome = VideoOutcome(path)
     try:
-        info = probe_video(path)
+        info = info if info is not None else probe_video(path)
         table = scan_frames(path, info.duration_s)
         video_sha = file_sha256(path)
     except UnreadableVideo as exc:
