@@ -83,7 +83,7 @@ def scan_frames(path: str | os.PathLike[str], duration_s: float | None = None) -
     """
     decode_pts: list[int] = []
     decode_key: list[bool] = []
-    damage = None
+    cause = None  # why reading stopped early, if it did
     with open_video(path) as container:
         stream = container.streams.video[0]
         time_base = stream.time_base or Fraction(1, av.time_base)
@@ -93,23 +93,29 @@ def scan_frames(path: str | os.PathLike[str], duration_s: float | None = None) -
                     continue  # the demuxer's end-of-stream marker
                 stamp = packet.pts if packet.pts is not None else packet.dts
                 if stamp is None or packet.is_corrupt:
-                    damage = "a packet without a timestamp or marked corrupt"
+                    # Past the end of a cut file the index still lists packets,
+                    # but their data is missing or cut off.
+                    cause = "a packet is missing or cut off"
                     break
                 decode_pts.append(int(stamp))
                 decode_key.append(bool(packet.is_keyframe))
         except av.error.FFmpegError as exc:
-            damage = f"unreadable data ({exc.strerror or exc})"
+            cause = f"unreadable data ({exc.strerror or exc})"
     if not decode_pts:
-        raise UnreadableVideo("no decodable video frame" + (f": {damage}" if damage else ""))
+        raise UnreadableVideo("no decodable video frame" + (f": {cause}" if cause else ""))
     dec = np.asarray(decode_pts, dtype=np.int64)
     pts = np.unique(dec)
     first = int(pts[0])
     times = (pts - first).astype(np.float64) * float(time_base)
-    if damage is None and duration_s is not None:
-        frame_gap = float(np.median(np.diff(times))) if times.size > 1 else 0.0
-        end = float(times[-1]) + frame_gap
-        if end < duration_s - max(_TRUNCATION_SLACK_S, 2 * frame_gap):
-            damage = f"the file ends after {end:.2f} s of a declared {duration_s:.2f} s"
+    frame_gap = float(np.median(np.diff(times))) if times.size > 1 else 0.0
+    end = float(times[-1]) + frame_gap
+    declared = f" of a declared {duration_s:.2f} s" if duration_s else ""
+    damage = None
+    if cause is not None:
+        damage = f"the data ends after {end:.2f} s{declared} ({cause})"
+    elif duration_s is not None and \
+            end < duration_s - max(_TRUNCATION_SLACK_S, 2 * frame_gap):
+        damage = f"the file ends after {end:.2f} s{declared}"
     return FrameTable(pts, times, time_base, first, dec, np.asarray(decode_key, dtype=bool),
                       damage)
 

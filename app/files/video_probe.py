@@ -12,7 +12,6 @@ import os
 import stat
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 
 import av
 
@@ -148,10 +147,9 @@ def _no_decoder(stream: av.video.stream.VideoStream) -> bool:
 
 
 def _codec_label(stream: av.video.stream.VideoStream) -> str:
-    tag = getattr(stream.codec_context, "codec_tag", None) if stream.codec_context else None
-    return f"FourCC {tag!r}" if tag else "unknown codec"
+    # FFmpeg names a codec it knows of even without a decoder for it; a codec it
+    # does not know at all (an unregistered FourCC) leaves no context to ask.
+    name = stream.codec_context.name if stream.codec_context is not None else None
+    return name or "a codec FFmpeg does not know"
 
 
-def describe(path: str | os.PathLike[str]) -> str:
-    """A short label of a video for progress lines: its file name."""
-    return Path(path).name

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.files.video_decode import decode_frame_at, scan_frames
+from app.files.video_decode import SelectiveDecoder, decode_frame_at, scan_frames
 from app.pool.importer import import_images
 from app.pool.video_import import FrameSampling, frame_identity
 from app.project.workspace import Workspace
@@ -118,13 +118,17 @@ def test_bad_videos_are_reported_and_the_import_carries_on(tmp_path):
     (src / "cut.webm").write_bytes(data[: len(data) // 2])
     mp4 = (src / "good.mp4").read_bytes()
     (src / "cut.mp4").write_bytes(mp4[: len(mp4) // 2])  # the index (moov) was at the end
+    fast = tmp_path / "fast.mp4"
+    make_video(fast, fps=FPS, faststart=True)  # the index first: the frames before the cut stay
+    data = fast.read_bytes()
+    (src / "cut-fast.mp4").write_bytes(data[: len(data) * 6 // 10])
     # Detected by content: a video named like nothing at all.
     (src / "clip.data").write_bytes(mp4)
     with Workspace.init(tmp_path / "p", ["a"]) as ws:
         report = import_images(ws, [src, src / "clip.data"], workers=1)
         reasons = {Path(f.path).name: f.reason for f in report.failed}
         assert set(reasons) == {"zero.mp4", "text.mkv", "voice.mp4", "alien.avi", "cut.webm",
-                                "cut.mp4"}
+                                "cut.mp4", "cut-fast.mp4"}
         assert "empty file" in reasons["zero.mp4"]
         assert "not an image or video" in reasons["text.mkv"] or \
             "not an image" in reasons["text.mkv"]
@@ -132,6 +136,8 @@ def test_bad_videos_are_reported_and_the_import_carries_on(tmp_path):
         assert "unsupported video codec" in reasons["alien.avi"]
         assert "truncated" in reasons["cut.mp4"]
         assert "truncated" in reasons["cut.webm"] and "kept" in reasons["cut.webm"]
+        assert "truncated" in reasons["cut-fast.mp4"] and "of a declared 7.52 s" in \
+            reasons["cut-fast.mp4"]
         frames = _frames(ws)
         by_video = Counter(ws.media([f.media_id])[0].name for f in frames)
         # The truncated WebM keeps the frames before the damage: its first scene at least.
@@ -140,7 +146,8 @@ def test_bad_videos_are_reported_and_the_import_carries_on(tmp_path):
         assert max(f.timestamp_s for f in kept_cut) < 7.5 / 2 + 0.5
         # good.mp4 and clip.data are the same content: one video, frames once.
         assert by_video["good.mp4"] >= 2 and "clip.data" not in by_video
-        assert report.videos == 3  # good.mp4, cut.webm, clip.data
+        assert by_video["cut-fast.mp4"] >= 2  # its first two scenes lie before the cut
+        assert report.videos == 4  # good.mp4, cut.webm, cut-fast.mp4, clip.data
         assert len([s for s in ws.samples() if not s.is_frame]) == 2
 
 
@@ -158,6 +165,32 @@ def test_reimport_adds_nothing_and_other_settings_add_only_new_frames(tmp_path):
         assert before < set(after) and finer.added == len(after) - len(before)
         media = ws.media()[0]
         assert all(f.sha256 == frame_identity(media.sha256, f.frame_index) for f in _frames(ws))
+
+
+def test_b_frames_are_indexed_in_presentation_order_and_decoded_exactly(tmp_path):
+    # x264's "medium" preset reorders B-frames and marks some disposable, which the
+    # selective decoder skips: the frames it does return must be the full decode's.
+    video = tmp_path / "bframes.mp4"
+    scenes = [Scene(0.12, seed) for seed in range(30, 80)]  # a new picture every 3 frames
+    truth = make_video(video, scenes, fps=FPS, preset="medium")
+    decoded = decoded_frames(video)
+    table = scan_frames(video)
+    assert not table.decode_pts.tolist() == sorted(table.decode_pts.tolist()), \
+        "no reordered frame: the test would not exercise B-frames"
+    assert np.allclose(table.times, truth, atol=1e-6)
+    wanted = {int(table.pts[i]) for i in interval_candidates(table.times, 0.3)}
+    decoder = SelectiveDecoder(video, table, wanted)
+    assert [pts for pts, _ in decoder] == sorted(wanted)
+    assert decoder.decoded < len(table), "no disposable frame was skipped"
+    with Workspace.init(tmp_path / "p", ["a"]) as ws:
+        import_images(ws, [video], workers=2,
+                      sampling=FrameSampling(every=0.3, max_hamming=0))
+        frames = _frames(ws)
+        assert [f.frame_index for f in frames] == \
+            interval_candidates(table.times, 0.3).tolist()
+        for frame in frames:
+            cached = np.asarray(Image.open(ws.resolve(frame.path)).convert("RGB"))
+            assert np.array_equal(cached, decoded[frame.frame_index][1]), frame.frame_index
 
 
 def test_a_missing_cached_frame_can_be_decoded_again_exactly(tmp_path):

@@ -43,24 +43,29 @@ SCENES = (Scene(2.0, 1), Scene(1.5, 2), Scene(3.0, 3), Scene(1.0, 4))
 
 def make_video(path: Path, scenes: Sequence[Scene] = SCENES, *, fps: int = 25,
                width: int = 64, height: int = 48, frame_times: Sequence[float] | None = None,
-               codec: str | None = None, gop: int | None = None) -> list[float]:
+               codec: str | None = None, gop: int | None = None,
+               preset: str = "ultrafast", faststart: bool = False) -> list[float]:
     """Write a video of ``scenes`` and return the presentation time of every frame.
 
     ``frame_times`` (seconds, ascending) gives a variable-frame-rate video:
     frame ``i`` is shown at ``frame_times[i]``; otherwise frames are ``1/fps`` apart.
+    ``preset`` is x264's (H.264 only); ``faststart`` puts an MP4's index (moov)
+    before the frames, as streaming-ready files have it.
     """
     codec = codec or CODECS[path.suffix]
     total = sum(s.seconds for s in scenes)
     if frame_times is None:
         frame_times = [i / fps for i in range(round(total * fps))]
     time_base = Fraction(1, 1000) if path.suffix != ".avi" else Fraction(1, fps)
-    with av.open(str(path), "w") as container:
+    options = {"movflags": "faststart"} if faststart else {}
+    with av.open(str(path), "w", options=options) as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
         stream.time_base = time_base
         if codec == "libx264":
-            stream.options = {"preset": "ultrafast", "crf": "10"}
+            # ultrafast: no B-frames; "medium" gives B-frames, reordered and partly disposable.
+            stream.options = {"preset": preset, "crf": "10"}
             if gop:
                 stream.codec_context.gop_size = gop
         if codec == "libvpx-vp9":
