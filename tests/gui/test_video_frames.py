@@ -89,3 +89,23 @@ def test_the_first_and_last_kept_frames_stop_the_brackets(qtbot, video_window):
     assert messages[-1] == "No later kept frame of this video"
     qtbot.keyClick(win, "}")  # brightness moved to braces
     assert win.workbench.labeling.image.adjustment.brightness_steps == 1
+
+
+def test_importing_a_video_in_the_window_runs_in_the_background(qtbot, video_window, tmp_path):
+    win = video_window
+    project = win.project
+    before = len(_frames(win))
+    second = tmp_path / "second.webm"
+    make_video(second, [Scene(1.0, 41), Scene(1.0, 42), Scene(1.0, 43)], fps=25)
+    progress = []
+    project.busy.connect(lambda message, done, total: progress.append((done, total)))
+    messages = []
+    project.message.connect(messages.append)
+    with qtbot.waitSignal(project.idle, timeout=60_000):
+        win.import_paths([str(second)])
+        # import_paths returned at once: the frames arrive later, off the UI thread.
+        assert len(_frames(win)) == before
+    added = len(_frames(win)) - before
+    assert added == 3
+    assert any("3 frames from 1 videos" in m for m in messages)
+    assert any(total == 75 for _, total in progress)  # the video's frames, counted
