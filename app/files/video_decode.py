@@ -81,26 +81,32 @@ def scan_frames(path: str | os.PathLike[str], duration_s: float | None = None) -
     UnreadableVideo
         The file has no video packet with a timestamp.
     """
+    with open_video(path) as container:
+        return scan_container(container, duration_s)
+
+
+def scan_container(container: av.container.InputContainer,
+                   duration_s: float | None = None) -> FrameTable:
+    """:func:`scan_frames` on a container already open (read to its end)."""
     decode_pts: list[int] = []
     decode_key: list[bool] = []
     cause = None  # why reading stopped early, if it did
-    with open_video(path) as container:
-        stream = container.streams.video[0]
-        time_base = stream.time_base or Fraction(1, av.time_base)
-        try:
-            for packet in container.demux(stream):
-                if packet.size == 0:
-                    continue  # the demuxer's end-of-stream marker
-                stamp = packet.pts if packet.pts is not None else packet.dts
-                if stamp is None or packet.is_corrupt:
-                    # Past the end of a cut file the index still lists packets,
-                    # but their data is missing or cut off.
-                    cause = "a packet is missing or cut off"
-                    break
-                decode_pts.append(int(stamp))
-                decode_key.append(bool(packet.is_keyframe))
-        except av.error.FFmpegError as exc:
-            cause = f"unreadable data ({exc.strerror or exc})"
+    stream = container.streams.video[0]
+    time_base = stream.time_base or Fraction(1, av.time_base)
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0:
+                continue  # the demuxer's end-of-stream marker
+            stamp = packet.pts if packet.pts is not None else packet.dts
+            if stamp is None or packet.is_corrupt:
+                # Past the end of a cut file the index still lists packets,
+                # but their data is missing or cut off.
+                cause = "a packet is missing or cut off"
+                break
+            decode_pts.append(int(stamp))
+            decode_key.append(bool(packet.is_keyframe))
+    except av.error.FFmpegError as exc:
+        cause = f"unreadable data ({exc.strerror or exc})"
     if not decode_pts:
         raise UnreadableVideo("no decodable video frame" + (f": {cause}" if cause else ""))
     dec = np.asarray(decode_pts, dtype=np.int64)
@@ -120,17 +126,26 @@ def scan_frames(path: str | os.PathLike[str], duration_s: float | None = None) -
                       damage)
 
 
+class _Misaligned(Exception):
+    """A rewound container does not start at the scan's first packet."""
+
+
 class SelectiveDecoder:
     """Decode the frames whose pts are in ``wanted`` (all frames when it is None).
 
     Iterating yields ``(pts, frame)`` in presentation order.  If the data
     turns out damaged part way, iteration ends after the last good frame and
-    ``damage`` says what happened and when.
+    ``damage`` says what happened and when.  ``container``: the one the table
+    was scanned from, rewound and read again instead of opening the file a
+    second time (opening costs ~30 ms: FFmpeg probes the streams); when it
+    cannot be rewound to the scan's first packet, the file is opened anew.
     """
 
     def __init__(self, path: str | os.PathLike[str], table: FrameTable,
-                 wanted: set[int] | None, *, threads: bool = True) -> None:
+                 wanted: set[int] | None, *, threads: bool = True,
+                 container: av.container.InputContainer | None = None) -> None:
         self.path = os.fspath(path)
+        self.container = container
         self.table = table
         self.wanted = wanted
         self.threads = threads
@@ -148,45 +163,60 @@ class SelectiveDecoder:
         return np.isin(group, needed_groups)
 
     def __iter__(self) -> Iterator[tuple[int, av.VideoFrame]]:
+        if self.container is not None:
+            try:
+                self.container.seek(0)
+                yield from self._decode(self.container)
+                return
+            except _Misaligned:
+                pass  # nothing was yielded yet: read the file afresh
+            except av.error.FFmpegError:
+                pass  # not seekable
+        with open_video(self.path) as container:
+            yield from self._decode(container)
+
+    def _decode(self, container: av.container.InputContainer
+                ) -> Iterator[tuple[int, av.VideoFrame]]:
         needed = self._needed_groups()
         wanted = self.wanted
-        with open_video(self.path) as container:
-            stream = container.streams.video[0]
-            if self.threads:
-                stream.thread_type = "AUTO"
-            context = stream.codec_context
-            skipping = False  # the decoder was drained before a skipped group
-            mode = "DEFAULT"
-            number = 0
-            try:
-                for packet in container.demux(stream):
-                    if packet.size == 0:
-                        continue
-                    if number >= needed.size:
-                        break  # beyond what the scan saw (it stopped at damage)
-                    keep_group = bool(needed[number])
-                    number += 1
-                    if not keep_group:
-                        if not skipping:
-                            # Drain what the decoder still holds, then forget the
-                            # references: the next group sent starts at a keyframe.
-                            yield from self._frames(context.decode(None))
-                            context.flush_buffers()
-                            skipping = True
-                        continue
-                    skipping = False
-                    stamp = packet.pts if packet.pts is not None else packet.dts
-                    want_mode = "DEFAULT" if wanted is None or stamp in wanted else "NONREF"
-                    if want_mode != mode:
-                        context.skip_frame = want_mode
-                        mode = want_mode
-                    yield from self._frames(context.decode(packet))
-                if not skipping:
-                    yield from self._frames(context.decode(None))
-            except av.error.FFmpegError as exc:
-                seen = self.table.times[min(self._last_index, len(self.table) - 1)]
-                self.damage = (f"damaged data after {seen:.2f} s "
-                               f"({exc.strerror or type(exc).__name__})")
+        stream = container.streams.video[0]
+        if self.threads:
+            stream.thread_type = "AUTO"
+        context = stream.codec_context
+        skipping = False  # the decoder was drained before a skipped group
+        mode = "DEFAULT"
+        number = 0
+        try:
+            for packet in container.demux(stream):
+                if packet.size == 0:
+                    continue
+                if number >= needed.size:
+                    break  # beyond what the scan saw (it stopped at damage)
+                stamp = packet.pts if packet.pts is not None else packet.dts
+                if number == 0 and stamp != self.table.decode_pts[0]:
+                    raise _Misaligned
+                keep_group = bool(needed[number])
+                number += 1
+                if not keep_group:
+                    if not skipping:
+                        # Drain what the decoder still holds, then forget the
+                        # references: the next group sent starts at a keyframe.
+                        yield from self._frames(context.decode(None))
+                        context.flush_buffers()
+                        skipping = True
+                    continue
+                skipping = False
+                want_mode = "DEFAULT" if wanted is None or stamp in wanted else "NONREF"
+                if want_mode != mode:
+                    context.skip_frame = want_mode
+                    mode = want_mode
+                yield from self._frames(context.decode(packet))
+            if not skipping:
+                yield from self._frames(context.decode(None))
+        except av.error.FFmpegError as exc:
+            seen = self.table.times[min(self._last_index, len(self.table) - 1)]
+            self.damage = (f"damaged data after {seen:.2f} s "
+                           f"({exc.strerror or type(exc).__name__})")
 
     def _frames(self, frames: list[av.VideoFrame]) -> Iterator[tuple[int, av.VideoFrame]]:
         for frame in frames:

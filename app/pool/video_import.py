@@ -30,8 +30,8 @@ import numpy as np
 from PIL import Image
 
 from app.files.file_digest import file_sha256
-from app.files.video_decode import SelectiveDecoder, scan_frames
-from app.files.video_probe import UnreadableVideo, VideoInfo, probe_video
+from app.files.video_decode import SelectiveDecoder, scan_container
+from app.files.video_probe import UnreadableVideo, VideoInfo, open_video, probe_video
 from app.pool.video_frame_worker import write_frame
 from app.project.workspace import Workspace
 from sampling.frame_selection import interval_candidates, is_scene_cut
@@ -205,13 +205,27 @@ def import_video(
     outcome = VideoOutcome(path)
     try:
         info = info if info is not None else probe_video(path)
-        table = scan_frames(path, info.duration_s)
         video_sha = file_sha256(path)
+        container = open_video(path)  # scanned, then rewound and decoded
     except UnreadableVideo as exc:
         outcome.reason = str(exc)
         return outcome
     except OSError as exc:
         outcome.reason = f"cannot be read: {exc.strerror or exc}"
+        return outcome
+    with container:
+        return _import_frames(workspace, path, container, info, video_sha, batch_id,
+                              sampling, writers, progress, outcome)
+
+
+def _import_frames(workspace: Workspace, path: str, container: av.container.InputContainer,
+                   info: VideoInfo, video_sha: str, batch_id: int, sampling: FrameSampling,
+                   writers: FrameWriters | None, progress: VideoProgress | None,
+                   outcome: VideoOutcome) -> VideoOutcome:
+    try:
+        table = scan_container(container, info.duration_s)
+    except UnreadableVideo as exc:
+        outcome.reason = str(exc)
         return outcome
     outcome.imported = True
     outcome.frames_in_video = len(table)
@@ -224,7 +238,8 @@ def import_video(
     pool = writers.pool() if writers is not None else None
     in_flight = 2 * writers.workers if writers is not None else 0
     recorder = _Recorder(workspace, batch_id, media.id)
-    decoder = SelectiveDecoder(path, table, None if sampling.scene_change else candidate_pts)
+    decoder = SelectiveDecoder(path, table, None if sampling.scene_change else candidate_pts,
+                               container=container)
     last_kept: np.ndarray | None = None
     previous_thumb: np.ndarray | None = None
     name = Path(path).name
