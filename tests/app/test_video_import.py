@@ -151,6 +151,21 @@ def test_bad_videos_are_reported_and_the_import_carries_on(tmp_path):
         assert len([s for s in ws.samples() if not s.is_frame]) == 2
 
 
+def test_progress_is_reported_per_video_in_frames(tmp_path):
+    first, second = tmp_path / "one.mp4", tmp_path / "two.webm"
+    make_video(first, SCENES[:1], fps=FPS)
+    make_video(second, SCENES[:2], fps=FPS)
+    calls: list[tuple[str, int, int]] = []
+    with Workspace.init(tmp_path / "p", ["a"]) as ws:
+        import_images(ws, [first, second], workers=1,
+                      video_progress=lambda name, done, total: calls.append((name, done, total)))
+    assert [c[0] for c in calls] == sorted([c[0] for c in calls])  # one video after the other
+    for name, frames in (("one.mp4", 50), ("two.webm", 88)):
+        mine = [(done, total) for n, done, total in calls if n == name]
+        assert mine[-1] == (frames, frames) and {t for _, t in mine} == {frames}
+        assert [d for d, _ in mine] == sorted(d for d, _ in mine)
+
+
 def test_reimport_adds_nothing_and_other_settings_add_only_new_frames(tmp_path):
     video = tmp_path / "v.webm"
     make_video(video, fps=FPS)
