@@ -42,7 +42,7 @@ def test_kill_during_video_import_then_rerun(tmp_path):
             seen = len(_frames(tmp_path / "p"))
         except Exception:  # the schema may not be readable for an instant at start
             seen = 0
-        if seen >= 40:
+        if seen >= 16:  # the first transaction landed: most of the work is still ahead
             break
         time.sleep(0.02)
     os.kill(child.pid, signal.SIGKILL)
