@@ -189,7 +189,7 @@ def import_video(
     sampling : FrameSampling
         ``every``, ``max_hamming``, ``scene_change``.
     writers : FrameWriters, optional
-        Worker processes for the PNG files; without them, frames are written here.
+        Writer threads for the PNG files; without them, frames are written here.
     progress : callable, optional
         ``progress(video name, frames looked at, frames in the video)``.
     info : VideoInfo, optional
@@ -244,11 +244,15 @@ def _import_frames(workspace: Workspace, path: str, container: av.container.Inpu
     previous_thumb: np.ndarray | None = None
     name = Path(path).name
     total = len(table)
+    # About 200 progress calls per video: a bar redrawn (or a Qt signal sent)
+    # per frame would cost more than the frame on a two-hour video.
+    step, reported = max(1, total // 200), 0
     try:
         for pts, frame in decoder:
             index = table.index_of(pts)
-            if progress is not None:
-                progress(name, index + 1, total)
+            if progress is not None and index + 1 - reported >= step:
+                reported = index + 1
+                progress(name, reported, total)
             thumb = _thumb(frame) if sampling.scene_change or pts in candidate_pts else None
             cut = False
             if sampling.scene_change and thumb is not None:
