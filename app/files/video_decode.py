@@ -10,9 +10,10 @@ every frame to RGB would waste most of the work.  Two passes keep it small:
    the file, a few percent of decoding it.
 2. :class:`SelectiveDecoder` decodes again, asking the decoder to skip what
    nobody wants: a group of pictures (keyframe to keyframe, in decode
-   order) holding no wanted frame is never sent to the decoder at all, and
-   inside a group a frame that is not wanted and that no other frame refers
-   to (``skip_frame = NONREF``: H.264/H.265 disposable B-frames, VP8/VP9
+   order) holding no wanted frame is never sent to the decoder at all, nor
+   is the rest of a group after its last wanted frame; inside a group a
+   frame that is not wanted and that no other frame refers to
+   (``skip_frame = NONREF``: H.264/H.265 disposable B-frames, VP8/VP9
    frames that refresh no reference) is dropped by the decoder unbuilt.
    Only wanted frames are converted to pixels, by the caller.
 
@@ -153,14 +154,22 @@ class SelectiveDecoder:
         self.decoded = 0  # frames the decoder produced (wanted or not)
         self._last_index = 0
 
-    def _needed_groups(self) -> NDArray[np.bool_]:
-        """Per packet (decode order): whether its group of pictures holds a wanted frame."""
-        group = np.cumsum(self.table.decode_key) if self.table.decode_key.size else np.zeros(0)
+    def _needed_packets(self) -> NDArray[np.bool_]:
+        """Per packet (decode order): whether it must be sent to the decoder.
+
+        A packet is needed when it belongs to a group of pictures holding a
+        wanted frame and does not come after the group's last wanted packet:
+        a frame is decoded from frames decoded before it, never after, so
+        the tail of a group is nobody's reference once its wanted frames are in.
+        """
+        count = self.table.decode_pts.size
         if self.wanted is None:
-            return np.ones(self.table.decode_pts.size, dtype=bool)
+            return np.ones(count, dtype=bool)
+        group = np.cumsum(self.table.decode_key)
         hit = np.isin(self.table.decode_pts, np.fromiter(self.wanted, dtype=np.int64))
-        needed_groups = np.unique(group[hit])
-        return np.isin(group, needed_groups)
+        last_hit = np.full(int(group.max(initial=0)) + 1, -1, dtype=np.int64)
+        np.maximum.at(last_hit, group[hit], np.flatnonzero(hit))
+        return np.arange(count) <= last_hit[group]
 
     def __iter__(self) -> Iterator[tuple[int, av.VideoFrame]]:
         if self.container is not None:
@@ -177,7 +186,7 @@ class SelectiveDecoder:
 
     def _decode(self, container: av.container.InputContainer
                 ) -> Iterator[tuple[int, av.VideoFrame]]:
-        needed = self._needed_groups()
+        needed = self._needed_packets()
         wanted = self.wanted
         stream = container.streams.video[0]
         if self.threads:
@@ -195,9 +204,9 @@ class SelectiveDecoder:
                 stamp = packet.pts if packet.pts is not None else packet.dts
                 if number == 0 and stamp != self.table.decode_pts[0]:
                     raise _Misaligned
-                keep_group = bool(needed[number])
+                send = bool(needed[number])
                 number += 1
-                if not keep_group:
+                if not send:
                     if not skipping:
                         # Drain what the decoder still holds, then forget the
                         # references: the next group sent starts at a keyframe.

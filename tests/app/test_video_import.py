@@ -208,6 +208,26 @@ def test_b_frames_are_indexed_in_presentation_order_and_decoded_exactly(tmp_path
             assert np.array_equal(cached, decoded[frame.frame_index][1]), frame.frame_index
 
 
+def test_what_no_candidate_needs_is_never_decoded(tmp_path):
+    # One-second groups of pictures: each candidate is its group's keyframe, so
+    # the other 24 frames of every group are never sent to the decoder.
+    video = tmp_path / "gop25.mp4"
+    make_video(video, [Scene(0.12, seed) for seed in range(30, 80)], fps=FPS, gop=FPS,
+               preset="medium")
+    table = scan_frames(video)
+    assert table.decode_key.sum() == 6  # 150 frames, a keyframe every 25
+    decoded = decoded_frames(video)
+    for every in (1.0, 2.0):
+        wanted = {int(table.pts[i]) for i in interval_candidates(table.times, every)}
+        decoder = SelectiveDecoder(video, table, wanted)
+        frames = list(decoder)
+        assert [pts for pts, _ in frames] == sorted(wanted)
+        assert decoder.decoded == len(wanted)  # the keyframes alone
+        for pts, frame in frames:
+            assert np.array_equal(frame.to_ndarray(format="rgb24"),
+                                  decoded[table.index_of(pts)][1])
+
+
 def test_a_missing_cached_frame_can_be_decoded_again_exactly(tmp_path):
     video = tmp_path / "v.mp4"
     make_video(video, fps=FPS, gop=30)

@@ -66,8 +66,9 @@ def make_video(path: Path, scenes: Sequence[Scene] = SCENES, *, fps: int = 25,
         if codec == "libx264":
             # ultrafast: no B-frames; "medium" gives B-frames, reordered and partly disposable.
             stream.options = {"preset": preset, "crf": "10"}
-            if gop:
+            if gop:  # fixed groups of pictures: no extra keyframe at a scene cut
                 stream.codec_context.gop_size = gop
+                stream.options = {**stream.options, "sc_threshold": "0"}
         if codec == "libvpx-vp9":
             stream.options = {"deadline": "realtime", "cpu-used": "8", "crf": "10", "b": "0"}
         pictures = [s.picture(width, height) for s in scenes]
