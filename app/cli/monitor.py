@@ -15,6 +15,7 @@ from app.monitor.live_accuracy import (
     Tally,
     live_accuracy,
 )
+from app.pool.frame_rows import with_frame_fields
 from app.project.workspace import Workspace
 
 RANDOM_NOTE = (
@@ -142,8 +143,9 @@ def run_drift(args: argparse.Namespace) -> int:
     with Workspace.open(args.project) as workspace, progress_bar("scoring") as bar:
         report = drift_report(workspace, args.batch, args.alpha, args.top, args.seed,
                               version_id=args.model, progress=bar)
+        data = with_frame_fields(workspace, report.to_json()) if args.json else None
     if args.json:
-        print_json(report.to_json())
+        print_json(data)
     else:
         print_drift(report)
     return 0

@@ -96,3 +96,34 @@ def progress_bar(description: str, *, enabled: bool = True) -> Iterator[Callable
     finally:
         if bar is not None:
             bar.close()
+
+
+@contextmanager
+def video_progress_bars() -> Iterator[Callable[[str, int, int], None]]:
+    """A ``(video name, done, total)`` callback: one bar per video on a terminal.
+
+    A bar is closed (and left on screen) when the next video starts, so a
+    folder of videos leaves one finished line per video.
+    """
+    show = sys.stderr.isatty()
+    current: list[Any] = [None, None]  # name, bar
+
+    def update(name: str, done: int, total: int) -> None:
+        if not show:
+            return
+        if current[0] != name:
+            if current[1] is not None:
+                current[1].close()
+            current[0] = name
+            current[1] = quiet_tqdm(total=total, desc=shown(name), unit="frame",
+                                    file=sys.stderr, leave=True)
+        bar = current[1]
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        if current[1] is not None:
+            current[1].close()

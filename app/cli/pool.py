@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from app.cli import validators
-from app.cli.output import print_json, progress_bar, shown
+from app.cli.output import print_json, progress_bar, shown, video_progress_bars
 from app.domain.annotator import resolve_annotator
 from app.monitor.live_accuracy import prediction_for
 from app.pool.export_formats import ExportOptions
@@ -15,6 +15,7 @@ from app.pool.exporter import EXPORT_FORMATS, export_dataset
 from app.pool.importer import import_images
 from app.pool.label_import import import_labels
 from app.pool.labeled_folder_import import import_labeled_folder
+from app.pool.video_import import DEFAULT_EVERY_S, DEFAULT_MAX_HAMMING, FrameSampling
 from app.project.workspace import Workspace, WorkspaceError
 
 
@@ -25,7 +26,8 @@ def _annotator_option(parser: argparse.ArgumentParser) -> None:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    imp = commands.add_parser("import", help="import image files and folders (recursively)")
+    imp = commands.add_parser("import",
+                              help="import image and video files and folders (recursively)")
     imp.add_argument("project")
     imp.add_argument("sources", nargs="+", metavar="SOURCE")
     imp.add_argument("--json", action="store_true", help="print one JSON object")
@@ -36,6 +38,15 @@ def register(commands: argparse._SubParsersAction) -> None:
                      help="with --with-labels: create classes the folders name")
     validators.add_max_file_size_option(imp)
     _annotator_option(imp)
+    imp.add_argument("--every", type=validators.float_range(0.0, low_open=True),
+                     default=DEFAULT_EVERY_S, metavar="SECONDS",
+                     help="videos: at most one candidate frame per SECONDS of presentation "
+                          f"time (default {DEFAULT_EVERY_S:g})")
+    imp.add_argument("--max-hamming", type=validators.hamming, default=DEFAULT_MAX_HAMMING,
+                     metavar="H", help="videos: drop a candidate within H bits (phash) of the "
+                                       f"last kept frame (default {DEFAULT_MAX_HAMMING})")
+    imp.add_argument("--scene-change", action="store_true",
+                     help="videos: also keep the first frame after every cut")
     imp.set_defaults(run=run_import)
 
     labels = commands.add_parser(
@@ -93,13 +104,18 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_import(args: argparse.Namespace) -> int:
     if args.with_labels:
         return _run_import_with_labels(args)
-    with Workspace.open(args.project) as workspace, progress_bar("importing") as bar:
+    sampling = FrameSampling(args.every, args.max_hamming, args.scene_change)
+    with Workspace.open(args.project) as workspace, progress_bar("importing") as bar, \
+            video_progress_bars() as video_bar:
         report = import_images(workspace, args.sources, progress=bar,
-                               max_bytes=args.max_file_size)
+                               max_bytes=args.max_file_size, sampling=sampling,
+                               video_progress=video_bar)
     if args.json:
         print_json(report.to_json())
         return 0
-    print(f"added {report.added}, duplicates skipped {report.duplicates}, "
+    videos = (f", {report.frames} frames from {report.videos} videos" if report.videos
+              else "")
+    print(f"added {report.added}{videos}, duplicates skipped {report.duplicates}, "
           f"failed {len(report.failed)} (batch {report.batch})")
     for failure in report.failed:
         print(f"  {shown(failure.path)}: {shown(failure.reason)}", file=sys.stderr)

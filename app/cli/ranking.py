@@ -12,6 +12,7 @@ from app.labeling.queue_filters import SORT_ORDERS, QueueFilter
 from app.labeling.queues import QUEUE_KINDS, QUEUE_TITLES, QueueSpec, build_queue
 from app.learning.pick_reasons import ColdStartReason
 from app.learning.ranking import rank_unlabeled
+from app.pool.frame_rows import with_frame_fields
 from app.project.workspace import Workspace, WorkspaceError
 from sampling.strategies import STRATEGIES
 
@@ -83,8 +84,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_rank(args: argparse.Namespace) -> int:
     with Workspace.open(args.project) as workspace, progress_bar("scoring") as bar:
         ranked = rank_unlabeled(workspace, args.strategy, args.top, seed=args.seed, progress=bar)
+        rows = with_frame_fields(workspace, [r.to_json() for r in ranked]) if args.json else []
     if args.json:
-        print_json([r.to_json() for r in ranked])
+        print_json(rows)
         return 0
     reason = ranked[0].reason if ranked else None
     if isinstance(reason, ColdStartReason):
@@ -106,8 +108,9 @@ def run_mislabeled(args: argparse.Namespace) -> int:
             raise WorkspaceError("no model yet: train one (labelloop train) to check labels")
         with progress_bar("scoring") as bar:
             suspects = likely_mislabeled(workspace, args.top, progress=bar)
+        rows = with_frame_fields(workspace, [r.to_json() for r in suspects]) if args.json else []
     if args.json:
-        print_json([r.to_json() for r in suspects])
+        print_json(rows)
         return 0
     print(f"{len(suspects)} suspect label(s); score: p(suggested) - p(label).")
     print_table(["#", "sample", "label", "suggested", "score", "path"],

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from app.cli import validators
 from app.cli.output import print_json, print_table, progress_bar, shown
 from app.files.safe_files import max_file_bytes
+from app.pool.frame_rows import with_frame_fields
 from app.project.workspace import Workspace, WorkspaceError
 
 # Same values as sampling.hashing's and app.targeted.failure_mining's, repeated so that
@@ -253,8 +254,9 @@ def run_mine(args: argparse.Namespace) -> int:
     with Workspace.open(args.project) as workspace, progress_bar("scoring") as bar:
         mined = mine_failures(workspace, args.failures, args.top, args.method,
                               args.max_hamming, progress=bar)
+        rows = with_frame_fields(workspace, [m.to_json() for m in mined]) if args.json else []
     if args.json:
-        print_json([m.to_json() for m in mined])
+        print_json(rows)
         return 0
     print_table(
         ["#", "sample", "score", "hamming", "cosine", "nearest failure", "path"],
@@ -270,12 +272,14 @@ def run_duplicates(args: argparse.Namespace) -> int:
 
     with Workspace.open(args.project) as workspace:
         groups = duplicate_groups(workspace, args.max_hamming)
-    rows = []
-    for group in groups:
-        codes = int64_to_codes([s.phash for s in group])
-        distances = hamming_distance(codes, codes[0]).tolist()
-        rows.append([{"sample_id": s.id, "path": s.path, "hamming_to_first": int(d)}
-                     for s, d in zip(group, distances, strict=True)])
+        rows = []
+        for group in groups:
+            codes = int64_to_codes([s.phash for s in group])
+            distances = hamming_distance(codes, codes[0]).tolist()
+            rows.append([{"sample_id": s.id, "path": s.path, "hamming_to_first": int(d)}
+                         for s, d in zip(group, distances, strict=True)])
+        if args.json:
+            with_frame_fields(workspace, rows)
     if args.json:
         print_json(rows)
         return 0
@@ -297,9 +301,11 @@ def run_similar(args: argparse.Namespace) -> int:
         sample = workspace.find_sample(args.sample)
         found = similar_samples(workspace, sample.id, args.top, version_id=args.model,
                                 unlabeled_only=args.unlabeled, progress=bar)
+        rows = with_frame_fields(workspace, [
+            {"sample_id": r.sample_id, "path": r.path, "cosine": r.score,
+             "label": r.reason.current_label} for r in found]) if args.json else []
     if args.json:
-        print_json([{"sample_id": r.sample_id, "path": r.path, "cosine": r.score,
-                     "label": r.reason.current_label} for r in found])
+        print_json(rows)
         return 0
     print_table(["#", "sample", "cosine", "label", "path"],
                 [[i, r.sample_id, r.score, r.reason.current_label, r.path]

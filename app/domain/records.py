@@ -43,6 +43,26 @@ class Item:
         return self.media_id is not None
 
 
+@dataclass(frozen=True)
+class Media:
+    """A video that frame items come from; one per content (``sha256``)."""
+
+    id: int
+    path: str
+    sha256: str
+    duration_s: float | None
+    fps: float | None
+    width: int
+    height: int
+    size_bytes: int
+    imported_at: str
+
+    @property
+    def name(self) -> str:
+        """The video's file name, as a header shows it."""
+        return self.path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 # The name the code base grew up with; an item is what it always meant.
 Sample = Item
 

@@ -9,12 +9,13 @@ walk).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 from app.files.image_io import IMAGE_SUFFIXES
 
 
-def walk_image_files(top: str, skip_dirs: Iterable[str] = ()) -> Iterator[str]:
+def walk_image_files(top: str, skip_dirs: Iterable[str] = (),
+                     suffixes: Collection[str] = IMAGE_SUFFIXES) -> Iterator[str]:
     """Image files under the folder ``top``, recursively, sorted folder by folder.
 
     Parameters
@@ -23,6 +24,8 @@ def walk_image_files(top: str, skip_dirs: Iterable[str] = ()) -> Iterator[str]:
         The folder; paths are yielded joined onto it.
     skip_dirs : iterable of str
         Absolute folder paths not to enter.
+    suffixes : collection of str
+        Lower-case suffixes taken (the import adds video suffixes).
     """
     skip = set(skip_dirs)
     for folder, dirnames, filenames in os.walk(top, followlinks=False):
@@ -31,7 +34,7 @@ def walk_image_files(top: str, skip_dirs: Iterable[str] = ()) -> Iterator[str]:
             if not d.startswith(".") and os.path.join(folder, d) not in skip
         )
         for name in sorted(filenames):
-            if not name.startswith(".") and os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
+            if not name.startswith(".") and os.path.splitext(name)[1].lower() in suffixes:
                 yield os.path.join(folder, name)
 
 

@@ -136,6 +136,14 @@ class KeyboardRouter(QObject):
     def do_up(self) -> bool:
         return self._move_or_pan(-1, 0, -1)
 
+    def do_previous_frame(self) -> bool:
+        self.project.step_frame(-1)
+        return True
+
+    def do_next_frame(self) -> bool:
+        self.project.step_frame(+1)
+        return True
+
     # -- the view ----------------------------------------------------------------
 
     def _on_view(self, change: Callable[[ImageView], None]) -> bool:

@@ -13,10 +13,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.filmstrip import Filmstrip
 from app.gui.formatting import reason_text
 from app.gui.image_view import ImageView
 from app.gui.project_model import ProjectModel
 from app.gui.thumbnails import ImageCache
+from app.labeling.video_context import frame_caption
 from app.learning.pick_reasons import MinedReason, NearestFailure
 from app.learning.ranking import RankedSample
 
@@ -44,6 +46,8 @@ class LabelingView(QWidget):
         self.view_status.setObjectName("viewStatus")
         self.view_status.setAlignment(Qt.AlignmentFlag.AlignRight)
         self.image.viewChanged.connect(self._show_view_status)
+        self.filmstrip = Filmstrip(thumbnails)
+        self.filmstrip.chosen.connect(project.show_sample)
         self.failure_thumb = QLabel()
         self.failure_thumb.setFixedSize(72, 72)
         self.failure_thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -72,6 +76,7 @@ class LabelingView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.image, 1)
+        layout.addWidget(self.filmstrip)
         layout.addWidget(self.view_status)
         layout.addLayout(self.buttons_box)
         layout.addLayout(actions)
@@ -120,13 +125,17 @@ class LabelingView(QWidget):
             self.image.set_message("")
             self._show_view_status()
             self.failure_thumb.hide()
+            self.filmstrip.show_item(self.project.workspace, None)
             self._check_button(None)
             self._show_suggestion()  # nothing on screen: no suggestion either
             return
         sample = self.project.workspace.sample(item.sample_id)
         position = self.project.session.position
-        self.title.setText(f"<b>Sample {item.sample_id}</b> · {sample.path} · "
+        # A frame is named by its video and time, not by its cached file.
+        where = frame_caption(self.project.workspace, sample) or sample.path
+        self.title.setText(f"<b>Sample {item.sample_id}</b> · {where} · "
                            f"{self.project.header()}")
+        self.filmstrip.show_item(self.project.workspace, sample)
         self.reason.setText(reason_text(item))
         path = str(self.project.workspace.resolve(sample.path))
         pixmap = self.images.request(item.sample_id, path)

@@ -256,7 +256,7 @@ class MainWindow(QMainWindow):
             self.open_project(folder)
 
     def on_import_images(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Import a folder of images")
+        folder = QFileDialog.getExistingDirectory(self, "Import a folder of images and videos")
         if folder:
             self.import_paths([folder])
 
@@ -270,8 +270,10 @@ class MainWindow(QMainWindow):
 
         def done(report) -> None:
             project.idle.emit()
-            message = (f"Imported {report.added} images ({report.duplicates} duplicates skipped, "
-                       f"{len(report.failed)} unreadable)")
+            videos = (f", {report.frames} frames from {report.videos} videos" if report.videos
+                      else "")
+            message = (f"Imported {report.added} images{videos} ({report.duplicates} duplicates "
+                       f"skipped, {len(report.failed)} unreadable)")
             project.message.emit(message)
             if report.failed:
                 lines = "\n".join(f"{f.path}: {f.reason}" for f in report.failed[:20])
@@ -284,9 +286,12 @@ class MainWindow(QMainWindow):
             self.show_error(f"Import failed: {text}")
 
         project.busy.emit("Importing…", 0, 0)
+        # Videos report frames looked at per video through the same progress line.
         project.run_in_background(
-            lambda ws, progress: import_images(ws, paths, progress=progress), done, failed,
-            lambda d, t: project.busy.emit("Importing", d, t))
+            lambda ws, progress: import_images(
+                ws, paths, progress=progress,
+                video_progress=lambda _name, d, t: progress(d, t)),
+            done, failed, lambda d, t: project.busy.emit("Importing", d, t))
 
     def on_import_labels(self) -> None:
         if self.project is None:

@@ -24,6 +24,7 @@ from app.labeling.queues import (
     queue_header,
 )
 from app.labeling.session import LabelingSession, class_shortcuts, find_by_id_or_name
+from app.labeling.video_context import step_frame
 from app.learning.ranking import RankedSample
 from app.project.workspace import Workspace, WorkspaceError
 
@@ -151,7 +152,7 @@ class ProjectModel(QObject):
         self.spec = spec
         self._queue_generation += 1
         generation = self._queue_generation
-        if spec.kind in SYNC_KINDS and spec.filters.is_empty:
+        if spec.kind in SYNC_KINDS and spec.filters.is_empty and spec.media == "all":
             whole = spec.size is not None and spec.size <= FIRST_PAGE
             first = build_queue(self.workspace, spec if whole else
                                 dataclasses.replace(spec, size=FIRST_PAGE))
@@ -321,6 +322,27 @@ class ProjectModel(QObject):
             self.queueChanged.emit()
         self.currentChanged.emit()
         return True
+
+    def step_frame(self, delta: int) -> None:
+        """Show the kept frame ``delta`` places away in the current frame's video."""
+        current = self.current
+        if current is None:
+            return
+        item = self.workspace.sample(current.sample_id)
+        target = step_frame(self.workspace, item, delta)
+        if target is None:
+            self.message.emit("Not a video frame" if not item.is_frame else
+                              f"No {'earlier' if delta < 0 else 'later'} kept frame of this video")
+            return
+        self.show_sample(target)
+
+    def show_sample(self, sample_id: int) -> None:
+        """Show the sample ``sample_id`` (joining the queue if it is not in it)."""
+        length = len(self.session.queue)
+        self.session.open_sample(self.workspace.sample(sample_id))
+        if len(self.session.queue) != length:
+            self.queueChanged.emit()
+        self.currentChanged.emit()
 
     def mark_failure(self, failure_set: str) -> None:
         current = self.current

@@ -18,6 +18,7 @@ from app.gui.project_model import ProjectModel
 from app.gui.queue_filter_panel import QueueFilterPanel
 from app.labeling.queues import (
     COLD_START_HINT,
+    MEDIA_FILTERS,
     QUEUE_KINDS,
     QUEUE_TITLES,
     QueueSpec,
@@ -26,6 +27,7 @@ from app.labeling.queues import (
 from sampling.strategies import STRATEGIES
 
 MINING_METHODS = ("phash", "embedding", "both")
+MEDIA_TITLES = {"all": "Images and videos", "images": "Images", "videos": "Videos"}
 ALL_CLASSES = "All classes"
 
 
@@ -61,9 +63,13 @@ class QueuePanel(QWidget):
         self.method = QComboBox()
         self.method.addItems(MINING_METHODS)
         self.class_filter = QComboBox()
+        self.media = QComboBox()
+        self.media.setObjectName("mediaFilter")
+        for name in MEDIA_FILTERS:
+            self.media.addItem(MEDIA_TITLES[name], name)
         self.refresh = QPushButton("Rebuild queue")
         for widget in (self.strategy, self.failure_set, self.method, self.class_filter,
-                       self.refresh):
+                       self.media, self.refresh):
             widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
 
         options = QFormLayout()
@@ -71,6 +77,7 @@ class QueuePanel(QWidget):
         options.addRow("Failure set", self.failure_set)
         options.addRow("Method", self.method)
         options.addRow("Class", self.class_filter)
+        options.addRow("Show", self.media)
 
         self.filters = QueueFilterPanel()
 
@@ -90,7 +97,8 @@ class QueuePanel(QWidget):
         self.reload_choices()
         self._select_kind(project.spec.kind)
         self.kinds.currentRowChanged.connect(lambda _row: self._choose())
-        for combo in (self.strategy, self.failure_set, self.method, self.class_filter):
+        for combo in (self.strategy, self.failure_set, self.method, self.class_filter,
+                      self.media):
             combo.activated.connect(lambda _i: self._choose())
         self.refresh.clicked.connect(self._choose)
         self.filters.changed.connect(self._choose)
@@ -164,6 +172,7 @@ class QueuePanel(QWidget):
             class_filter=None if class_name in ("", ALL_CLASSES) else class_name,
             batch=self._batch if kind == "drift" else None,
             filters=self.filters.filter(),
+            media=self.media.currentData() or "all",
         )
 
     def select(self, spec: QueueSpec, *, keep_current: bool = False) -> None:
@@ -177,6 +186,7 @@ class QueuePanel(QWidget):
         self.class_filter.setCurrentText(spec.class_filter or ALL_CLASSES)
         self.filters.set_filter(spec.filters)
         self._batch = spec.batch
+        self.media.setCurrentIndex(max(0, self.media.findData(spec.media)))
         self.apply(keep_current=keep_current)
 
     def apply(self, *, keep_current: bool = False) -> None:

@@ -27,6 +27,9 @@ from app.learning.ranking import RankedSample, rank_unlabeled
 from app.project.workspace import Workspace, WorkspaceError
 from sampling.strategies import STRATEGIES
 
+#: The queue panel's media filter: all items, image files only, video frames only.
+MEDIA_FILTERS = ("all", "images", "videos")
+
 # Picks of a batch strategy, the cold-start batch, mined neighbours of failures,
 # the most drifted samples of a batch: enough for a labeling session.
 DEFAULT_BATCH_SIZE = 500
@@ -50,9 +53,12 @@ class QueueSpec:
     batch_size: int = DEFAULT_BATCH_SIZE  # the cap of a batch queue (a project setting)
     # Narrows and orders whatever the queue holds (see app.labeling.queue_filters).
     filters: QueueFilter = field(default_factory=QueueFilter)
+    media: str = "all"  # one of MEDIA_FILTERS: every item, image files only, video frames only
 
     def __post_init__(self) -> None:
         queue_kind(self.kind)  # a spec never names a queue that does not exist
+        if self.media not in MEDIA_FILTERS:
+            raise ValueError(f"unknown media filter {self.media!r}; one of {MEDIA_FILTERS}")
 
     def to_json(self) -> dict[str, Any]:
         """The spec as plain JSON values (the window remembers the last queue per project)."""
@@ -93,7 +99,7 @@ class QueueSpec:
 Progress = Callable[[int, int], None]
 # What a remembered queue keeps; ``size`` is a session's choice, not the queue's.
 _REMEMBERED_FIELDS = ("kind", "strategy", "failure_set", "method", "class_filter", "batch",
-                      "seed")
+                      "seed", "media")
 
 QueueBuilder = Callable[[Workspace, QueueSpec, "int | None", "Progress | None"],
                         list[RankedSample]]
@@ -257,7 +263,7 @@ def build_queue(workspace: Workspace, spec: QueueSpec,
     """
     kind = queue_kind(spec.kind)
     items = kind.build(workspace, spec, spec.top(workspace.latest_model() is not None), progress)
-    return apply_filter(workspace, items, spec.filters)
+    return apply_filter(workspace, filter_media(workspace, spec, items), spec.filters)
 
 
 def queue_batch_size(workspace: Workspace) -> int:
@@ -274,6 +280,16 @@ def set_queue_batch_size(workspace: Workspace, size: int) -> None:
     if not 1 <= size <= MAX_QUEUE_BATCH:
         raise WorkspaceError(f"a queue batch holds 1 to {MAX_QUEUE_BATCH:,} samples, not {size}")
     workspace.set_setting(QUEUE_SIZE_SETTING, str(size))
+
+
+def filter_media(workspace: Workspace, spec: QueueSpec,
+                 items: list[RankedSample]) -> list[RankedSample]:
+    """``items`` restricted to ``spec.media``: all, image files only or video frames only."""
+    if spec.media == "all":
+        return items
+    frames = set(workspace.frame_sample_ids())
+    want_frames = spec.media == "videos"
+    return [item for item in items if (item.sample_id in frames) == want_frames]
 
 
 def queue_counts(workspace: Workspace, status: dict[str, Any] | None = None) -> dict[str, int]:

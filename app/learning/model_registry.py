@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from app.domain.dataset_version import dataset_version
 from app.domain.records import ModelVersion
 from app.files.confined_paths import confined_path
+from app.pool.frame_cache import restore_missing_frames
 from app.project.workspace import Workspace, WorkspaceError
 
 if TYPE_CHECKING:  # torch is heavy: imported only where a network is needed
@@ -53,6 +54,9 @@ def training_set(workspace: Workspace) -> TrainingSet:
     classes = [c.name for c in infos]
     index = {name: i for i, name in enumerate(classes)}
     labeled = workspace.labeled_samples()
+    # A frame read by path needs its cached PNG; one lost from the cache is
+    # decoded again from its video here, once, not missed by the loader.
+    restore_missing_frames(workspace, (s for s, _ in labeled))
     return TrainingSet(
         sample_ids=[s.id for s, _ in labeled],
         paths=[str(workspace.resolve(s.path)) for s, _ in labeled],

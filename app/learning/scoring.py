@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from app.domain.records import ModelVersion
 from app.files.atomic_write import staged_folder
 from app.learning.model_registry import load_learner, score_cache_dir
+from app.pool.frame_cache import restore_missing_frames
 from app.project.workspace import Workspace
 
 BATCH_SIZE = 256
@@ -123,6 +124,7 @@ def _score_samples(
 
     learner = load_learner(workspace, version)
     samples = workspace.samples(sample_ids.tolist())
+    restore_missing_frames(workspace, samples)  # frames lost from the cache: decoded again
     paths = [str(workspace.resolve(s.path)) for s in samples]
     n_classes = len(version.classes)
     probs, mcs, embs, failed = [], [], [], {}

@@ -26,7 +26,7 @@ import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
@@ -47,6 +47,7 @@ from app.pool.export_formats.common import (
     ExportOptions,
     FormatWriter,
 )
+from app.pool.frame_cache import FrameExports, FrameUnavailable
 from app.project.workspace import Workspace
 
 __all__ = ["EXPORT_FORMATS", "ExportError", "ExportOptions", "ExportReport", "export_dataset"]
@@ -237,28 +238,43 @@ def _write_dataset(
     newest = workspace.current_annotations()
     items: list[ExportedItem] = []
     skipped: list[dict[str, str]] = []
+    frames = FrameExports(workspace, (sample for sample, _ in labeled))
     for done, (sample, label) in enumerate(labeled, start=1):
-        source = workspace.resolve(sample.path)
-        if not source.is_file():
-            skipped.append({"path": str(source), "reason": "file missing since import"})
-            continue
-        if file_sha256(source) != sample.sha256:
-            skipped.append({"path": str(source), "reason": "file changed since import"})
-            continue
+        extra: dict = {}
+        if sample.is_frame:
+            # A frame's pixels are its cached PNG; its sha256 names (video, index).
+            try:
+                source = frames.source(sample)
+            except FrameUnavailable as exc:
+                skipped.append({"path": sample.path, "reason": str(exc)})
+                continue
+            extra = frames.columns(sample)
+        else:
+            source = workspace.resolve(sample.path)
+            if not source.is_file():
+                skipped.append({"path": str(source), "reason": "file missing since import"})
+                continue
+            if file_sha256(source) != sample.sha256:
+                skipped.append({"path": str(source), "reason": "file changed since import"})
+                continue
         written, file_sha = str(source), sample.sha256
         relative = writer.image_path(ctx, sample, label, source)
         if relative is not None:
+            if sample.is_frame:  # named after its video and time, not the cache's file
+                relative = str(PurePosixPath(relative).with_name(frames.file_name(sample)))
             dest = ctx.place(source, relative)
             written = dest.relative_to(staging).as_posix()
             if source.suffix.lower() in CONVERT_TO_PNG:
                 file_sha = file_sha256(dest)
+        if sample.is_frame:
+            file_sha = file_sha256(source)
         items.append(ExportedItem(sample, label, newest[sample.id], source, written, file_sha,
-                                  sample.sha256))
+                                  sample.sha256, extra))
         if progress:
             progress(done, len(labeled))
     writer.write(ctx, items)
     files = [{"path": i.path, "label": i.label, "sha256": i.sha256,
-              "source_sha256": i.source_sha256} for i in items]
+              "source_sha256": i.source_sha256, **i.frame} for i in items]
     counts = {name: 0 for name in classes}
     for item in items:
         counts[item.label] += 1
@@ -283,6 +299,16 @@ def _write_dataset(
         "folders": sorted(ctx.folders),
     }
     return manifest, skipped
+
+
+def _columns(rows: list[dict]) -> list[str]:
+    """CSV columns: the keys of every row in first-seen order (frames add video columns)."""
+    names = {"path": None, "label": None, "sha256": None, "annotator": None, "labeled_at": None}
+    if rows:
+        names = {}
+        for row in rows:
+            names.update(dict.fromkeys(row))
+    return list(names)
 
 
 def _swap_into_place(staging: Path, out: Path, replace: bool) -> tuple[Path | None, list[str]]:

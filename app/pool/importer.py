@@ -1,8 +1,9 @@
-"""Importing folders of images into a project's pool.
+"""Importing folders of images and videos into a project's pool.
 
 Files are decoded and hashed in worker processes (one per core) while this
 process records the results, chunk by chunk, so an interrupted import keeps
-what it finished and re-running it adds only what is missing.
+what it finished and re-running it adds only what is missing.  Videos go
+to :mod:`app.pool.video_import`, which adds the frames worth labeling.
 """
 
 from __future__ import annotations
@@ -16,9 +17,18 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from app.files.image_io import IMAGE_SUFFIXES
 from app.files.image_walk import walk_image_files
 from app.files.safe_files import max_file_bytes
+from app.files.video_probe import (
+    VIDEO_SUFFIXES,
+    NotAVideo,
+    UnreadableVideo,
+    VideoInfo,
+    probe_video,
+)
 from app.pool.import_worker import FileResult, inspect_chunk
+from app.pool.video_import import FrameSampling, FrameWriters, VideoProgress, import_video
 from app.project.workspace import SUBFOLDERS, Workspace, WorkspaceError
 
 CHUNK_SIZE = 64
@@ -39,9 +49,11 @@ class ImportReport:
     """The outcome of one import; ``to_json`` is the CLI's ``--json`` object."""
 
     batch: int
-    added: int = 0
+    added: int = 0  # new items: image files and video frames
     duplicates: int = 0
     failed: list[ImportFailure] = field(default_factory=list)
+    videos: int = 0  # readable videos looked at (a truncated one too)
+    frames: int = 0  # of ``added``, the frames taken from videos
 
     def to_json(self) -> dict:
         return {
@@ -49,20 +61,25 @@ class ImportReport:
             "duplicates": self.duplicates,
             "failed": [{"path": f.path, "reason": f.reason} for f in self.failed],
             "batch": self.batch,
+            "videos": self.videos,
+            "frames": self.frames,
         }
 
 
 def find_image_files(
-    sources: Sequence[str | os.PathLike[str]], skip: Iterable[Path] = ()
+    sources: Sequence[str | os.PathLike[str]], skip: Iterable[Path] = (),
+    suffixes: Iterable[str] = IMAGE_SUFFIXES,
 ) -> tuple[list[str], list[ImportFailure]]:
     """Expand folders recursively into image files, in a stable order.
 
     A file named directly is always tried (its content decides); inside
-    folders only image suffixes are taken and hidden entries are skipped.
+    folders only ``suffixes`` (image suffixes unless told) are taken and
+    hidden entries are skipped.
     Symbolic links are listed but not followed into folders, so a link
     loop cannot hang the walk; a broken link is listed and then reported.
     """
     skip_dirs = {os.path.abspath(p) for p in skip}
+    wanted = frozenset(suffixes)
     files: list[str] = []
     missing: list[ImportFailure] = []
     seen: set[str] = set()
@@ -75,7 +92,7 @@ def find_image_files(
     for source in sources:
         source_path = os.path.abspath(source)
         if os.path.isdir(source_path):
-            for path in walk_image_files(source_path, skip_dirs):
+            for path in walk_image_files(source_path, skip_dirs, wanted):
                 add(path)
         elif os.path.lexists(source_path):
             add(source_path)
@@ -104,6 +121,35 @@ def _inspect_all(
         yield from pool.map(inspect, chunks)
 
 
+def split_videos(
+    paths: Sequence[str],
+) -> tuple[list[str], list[tuple[str, VideoInfo]], list[ImportFailure]]:
+    """Sort files into images, videos and failures, by content where the suffix is no image's.
+
+    A file with an image suffix goes to the image import (its decoder
+    decides).  Any other file is probed with FFmpeg: a video goes to the video
+    import, a still image or unknown bytes to the image import (which names
+    the reason), and a file that is a container but no usable video (audio
+    only, an unknown codec, an MP4 cut before its index) fails here.
+    """
+    images: list[str] = []
+    videos: list[tuple[str, VideoInfo]] = []  # with what the probe found, not probed twice
+    failed: list[ImportFailure] = []
+    for path in paths:
+        if os.path.splitext(path)[1].lower() in IMAGE_SUFFIXES:
+            images.append(path)
+            continue
+        try:
+            info = probe_video(path)
+        except NotAVideo:
+            images.append(path)
+        except UnreadableVideo as exc:
+            failed.append(ImportFailure(path, str(exc)))
+        else:
+            videos.append((path, info))
+    return images, videos, failed
+
+
 def import_images(
     workspace: Workspace,
     sources: Sequence[str | os.PathLike[str]],
@@ -111,23 +157,29 @@ def import_images(
     workers: int | None = None,
     progress: ProgressCallback | None = None,
     max_bytes: int | None = None,
+    sampling: FrameSampling | None = None,
+    video_progress: VideoProgress | None = None,
 ) -> ImportReport:
-    """Import every image under ``sources`` into the workspace as one batch.
+    """Import every image and video under ``sources`` into the workspace as one batch.
 
     Content already in the pool (same sha256) is skipped and counted as a
     duplicate; unreadable files are reported with the reason and the import
     carries on. Only regular files up to ``max_bytes`` (default:
     :func:`app.files.safe_files.max_file_bytes`) are read: FIFOs, devices and
     larger files fail with a reason instead of hanging or filling memory.
+    Videos (any size: they are streamed) give the frames ``sampling``
+    chooses (default :class:`app.pool.video_import.FrameSampling`), with
+    ``video_progress(name, done, total)`` per video.
     """
     try:
         limit = max_file_bytes(max_bytes)
     except ValueError as exc:
         raise WorkspaceError(str(exc)) from exc
     skip = [workspace.root / name for name in SUBFOLDERS]
-    paths, missing = find_image_files(sources, skip)
+    found, missing = find_image_files(sources, skip, IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+    paths, videos, refused = split_videos(found)
     batch_id = workspace.create_batch([os.path.abspath(s) for s in sources])
-    report = ImportReport(batch=batch_id, failed=list(missing))
+    report = ImportReport(batch=batch_id, failed=list(missing) + refused)
     workers = workers if workers is not None else (os.cpu_count() or 1)
     seen_sha: set[str] = set()
     done = 0
@@ -138,8 +190,28 @@ def import_images(
         done += len(results)
         if progress:
             progress(done, len(paths))
+    if videos:
+        _import_videos(workspace, batch_id, videos, sampling or FrameSampling(), workers,
+                       video_progress, report)
     workspace.finish_batch(batch_id, report.added, report.duplicates, len(report.failed))
     return report
+
+
+def _import_videos(workspace: Workspace, batch_id: int, videos: list[tuple[str, VideoInfo]],
+                   sampling: FrameSampling, workers: int,
+                   progress: VideoProgress | None, report: ImportReport) -> None:
+    writers = FrameWriters(workers) if workers > 1 else None
+    try:
+        for path, info in videos:
+            outcome = import_video(workspace, path, batch_id, sampling, writers, progress, info)
+            report.videos += outcome.imported
+            report.frames += outcome.added
+            report.added += outcome.added
+            if outcome.reason is not None:
+                report.failed.append(ImportFailure(path, outcome.reason))
+    finally:
+        if writers is not None:
+            writers.close()
 
 
 def _record_chunk(

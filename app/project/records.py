@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.domain.records import Annotation, FailureItem, ImportBatch, Job, Sample
+from app.domain.records import Annotation, FailureItem, ImportBatch, Job, Media, Sample
 from app.store.backend import SqlStore
 
 
@@ -73,6 +73,30 @@ class WorkspaceRecords:
                        batch_id: int) -> int:
         """Add ``(path, sha256, width, height, phash)`` rows; returns how many were new."""
         return self.store.insert_samples(rows, batch_id)
+
+    # -- videos and their frames -----------------------------------------------
+
+    def add_media(self, path: str, sha256: str, duration_s: float | None, fps: float | None,
+                  width: int, height: int, size_bytes: int) -> Media:
+        """The video with this content (sha256), recorded now unless it already was."""
+        return self.store.add_media(path, sha256, duration_s, fps, width, height, size_bytes)
+
+    def media(self, ids: Sequence[int] | None = None) -> list[Media]:
+        """Videos by id (every one when ``ids`` is None), in id order."""
+        return self.store.list_media(ids)
+
+    def frame_sample_ids(self) -> list[int]:
+        """Ids of the items that are video frames, in id order."""
+        return self.store.frame_sample_ids()
+
+    def frames_of_media(self, media_id: int) -> list[tuple[int, int, float]]:
+        """``(sample_id, frame_index, timestamp_s)`` of a video's items, in frame order."""
+        return self.store.frames_of_media(media_id)
+
+    def insert_frames(self, rows: Sequence[tuple[str, str, int, int, int, int, int, float]],
+                      batch_id: int) -> int:
+        """Add frame items ``(path, sha256, w, h, phash, media_id, frame_index, timestamp_s)``."""
+        return self.store.insert_frames(rows, batch_id)
 
     # -- annotations ----------------------------------------------------------
 

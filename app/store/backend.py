@@ -41,6 +41,7 @@ from app.domain.records import (
     FailureItem,
     ImportBatch,
     Job,
+    Media,
     ModelVersion,
     Sample,
 )
@@ -59,6 +60,7 @@ from app.store.tables import (
     failure_sets,
     import_batches,
     jobs,
+    media,
     model_version_items,
     model_versions,
     samples,
@@ -418,6 +420,49 @@ class SqlStore:
 
     def sample_ids_in_batch(self, batch_id: int) -> list[int]:
         return [r[0] for r in self._tuples(_IDS_IN_BATCH, batch_id=batch_id)]
+
+    # -- videos and their frames -------------------------------------------
+
+    def add_media(self, path: str, sha256: str, duration_s: float | None, fps: float | None,
+                  width: int, height: int, size_bytes: int) -> Media:
+        """The video with this content, recorded now unless it already was."""
+        with self._write() as conn:
+            conn.execute(_INSERT_MEDIA, {
+                "path": path, "sha256": sha256, "duration_s": duration_s, "fps": fps,
+                "width": width, "height": height, "size_bytes": size_bytes,
+                "imported_at": utc_now()})
+            row = conn.execute(_MEDIA_BY_SHA, {"sha256": sha256}).one()
+        return Media(*row)
+
+    def list_media(self, ids: Sequence[int] | None = None) -> list[Media]:
+        """Videos by id (all of them when ``ids`` is None), in id order."""
+        rows = self._rows(_ALL_MEDIA) if ids is None else [
+            r for start in range(0, len(ids), _CHUNK)
+            for r in self._rows(_ALL_MEDIA.where(media.c.id.in_(list(ids[start:start + _CHUNK]))))]
+        return [Media(*r) for r in sorted(rows, key=lambda r: r[0])]
+
+    def frame_sample_ids(self) -> list[int]:
+        """Ids of the items that are video frames, in id order."""
+        return [r[0] for r in self._tuples(_FRAME_IDS)]
+
+    def frames_of_media(self, media_id: int) -> list[tuple[int, int, float]]:
+        """``(sample_id, frame_index, timestamp_s)`` of a video's frame items, in frame order."""
+        return self._tuples(_FRAMES_OF_MEDIA, media_id=media_id)
+
+    def insert_frames(self, rows: Sequence[tuple[str, str, int, int, int, int, int, float]],
+                      batch_id: int) -> int:
+        """Insert ``(path, sha256, width, height, phash, media_id, frame_index, timestamp_s)``.
+
+        As :meth:`insert_samples`, a frame already present (its sha256 is
+        the identity of video and frame index) is skipped, so re-running an
+        import adds nothing twice.
+        """
+        if not rows:
+            return 0
+        now = utc_now()
+        with self._write() as conn:
+            return self._driver.executemany(
+                conn, _INSERT_FRAMES, _FRAME_COLUMNS, [(*row, now, batch_id) for row in rows])
 
     # -- annotations ------------------------------------------------------
 
@@ -799,6 +844,19 @@ _IDS_IN_BATCH = (select(samples.c.id).where(samples.c.batch_id == bindparam("bat
                  .order_by(samples.c.id))
 _SAMPLE_COLUMNS = ("path", "sha256", "width", "height", "phash", "imported_at", "batch_id")
 _INSERT_SAMPLES = sqlite_engine.insert_ignoring_duplicates(samples)
+_FRAME_COLUMNS = ("path", "sha256", "width", "height", "phash", "media_id", "frame_index",
+                  "timestamp_s", "imported_at", "batch_id")
+# Its own statement object: compiled statements are cached per object, with
+# the columns of their first use, and image rows name fewer columns.
+_INSERT_FRAMES = sqlite_engine.insert_ignoring_duplicates(samples)
+_INSERT_MEDIA = sqlite_engine.insert_ignoring_duplicates(media)
+_ALL_MEDIA = select(media.c.id, media.c.path, media.c.sha256, media.c.duration_s, media.c.fps,
+                    media.c.width, media.c.height, media.c.size_bytes, media.c.imported_at)
+_MEDIA_BY_SHA = _ALL_MEDIA.where(media.c.sha256 == bindparam("sha256"))
+_FRAME_IDS = select(samples.c.id).where(samples.c.media_id.is_not(None)).order_by(samples.c.id)
+_FRAMES_OF_MEDIA = (select(samples.c.id, samples.c.frame_index, samples.c.timestamp_s)
+                    .where(samples.c.media_id == bindparam("media_id"))
+                    .order_by(samples.c.frame_index))
 
 _CURRENT = _current_annotation_rows()
 _CURRENT_LABELS = (select(_CURRENT.c.sample_id, _CURRENT.c.class_id)

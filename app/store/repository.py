@@ -18,6 +18,7 @@ from app.domain.records import (
     FailureItem,
     ImportBatch,
     Job,
+    Media,
     ModelVersion,
     Sample,
 )
@@ -59,6 +60,20 @@ class ProjectRepository(Protocol):
 
     def insert_samples(self, rows: Sequence[tuple[str, str, int, int, int]],
                        batch_id: int) -> int: ...
+
+    # -- videos and their frames ---------------------------------------------
+
+    def add_media(self, path: str, sha256: str, duration_s: float | None, fps: float | None,
+                  width: int, height: int, size_bytes: int) -> Media: ...
+
+    def media(self, ids: Sequence[int] | None = None) -> list[Media]: ...
+
+    def frame_sample_ids(self) -> list[int]: ...
+
+    def frames_of_media(self, media_id: int) -> list[tuple[int, int, float]]: ...
+
+    def insert_frames(self, rows: Sequence[tuple[str, str, int, int, int, int, int, float]],
+                      batch_id: int) -> int: ...
 
     # -- annotations --------------------------------------------------------
 

@@ -77,6 +77,22 @@ samples = Table(
     Column("frame_index", Integer),
     Column("timestamp_s", Double),
     Index("samples_batch", "batch_id"),
+    Index("samples_media_frame", "media_id", "frame_index"),
+)
+
+# A video that frames were taken from: one row per content (sha256), so a
+# re-import finds it; frames point here through ``samples.media_id``.
+media = Table(
+    "media", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("sha256", Text, nullable=False, unique=True),
+    Column("duration_s", Double),
+    Column("fps", Double),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("imported_at", Text, nullable=False),
 )
 
 # Append-only history: the newest row of an item is its current annotation.

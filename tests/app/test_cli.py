@@ -45,4 +45,5 @@ def test_import_json_is_exactly_one_object(tmp_path):
     write_noise_images(tmp_path / "src", 3)
     run_cli("init", tmp_path / "p", "--classes", "a")
     out = run_cli("import", tmp_path / "p", tmp_path / "src", "--json").stdout
-    assert json.loads(out) == {"added": 3, "duplicates": 0, "failed": [], "batch": 1}
+    assert json.loads(out) == {"added": 3, "duplicates": 0, "failed": [], "batch": 1,
+                               "videos": 0, "frames": 0}

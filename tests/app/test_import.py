@@ -67,7 +67,7 @@ def test_bad_files_are_reported_and_good_ones_land(tmp_path):
     assert set(reasons) == set(expected)
     for name, fragment in expected.items():
         assert fragment in reasons[name], (name, reasons[name])
-    assert set(report) == {"added", "duplicates", "failed", "batch"}
+    assert set(report) == {"added", "duplicates", "failed", "batch", "videos", "frames"}
 
 
 def _import_as_unprivileged_user(project: Path, source: Path, queue) -> None:

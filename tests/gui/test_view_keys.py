@@ -62,7 +62,7 @@ def test_zoom_pan_and_adjust_from_the_keyboard_in_the_window(qtbot, window):
     left = view.image_rect().left()
     qtbot.keyClick(window, Qt.Key.Key_Right)  # zoomed in: pans, stays on the sample
     assert project.current.sample_id == first and view.image_rect().left() < left
-    qtbot.keyClick(window, "]")
+    qtbot.keyClick(window, "}")
     qtbot.keyClick(window, "~")
     assert view.adjustment.brightness_steps == 1 and view.adjustment.inverted
     assert "inverted" in window.workbench.labeling.view_status.text()

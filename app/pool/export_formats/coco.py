@@ -48,7 +48,7 @@ class CocoWriter(FormatWriter):
                 "file_name": Path(item.path).relative_to(IMAGES).as_posix(),
                 "width": item.sample.width, "height": item.sample.height,
                 "sha256": item.source_sha256, "labelloop_id": item.sample.id,
-                **frame_fields(item.sample)})
+                **frame_fields(item)})
             annotations.append({
                 "id": number, "image_id": number, "category_id": category[item.label],
                 "annotator": item.annotation.annotator,

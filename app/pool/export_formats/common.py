@@ -73,6 +73,9 @@ class ExportedItem:
     path: str
     sha256: str
     source_sha256: str
+    # A video frame's ``video`` (stored path), ``frame_index``, ``timestamp``
+    # and ``video_sha256``; empty for an image file.
+    frame: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -157,14 +160,15 @@ class FormatWriter:
 
 
 def label_row(item: ExportedItem) -> dict:
-    """The flat record the table formats carry: path, label, sha256, annotator, time."""
-    return {"path": item.path, "label": item.label, "sha256": item.source_sha256,
-            "annotator": item.annotation.annotator, "labeled_at": item.annotation.created_at}
+    """The flat record the table formats carry: path, label, sha256, annotator, time.
+
+    A video frame also carries ``video``, ``frame_index`` and ``timestamp``.
+    """
+    return {"path": item.path, **frame_fields(item), "label": item.label,
+            "sha256": item.source_sha256, "annotator": item.annotation.annotator,
+            "labeled_at": item.annotation.created_at}
 
 
-def frame_fields(sample: Item) -> dict:
-    """``video``/``frame_index``/``timestamp`` of a frame; empty for an image file."""
-    if not sample.is_frame:
-        return {}
-    return {"video": sample.media_id, "frame_index": sample.frame_index,
-            "timestamp": sample.timestamp_s}
+def frame_fields(item: ExportedItem) -> dict:
+    """``video`` (its stored path), ``frame_index``, ``timestamp`` of a frame; {} for an image."""
+    return {k: v for k, v in item.frame.items() if k != "video_sha256"}

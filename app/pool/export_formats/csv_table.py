@@ -14,10 +14,13 @@ class CsvWriter(FormatWriter):
     summary = "labels.csv: path,label,sha256,annotator,labeled_at (images stay in place)"
 
     def write(self, ctx: ExportContext, items: list[ExportedItem]) -> None:
+        rows = [label_row(item) for item in items]
+        # Frames add video, frame_index and timestamp after the path.
+        fields = list(dict.fromkeys([COLUMNS[0], *(k for row in rows for k in row), *COLUMNS]))
         with ctx.open_text("labels.csv", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+            writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
-            writer.writerows(label_row(item) for item in items)
+            writer.writerows(rows)
 
 
 WRITER = CsvWriter()

@@ -44,7 +44,7 @@ def metadata_rows(items: list[ExportedItem], relative_to: str | None) -> list[di
         rows.append({"file_name": name, "label": item.label,
                      "annotator": item.annotation.annotator,
                      "labeled_at": item.annotation.created_at,
-                     "sha256": item.source_sha256, **frame_fields(item.sample)})
+                     "sha256": item.source_sha256, **frame_fields(item)})
     return rows
 
 
@@ -77,7 +77,7 @@ def arrow_table(rows: list[dict], classes: list[str], image_column: dict[str, li
                                          "sha256"]
     for row in rows:  # frame columns appear when any item is a frame
         names += [k for k in row if k not in names]
-    types = {"frame_index": pa.int64(), "timestamp": pa.float64(), "video": pa.int64()}
+    types = {"frame_index": pa.int64(), "timestamp": pa.float64()}
     arrays = {}
     for name in names:
         values = [row.get(name) for row in rows]
@@ -86,7 +86,7 @@ def arrow_table(rows: list[dict], classes: list[str], image_column: dict[str, li
             features[name] = {"_type": "ClassLabel", "names": list(classes)}
         else:
             arrays[name] = pa.array(values, types.get(name, pa.string()))
-            kind = {"frame_index": "int64", "timestamp": "float64", "video": "int64"}
+            kind = {"frame_index": "int64", "timestamp": "float64"}
             features[name] = {"_type": "Value", "dtype": kind.get(name, "string")}
     if image_column is not None:
         arrays = {"image": pa.array(columns["image"], pa.struct(
@@ -100,7 +100,7 @@ def card_columns(items: list[ExportedItem]) -> list[tuple[str, str]]:
     """The columns after ``image`` and ``label``, with the frame columns if any frame."""
     columns = [("annotator", "string"), ("labeled_at", "string"), ("sha256", "string")]
     if any(item.sample.is_frame for item in items):
-        columns += [("video", "int64"), ("frame_index", "int64"), ("timestamp", "float64")]
+        columns += [("video", "string"), ("frame_index", "int64"), ("timestamp", "float64")]
     return columns
 
 

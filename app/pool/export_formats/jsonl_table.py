@@ -8,7 +8,6 @@ from app.pool.export_formats.common import (
     ExportContext,
     ExportedItem,
     FormatWriter,
-    frame_fields,
     label_row,
 )
 
@@ -21,7 +20,7 @@ class JsonlWriter(FormatWriter):
     def write(self, ctx: ExportContext, items: list[ExportedItem]) -> None:
         with ctx.open_text("labels.jsonl") as handle:
             for item in items:
-                handle.write(json.dumps({**label_row(item), **frame_fields(item.sample)}) + "\n")
+                handle.write(json.dumps(label_row(item)) + "\n")
 
 
 WRITER = JsonlWriter()

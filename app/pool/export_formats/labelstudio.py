@@ -27,8 +27,8 @@ from app.pool.export_formats.common import (
     ExportedItem,
     ExportError,
     FormatWriter,
-    frame_fields,
 )
+from app.pool.frame_rows import frame_fields as video_frame_fields
 
 #: Label Studio's URL for files it serves from LOCAL_FILES_DOCUMENT_ROOT.
 LOCAL_FILES_PREFIX = "/data/local-files/?d="
@@ -85,7 +85,8 @@ def _task_data(ctx: ExportContext, sample: Item, source: Path) -> dict:
     data = {TO_NAME: image_reference(source, ctx.options.image_url_prefix,
                                      ctx.options.image_root),
             "sha256": sample.sha256, "labelloop_id": sample.id}
-    data.update(frame_fields(sample))
+    if sample.is_frame:
+        data.update(video_frame_fields(sample, ctx.workspace.media([sample.media_id])[0]))
     return data
 
 
