@@ -9,7 +9,7 @@ import argparse
 from app.cli import validators
 from app.cli.output import print_json, print_table, progress_bar
 from app.labeling.queue_filters import SORT_ORDERS, QueueFilter
-from app.labeling.queues import QUEUE_KINDS, QUEUE_TITLES, QueueSpec, build_queue
+from app.labeling.queues import MEDIA_FILTERS, QUEUE_KINDS, QUEUE_TITLES, QueueSpec, build_queue
 from app.learning.pick_reasons import ColdStartReason
 from app.learning.ranking import rank_unlabeled
 from app.pool.frame_rows import with_frame_fields
@@ -70,6 +70,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help="only samples labeled on or after this day (UTC)")
     queue.add_argument("--labeled-to", type=validators.calendar_day, metavar="YYYY-MM-DD",
                        help="only samples labeled on or before this day (UTC)")
+    queue.add_argument("--media", default="all", choices=list(MEDIA_FILTERS),
+                       help="every item, image files only, or video frames only")
     queue.add_argument("--import-batch", type=validators.count, metavar="ID",
                        help="only samples of this import batch (see labelloop status --json)")
     queue.add_argument("--sort", default="queue", choices=list(SORT_ORDERS),
@@ -132,16 +134,18 @@ def run_queue(args: argparse.Namespace) -> int:
         raise WorkspaceError("the 'failures' queue needs --failure-set NAME")
     spec = QueueSpec(kind=args.kind, strategy=args.strategy, failure_set=args.failure_set,
                      method=args.method, class_filter=args.class_filter, seed=args.seed,
-                     filters=filters)
+                     filters=filters, media=args.media)
     with Workspace.open(args.project) as workspace:
         _check_names(workspace, args)
         with progress_bar("building queue") as bar:
             items = build_queue(workspace, spec, bar)
         labels = workspace.current_labels()
-    shown_items = items[:args.top]
+        shown_items = items[:args.top]
+        rows = with_frame_fields(workspace, [
+            {**item.to_json(), "label": labels.get(item.sample_id)} for item in shown_items
+        ]) if args.json else []
     if args.json:
-        print_json([{**item.to_json(), "label": labels.get(item.sample_id)}
-                    for item in shown_items])
+        print_json(rows)
         return 0
     described = filters.describe()
     print(f"{QUEUE_TITLES[args.kind]}: {len(items):,} sample(s)"

@@ -248,3 +248,9 @@ def test_cli_import_json_counts_videos_and_frames(tmp_path):
     assert out["videos"] == 1 and out["frames"] == 2 and out["added"] == 5
     bad = run_cli("import", tmp_path / "p", src, "--every", "0", check=False)
     assert bad.returncode == 2 and "--every" in bad.stderr
+    # The queues list frames apart from image files, each frame with its video fields.
+    rows = json.loads(run_cli("queue", tmp_path / "p", "--media", "videos", "--json").stdout)
+    assert len(rows) == 2 and all(r["video"].endswith("a.mp4") for r in rows)
+    assert [r["frame_index"] is not None for r in rows] == [True, True]
+    rows = json.loads(run_cli("queue", tmp_path / "p", "--media", "images", "--json").stdout)
+    assert len(rows) == 3 and all("video" not in r for r in rows)
