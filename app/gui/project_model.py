@@ -152,8 +152,12 @@ class ProjectModel(QObject):
         self.spec = spec
         self._queue_generation += 1
         generation = self._queue_generation
-        if spec.kind in SYNC_KINDS and spec.filters.is_empty and spec.media == "all":
-            whole = spec.size is not None and spec.size <= FIRST_PAGE
+        # Small queues are built whole here, filters and all; a big one shows its
+        # first page here only when unfiltered (a filter may need every row).
+        small = spec.kind in SYNC_KINDS and self.counts().get(spec.kind, 0) <= FIRST_PAGE
+        plain = spec.filters.is_empty and spec.media == "all"
+        if spec.kind in SYNC_KINDS and (small or plain):
+            whole = small or (spec.size is not None and spec.size <= FIRST_PAGE)
             first = build_queue(self.workspace, spec if whole else
                                 dataclasses.replace(spec, size=FIRST_PAGE))
             self.queue_pending = False

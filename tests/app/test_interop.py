@@ -506,25 +506,35 @@ def test_label_studio_image_urls_follow_the_prefix_and_root(labeled, tmp_path):
     assert not (tmp_path / "ls2").exists()
 
 
-def test_video_frames_carry_video_frame_index_and_timestamp():
-    from app.domain.records import Annotation, Item
-    from app.pool.export_formats.common import ExportedItem
-    from app.pool.export_formats.hf_imagefolder import arrow_table, metadata_rows
+def test_video_frames_carry_video_frame_index_and_timestamp(tmp_path):
+    """Every format names a frame's video, index and time; image files carry none."""
+    from tests.app.video_fixtures import make_video
 
-    annotation = Annotation(1, 1, "cat", "ann", "2026-01-01T00:00:00+00:00", None, "cli", None)
-    frame = Item(1, "v.mp4#12", "ab" * 32, 8, 8, 0, "t", 1, media_id=3, frame_index=12,
-                 timestamp_s=0.48)
-    image = Item(2, "a.png", "cd" * 32, 8, 8, 0, "t", 1)
-    items = [ExportedItem(s, "cat", annotation, Path(s.path), f"train/cat/{s.id}.png", s.sha256,
-                          s.sha256) for s in (frame, image)]
-    rows = metadata_rows(items, "train")
-    assert rows[0] | {} == {"file_name": "cat/1.png", "label": "cat", "annotator": "ann",
-                           "labeled_at": "2026-01-01T00:00:00+00:00", "sha256": "ab" * 32,
-                           "video": 3, "frame_index": 12, "timestamp": 0.48}
-    assert "frame_index" not in rows[1]  # an image file has no frame keys
-    table = arrow_table(rows, ["cat"], None)
-    assert table.column("frame_index").to_pylist() == [12, None]
-    assert table.column("timestamp").to_pylist() == [0.48, None]
+    video = tmp_path / "src" / "drive.mp4"
+    video.parent.mkdir()
+    make_video(video, fps=25)
+    write_noise_images(tmp_path / "src", 2)
+    with Workspace.init(tmp_path / "p", ["car", "none"]) as ws:
+        import_images(ws, [tmp_path / "src"], workers=1)
+        for n, sample in enumerate(ws.samples()):
+            ws.label(sample.id, "car" if n % 2 else "none", "ann")
+        truth = {s.id: (s.frame_index, s.timestamp_s) for s in ws.samples() if s.is_frame}
+        stored_video = ws.media()[0].path
+        assert len(truth) >= 2
+        export_dataset(ws, tmp_path / "hf", "hf")
+        export_dataset(ws, tmp_path / "coco", "coco")
+        export_dataset(ws, tmp_path / "jsonl", "jsonl")
+    rows = [json.loads(line) for line in
+            (tmp_path / "hf" / "train" / "metadata.jsonl").read_text().splitlines()]
+    coco = json.loads((tmp_path / "coco" / "annotations.json").read_text())["images"]
+    table = [json.loads(line) for line in
+             (tmp_path / "jsonl" / "labels.jsonl").read_text().splitlines()]
+    for listing in (rows, coco, table):
+        frames = [r for r in listing if "frame_index" in r]
+        assert len(frames) == len(truth) and len(listing) == len(truth) + 2
+        assert {r["video"] for r in frames} == {stored_video}
+        assert sorted((r["frame_index"], r["timestamp"]) for r in frames) == sorted(
+            truth.values())
 
 
 def test_hugging_face_class_indices_are_named_through_the_dataset_card(labeled, tmp_path):
