@@ -105,7 +105,8 @@ def score_shard(
             embs.append(batch.embeddings)
             for row, reason in batch.errors.items():
                 item = items[row]
-                failed[item.sample_id] = item.error or reason
+                # A shipped file was read from a temporary copy: name the original.
+                failed[item.sample_id] = item.error or reason.replace(paths[row], item.path)
     return {"sample_ids": np.array([i.sample_id for i in items], dtype=np.int64),
             "probs": _joined(probs), "mc_probs": _joined(mcs), "embeddings": _joined(embs),
             "failed": failed}
