@@ -274,28 +274,49 @@ def run_remote_job(
     should_stop: Callable[[], bool] | None = None,
     what: str = "job",
 ) -> Any:
-    """Run ``function(*args, report=...)`` on one cluster worker; return its result.
+    """Run ``function(*args, report=..., use_gpu=...)`` on one cluster worker; return its result.
 
     ``report(event: dict)`` inside the worker puts progress events on a Ray
-    queue; here they are handed to ``progress`` as they come. The worker gets
-    a GPU when the cluster has one (and ``use_gpu=True`` among its keyword
-    arguments, for the function to pick the device). Any job that is one
-    function of plain arguments (training, pretraining) runs this way.
+    queue; here they are handed to ``progress`` as they come. ``use_gpu`` is
+    true when the worker was given a GPU (the cluster has one), for the
+    function to pick the device. Any job that is one function of plain
+    arguments (training, pretraining) runs this way.
 
     Raises
     ------
     ClusterError, ClusterLost, models.training.TrainingCancelled
         As :func:`gather`.
     """
+    return run_remote_tasks(address, function, [args], progress=progress,
+                            should_stop=should_stop, what=what, gpu_if_any=True)[0]
+
+
+def run_remote_tasks(
+    address: str,
+    function: Callable[..., Any],
+    arguments: Sequence[tuple[Any, ...]],
+    *,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_result: Callable[[int, Any], None] | None = None,
+    what: str = "task",
+    gpu_if_any: bool = False,
+) -> list[Any]:
+    """Run ``function(*args, report=..., use_gpu=...)`` for each ``args`` as parallel tasks.
+
+    Results come back in the order of ``arguments`` (``on_result`` also sees
+    each as it finishes); progress events of all tasks share one queue.
+    """
     import ray
     from ray.util.queue import Empty, Queue
 
+    results: dict[int, Any] = {}
     with ray_cluster(address) as session:
         events = Queue(maxsize=1000)
-        options = task_options(session, gpu_if_any=True)
+        options = task_options(session, gpu_if_any=gpu_if_any)
         remote = ray.remote(_reporting).options(**options)
-        ref = remote.remote(function, events, "num_gpus" in options, *args)
-        results: list[Any] = []
+        refs = [remote.remote(function, events, "num_gpus" in options, *args)
+                for args in arguments]
 
         def drain() -> None:
             while progress is not None:
@@ -308,10 +329,15 @@ def run_remote_job(
             drain()
             return bool(should_stop and should_stop())
 
-        gather(session, [ref], lambda _i, value: results.append(value), stop_or_drain,
-               what=what)
+        def keep(index: int, value: Any) -> None:
+            drain()  # a task's last events before its result
+            results[index] = value
+            if on_result is not None:
+                on_result(index, value)
+
+        gather(session, refs, keep, stop_or_drain, what=what)
         drain()
-        return results[0]
+    return [results[i] for i in range(len(arguments))]
 
 
 def _reporting(function: Callable[..., Any], events: Any, use_gpu: bool, *args: Any) -> Any:
