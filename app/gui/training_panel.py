@@ -19,8 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.annotator import resolve_annotator
+from app.gui.compute_dialog import ComputeDialog
 from app.gui.job_runner import JobRunner
 from app.gui.project_model import ProjectModel
+from app.learning.compute_setting import compute_address, describe_compute
 from app.learning.job_events import EpochProgress, ScoringDone, TrainingDone, TrainingPlan
 from app.learning.model_registry import AUTO_RETRAIN_SETTING, retrain_due
 from models.train_config import JOB_DEFAULTS
@@ -50,6 +52,12 @@ class TrainingPanel(QWidget):
         self.auto_every.setRange(0, 100_000)
         self.auto_every.setSpecialValueText("off")
         self.auto_every.setValue(int(project.workspace.setting(AUTO_RETRAIN_SETTING, "0") or 0))
+        self.compute = QLabel(describe_compute(compute_address(project.workspace)))
+        self.compute.setObjectName("computeTarget")
+        self.change_compute = QPushButton("Change…")
+        self.change_compute.setObjectName("changeCompute")
+        self.change_compute.setToolTip("Run training and scoring on this machine or on a "
+                                       "Ray cluster")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
@@ -67,6 +75,10 @@ class TrainingPanel(QWidget):
         form.addRow("Epochs", self.epochs)
         form.addRow("At least N steps", self.min_steps)
         form.addRow("Auto every N labels", self.auto_every)
+        compute_row = QHBoxLayout()
+        compute_row.addWidget(self.compute, 1)
+        compute_row.addWidget(self.change_compute)
+        form.addRow("Compute", compute_row)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 8, 0, 0)
         layout.addWidget(QLabel("<b>Training</b>"))
@@ -76,6 +88,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.state)
 
         self.retrain.clicked.connect(self.start_training)
+        self.change_compute.clicked.connect(self.choose_compute)
         self.cancel.clicked.connect(self.trainer.cancel)
         self.auto_every.valueChanged.connect(
             lambda n: project.workspace.set_setting(AUTO_RETRAIN_SETTING, str(n)))
@@ -91,6 +104,11 @@ class TrainingPanel(QWidget):
         for runner in (self.trainer, self.scorer):
             runner.unreadable.connect(self.project.message.emit)
         project.labelsChanged.connect(self._maybe_auto_retrain)
+
+    def choose_compute(self) -> None:
+        """Open the compute dialog; show where jobs will run once it is closed."""
+        ComputeDialog(self.project.workspace, self).exec()
+        self.compute.setText(describe_compute(compute_address(self.project.workspace)))
 
     # -- training ---------------------------------------------------------
 
