@@ -65,6 +65,16 @@ class LocalCluster:
         return [pid for pid, line in self._members().items()
                 if line.startswith(f"ray::{task_name}")]
 
+    def kill(self) -> None:
+        """The whole cluster dies at once (SIGKILL to each of its processes): a lost head."""
+        for pid in [self.process.pid, *self._members()]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait(10)
+        self.stop()
+
     def stop(self) -> None:
         """Stop every process of this cluster (its process group) and remove its files."""
         if self.process.poll() is None:

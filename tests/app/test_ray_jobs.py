@@ -76,15 +76,28 @@ def test_train_on_the_cluster_registers_the_version_as_a_local_run_does(cluster,
         assert job.params["ray"] == cluster.address
 
 
+def _simulate(*args: object) -> str:
+    """``labelloop simulate ARGS`` in this process, through the command's parser; stdout."""
+    import contextlib
+    import io
+
+    from app.cli.main import build_parser
+
+    parsed = build_parser(("simulate",)).parse_args(["simulate", *map(str, args)])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert parsed.run(parsed) == 0
+    return out.getvalue()
+
+
 def test_simulate_on_the_cluster_gives_the_local_curves_and_resumes(cluster, tmp_path):
     write_two_classes(tmp_path / "pool", 30, seed=1)
     write_two_classes(tmp_path / "test", 8, seed=2)
-    common = ["simulate", "--pool", tmp_path / "pool", "--test", tmp_path / "test",
+    common = ["--pool", tmp_path / "pool", "--test", tmp_path / "test",
               "--strategies", "random,margin", "--init", "6", "--step", "6", "--rounds", "1",
-              "--seeds", "0", "--epochs", "1", "--min-steps", "0", "--input-size", "16",
-              "--json"]
-    run_cli(*common, "--out", tmp_path / "local")
-    run_cli(*common, "--out", tmp_path / "ray", "--ray", cluster.address)
+              "--seeds", "0", "--epochs", "1", "--min-steps", "0", "--input-size", "16"]
+    _simulate(*common, "--out", tmp_path / "local", "--json")
+    _simulate(*common, "--out", tmp_path / "ray", "--ray", cluster.address, "--json")
     for name in ("random-seed0.json", "margin-seed0.json"):
         local = json.loads((tmp_path / "local" / "runs" / name).read_text())["rounds"]
         remote = json.loads((tmp_path / "ray" / "runs" / name).read_text())["rounds"]
@@ -95,5 +108,5 @@ def test_simulate_on_the_cluster_gives_the_local_curves_and_resumes(cluster, tmp
     assert remote_curves["strategies"] == local_curves["strategies"]
     # Resumable as a local simulation: only the deleted run is computed again.
     (tmp_path / "ray" / "runs" / "margin-seed0.json").unlink()
-    again = run_cli(*common[:-1], "--out", tmp_path / "ray", "--ray", cluster.address)
-    assert "2 rounds computed, 2 reused" in again.stdout
+    again = _simulate(*common, "--out", tmp_path / "ray", "--ray", cluster.address)
+    assert "2 rounds computed, 2 reused" in again

@@ -75,23 +75,10 @@ def test_shards_are_whole_batches_in_pool_order():
     assert np.array_equal(np.concatenate(shards), ids)
 
 
-def test_ray_scores_equal_local_scores_and_land_in_the_same_cache(cluster, pool_project):
-    ws, version, reference = pool_project
-    _forget_cache(ws, version)
-    seen = []
-    scores = ensure_scores_on_ray(ws, version, MC, cluster.address, shard_batches=1,
-                                  progress=lambda done, total: seen.append((done, total)))
-    _assert_same(scores, reference)
-    assert seen[0] == (0, 700) and seen[-1] == (700, 700)
-    assert len(seen) == 1 + 3  # one report per finished shard
-    cached = cached_scores(ws, version)
-    assert cached is not None
-    _assert_same(cached, reference)
-    assert not shard_root(ws, version.id).exists()  # committed: staging removed
-
-
-def test_a_killed_worker_is_retried_and_the_result_is_complete(cluster, pool_project):
-    """With the media shipped as bytes, too: the same numbers either way."""
+def test_ray_scores_equal_local_ones_even_when_a_worker_is_killed(cluster, pool_project):
+    """One pass, three promises: the local numbers (media shipped as bytes here; read by
+    path in the resume test below), the same cache, and a worker killed mid-pass costing
+    nothing but its shard's retry."""
     ws, version, reference = pool_project
     _forget_cache(ws, version)
     killed: list[int] = []
@@ -107,11 +94,19 @@ def test_a_killed_worker_is_retried_and_the_result_is_complete(cluster, pool_pro
 
     killer = threading.Thread(target=kill_one_worker)
     killer.start()
+    seen = []
     scores = ensure_scores_on_ray(ws, version, MC, cluster.address, shard_batches=1,
-                                  ship_media=True)
+                                  ship_media=True,
+                                  progress=lambda done, total: seen.append((done, total)))
     killer.join()
     assert killed, "no worker was seen running a shard"
     _assert_same(scores, reference)
+    assert seen[0] == (0, 700) and seen[-1] == (700, 700)
+    assert len(seen) == 1 + 3  # one report per finished shard, the retried one included
+    cached = cached_scores(ws, version)
+    assert cached is not None
+    _assert_same(cached, reference)
+    assert not shard_root(ws, version.id).exists()  # committed: staging removed
 
 
 def test_no_cluster_at_the_address_is_a_clear_error_within_seconds(pool_project):
@@ -148,7 +143,7 @@ def test_a_cluster_that_goes_away_fails_cleanly_and_the_rerun_resumes(cluster, p
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not list(shard_root(ws, version.id).rglob("*.npz")):
             time.sleep(0.1)
-        doomed.stop()
+        doomed.kill()
         stopped = time.monotonic()
         _, stderr = job.communicate(timeout=60)
     finally:
