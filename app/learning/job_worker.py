@@ -164,6 +164,7 @@ def run_scoring(workspace: Workspace, job_id: int, params: dict, should_stop: _S
 
         scores = ensure_scores_on_ray(workspace, version, mc_samples, params["ray"],
                                       ship_media=bool(params.get("ship_media")),
+                                      shard_batches=int(params.get("shard_batches") or 4),
                                       progress=progress, should_stop=should_stop)
     else:
         scores = ensure_scores(workspace, version, mc_samples, progress=progress,

@@ -113,3 +113,4 @@ def test_simulate_on_the_cluster_gives_the_local_curves_and_resumes(cluster, tmp
     local_curves = json.loads((tmp_path / "local" / "curves.json").read_text())
     remote_curves = json.loads((tmp_path / "ray" / "curves.json").read_text())
     assert remote_curves["strategies"] == local_curves["strategies"]
+

@@ -14,6 +14,8 @@ import time
 import numpy as np
 import pytest
 
+from app.learning.job_events import JobCancelled, ScoringProgress
+from app.learning.jobs import start_job
 from app.learning.model_registry import score_cache_dir
 from app.learning.ray_cluster import ClusterError
 from app.learning.ray_scoring import ensure_scores_on_ray, plan_shards
@@ -107,6 +109,24 @@ def test_ray_scores_equal_local_ones_even_when_a_worker_is_killed(cluster, pool_
     assert cached is not None
     _assert_same(cached, reference)
     assert not shard_root(ws, version.id).exists()  # committed: staging removed
+
+
+def test_a_scoring_job_on_the_cluster_is_cancelled_like_a_local_one(cluster, pool_project):
+    ws, version, _ = pool_project
+    _forget_cache(ws, version)
+    handle = start_job(ws, "score", {"model": version.id, "mc_samples": MC,
+                                     "ray": cluster.address, "shard_batches": 1})
+    events = []
+    for event in handle.events():
+        events.append(event)
+        if isinstance(event, ScoringProgress) and event.done > 0:
+            handle.cancel()  # SIGTERM to the job's worker, as the window's Cancel does
+    job = handle.wait(60)
+    assert job.status == "cancelled", job.error
+    assert isinstance(events[-1], JobCancelled)
+    assert cached_scores(ws, version) is None  # nothing committed
+    staged = list(shard_root(ws, version.id).rglob("*.npz"))
+    assert 1 <= len(staged) < 3  # finished shards kept for the next run
 
 
 def test_no_cluster_at_the_address_is_a_clear_error_within_seconds(pool_project):
