@@ -52,12 +52,6 @@ class TrainingPanel(QWidget):
         self.auto_every.setRange(0, 100_000)
         self.auto_every.setSpecialValueText("off")
         self.auto_every.setValue(int(project.workspace.setting(AUTO_RETRAIN_SETTING, "0") or 0))
-        self.compute = QLabel(describe_compute(compute_address(project.workspace)))
-        self.compute.setObjectName("computeTarget")
-        self.change_compute = QPushButton("Change…")
-        self.change_compute.setObjectName("changeCompute")
-        self.change_compute.setToolTip("Run training and scoring on this machine or on a "
-                                       "Ray cluster")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
@@ -65,6 +59,12 @@ class TrainingPanel(QWidget):
         self.state = QLabel("No training running")
         self.state.setObjectName("trainingState")
         self.state.setWordWrap(True)
+        self.compute = QLabel(describe_compute(compute_address(project.workspace)))
+        self.compute.setObjectName("computeTarget")
+        self.change_compute = QPushButton("Change…")
+        self.change_compute.setObjectName("changeCompute")
+        self.change_compute.setToolTip("Run training and scoring on this machine or on a "
+                                       "Ray cluster")
         for widget in (self.retrain, self.cancel, self.epochs, self.min_steps, self.auto_every):
             widget.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 
@@ -104,11 +104,6 @@ class TrainingPanel(QWidget):
         for runner in (self.trainer, self.scorer):
             runner.unreadable.connect(self.project.message.emit)
         project.labelsChanged.connect(self._maybe_auto_retrain)
-
-    def choose_compute(self) -> None:
-        """Open the compute dialog; show where jobs will run once it is closed."""
-        ComputeDialog(self.project.workspace, self).exec()
-        self.compute.setText(describe_compute(compute_address(self.project.workspace)))
 
     # -- training ---------------------------------------------------------
 
@@ -184,3 +179,10 @@ class TrainingPanel(QWidget):
         for runner in (self.trainer, self.scorer):
             runner.cancel()
             runner.wait()
+
+    # -- where jobs run ----------------------------------------------------
+
+    def choose_compute(self) -> None:
+        """Open the compute dialog; show where jobs will run once it is closed."""
+        ComputeDialog(self.project.workspace, self).exec()
+        self.compute.setText(describe_compute(compute_address(self.project.workspace)))
