@@ -60,3 +60,24 @@ def test_a_scoring_job_goes_to_the_cluster_and_its_error_reaches_the_window(qtbo
     job = project.list_jobs()[-1]
     assert job.params["ray"] == address and job.status == "failed"
     assert time.monotonic() - started < 30  # a real job process, failing at once
+
+
+def test_the_training_panel_shows_where_jobs_run_and_changes_it(qtbot, project, monkeypatch):
+    from app.gui import training_panel
+    from app.gui.project_model import ProjectModel
+    from app.gui.training_panel import TrainingPanel
+
+    panel = TrainingPanel(ProjectModel(project, "tester"))
+    qtbot.addWidget(panel)
+    assert panel.compute.text() == "this machine"
+
+    def choose_cluster(dialog):
+        dialog.cluster.setChecked(True)
+        dialog.address.setText("local")
+        dialog.accept()
+        return 1
+
+    monkeypatch.setattr(training_panel.ComputeDialog, "exec", choose_cluster)
+    qtbot.mouseClick(panel.change_compute, Qt.MouseButton.LeftButton)
+    assert panel.compute.text() == "Ray cluster at local"
+    assert compute_address(project) == "local"
