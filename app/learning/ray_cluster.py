@@ -158,19 +158,58 @@ def ray_cluster(address: str, *, local_cpus: int | None = None,
                                "runtime_env": _runtime_env(), "namespace": "labelloop"}
     if started_here:
         options.update(num_cpus=local_cpus, object_store_memory=object_store_bytes,
-                       include_dashboard=False)
+                       include_dashboard=False, _node_ip_address="127.0.0.1")
     else:
         options["address"] = address
-    with _keeping_sigterm():
+    with contextlib.ExitStack() as stack:
+        if started_here:
+            stack.enter_context(_job_token())
+        with _keeping_sigterm():
+            try:
+                ray.init(**options)
+            except Exception as exc:  # ConnectionError, RuntimeError, version mismatches...
+                raise ClusterError(_connect_failure(address, exc)) from exc
         try:
-            ray.init(**options)
-        except Exception as exc:  # ConnectionError, RuntimeError, version mismatches...
-            raise ClusterError(f"cannot connect to the Ray cluster at {address}: "
-                               f"{type(exc).__name__}: {exc}") from exc
+            yield ClusterSession(address, started_here)
+        finally:
+            ray.shutdown()
+
+
+@contextlib.contextmanager
+def _job_token() -> Iterator[None]:
+    """A cluster started for one job leaves no token file behind.
+
+    Left to itself, Ray protects a new local cluster with a token it saves as
+    ``~/.ray/auth_token`` for good; from then on every ``ray start --head``
+    on this machine requires that token, which a client naming an address
+    does not send, so the user's own clusters would stop accepting
+    Labelloop (and any other client) after one ``--ray local`` job. The job's
+    cluster runs on this machine for the job's length only, as Ray's local
+    clusters did before tokens. An explicit ``RAY_AUTH_MODE`` is respected.
+    """
+    import os
+
+    if "RAY_AUTH_MODE" in os.environ:
+        yield
+        return
+    os.environ["RAY_AUTH_MODE"] = "disabled"
     try:
-        yield ClusterSession(address, started_here)
+        yield
     finally:
-        ray.shutdown()
+        os.environ.pop("RAY_AUTH_MODE", None)
+
+
+def _connect_failure(address: str, exc: BaseException) -> str:
+    chain, cause = [], exc
+    while cause is not None and len(chain) < 5:
+        chain.append(f"{type(cause).__name__}: {cause}")
+        cause = cause.__cause__
+    text = " ".join(chain)
+    if "Authentication" in text or "InvalidAuthToken" in text:
+        return (f"the Ray cluster at {address} requires an authentication token: set "
+                "RAY_AUTH_MODE=token and the cluster's token (RAY_AUTH_TOKEN, or the file "
+                "~/.ray/auth_token), as for any Ray client")
+    return f"cannot connect to the Ray cluster at {address}: {type(exc).__name__}: {exc}"
 
 
 @contextlib.contextmanager

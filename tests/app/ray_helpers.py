@@ -104,7 +104,10 @@ def start_cluster(cpus: int = 2) -> LocalCluster:
     port = free_port()
     # Short: Ray's socket paths live under it and must stay under 108 bytes.
     temp_dir = Path(tempfile.mkdtemp(prefix="llray", dir="/tmp"))
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0",
+    # Authentication off, said explicitly: Ray would otherwise turn token
+    # authentication on when ~/.ray/auth_token happens to exist, and a client
+    # naming an address does not send that token.
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled",
            "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     process = subprocess.Popen(
         [str(RAY), "start", "--head", "--block", f"--port={port}",

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,13 +50,17 @@ def test_core_and_window_modules_start_without_importing_ray():
     assert result.stdout.strip() == "False"
 
 
-def test_train_on_the_cluster_registers_the_version_as_a_local_run_does(cluster, tmp_path):
+def test_train_on_a_cluster_started_for_the_job_registers_the_version_as_a_local_run_does(
+        tmp_path):
+    """``--ray local``: the job starts a cluster of its own, and leaves nothing behind."""
+    token_file = Path.home() / ".ray" / "auth_token"
+    had_token = token_file.exists()
     write_two_classes(tmp_path / "images", 12, seed=0)
     with Workspace.init(tmp_path / "proj", ["dark", "bright"]) as ws:
         import_images(ws, [tmp_path / "images"], workers=1)
         for sample in ws.samples():
             ws.label(sample.id, sample.path.split("/")[-2], "tester")
-    result = run_cli("train", tmp_path / "proj", "--ray", cluster.address, "--epochs", "2",
+    result = run_cli("train", tmp_path / "proj", "--ray", "local", "--epochs", "2",
                      "--min-steps", "0", "--patience", "0", "--val-fraction", "0.25", "--json")
     events = [json.loads(line) for line in result.stdout.splitlines()]
     assert events[0]["event"] == "plan"
@@ -74,7 +79,9 @@ def test_train_on_the_cluster_registers_the_version_as_a_local_run_does(cluster,
         assert probs.shape == (24, 2)
         job = ws.list_jobs()[-1]
         assert job.kind == "train" and job.status == "succeeded"
-        assert job.params["ray"] == cluster.address
+        assert job.params["ray"] == "local"
+    # No token file left to change how this machine's own `ray start` clusters behave.
+    assert token_file.exists() == had_token
 
 
 def _simulate(*args: object) -> str:
