@@ -114,6 +114,31 @@ def load_checkpoint(path: str | Path, expected_sha256: str) -> dict[str, Tensor]
     except OSError as err:
         raise CheckpointError(f"checkpoint {target} cannot be read: {err.strerror or err}") \
             from err
+    return load_checkpoint_bytes(data, expected_sha256, str(target))
+
+
+def load_checkpoint_bytes(data: bytes, expected_sha256: str, name: str) -> dict[str, Tensor]:
+    """Verify the sha256 of a checkpoint's bytes, then load its tensors onto the CPU.
+
+    For bytes that did not come from a file here (sent to a cluster worker,
+    say); :func:`load_checkpoint` reads a file and comes here.
+
+    Parameters
+    ----------
+    data : bytes
+        The checkpoint's exact bytes.
+    expected_sha256 : str
+        Hex digest recorded when the checkpoint was saved.
+    name : str
+        What the messages call the checkpoint (its path, or a model version).
+
+    Raises
+    ------
+    CheckpointError
+        The sha256 differs, or the bytes hold anything other than a plain
+        tensor state_dict.
+    """
+    target = name
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected_sha256.strip().lower():
         raise CheckpointError(

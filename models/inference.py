@@ -152,6 +152,15 @@ def _batches_from_tensors(images: Tensor, batch_size: int) -> Iterator[tuple[Ten
         yield chunk, [""] * len(chunk)
 
 
+def batch_seed(seed: int, batch_index: int) -> int:
+    """The seed of the dropout masks of batch ``batch_index`` for a scoring ``seed``.
+
+    Independent streams per batch (``SeedSequence`` mixes both numbers), so
+    that any batch can be scored without scoring the ones before it.
+    """
+    return int(np.random.SeedSequence([int(seed), int(batch_index)]).generate_state(1)[0])
+
+
 def _run(
     model: nn.Module,
     batches: Iterator[tuple[Tensor, list[str]]],
@@ -161,30 +170,27 @@ def _run(
     device: torch.device,
     progress: Callable[[dict], None] | None,
     num_threads: int | None,
+    batch_offset: int = 0,
 ) -> Iterator[PredictionBatch]:
     normalise = eval_transform()
     head_only = _dropout_only_in_head(model)
-    # The dropout masks come from a private RNG stream carried from batch to
-    # batch: the same seed gives the same stacks, and the caller's RNG (which
-    # runs between our yields) is neither consumed nor reset.
-    rng_state = None
-    if seed is not None:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            rng_state = torch.get_rng_state()
     start = 0
-    for raw, messages in batches:
+    for index, (raw, messages) in enumerate(batches, start=batch_offset):
         images = raw if raw.is_floating_point() else normalise(raw)
-        # Contexts are entered per batch, never held across a yield.
-        with torch.random.fork_rng(devices=[], enabled=rng_state is not None):
-            if rng_state is not None:
-                torch.set_rng_state(rng_state)
+        # Contexts are entered per batch, never held across a yield. The
+        # dropout masks of batch ``index`` come from a private RNG seeded by
+        # (seed, index): the same seed gives the same stacks, the caller's RNG
+        # (which runs between our yields) is neither consumed nor reset, and a
+        # shard of the input that starts on a batch boundary (scored on another
+        # machine, see app.learning.ray_scoring) gets exactly the masks that
+        # one pass over the whole input gives those rows.
+        with torch.random.fork_rng(devices=[], enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(batch_seed(seed, index))
             with torch_threads(num_threads), eval_mode(model), torch.inference_mode():
                 probs, mc_probs, embeddings = _score(
                     model, images.to(device), mc_samples, head_only
                 )
-            if rng_state is not None:
-                rng_state = torch.get_rng_state()
         errors = {start + i: msg for i, msg in enumerate(messages) if msg}
         batch = PredictionBatch(
             start=start,
@@ -217,6 +223,7 @@ def predict(
     on_error: Literal["raise", "nan"] = "raise",
     device: str | torch.device = "cpu",
     num_threads: int | None = None,
+    batch_offset: int = 0,
 ) -> Iterator[PredictionBatch]:
     """Score image files in streaming batches.
 
@@ -249,6 +256,10 @@ def predict(
         torch intra-op threads while scoring a batch (restored between
         batches); ``None`` keeps torch's setting. On a busy machine 1 can be
         much faster than several (OpenMP threads wait for each other).
+    batch_offset : int
+        Index of the first batch within a larger input scored in shards: the
+        dropout masks of batch ``k`` depend only on ``(seed, batch_offset + k)``,
+        so shards cut at multiples of ``batch_size`` reproduce one whole pass.
 
     Yields
     ------
@@ -271,7 +282,8 @@ def predict(
     )
     batches = ((images, list(messages)) for images, messages in loader)
     return _run(
-        model, batches, len(dataset), mc_samples, seed, torch.device(device), progress, num_threads
+        model, batches, len(dataset), mc_samples, seed, torch.device(device), progress, num_threads,
+        batch_offset,
     )
 
 
@@ -346,6 +358,7 @@ def expected_memory_bytes(n: int, classes: int, embedding_dim: int, mc_samples: 
 
 __all__ = [
     "PredictionBatch",
+    "batch_seed",
     "concatenate",
     "eval_mode",
     "expected_memory_bytes",

@@ -68,6 +68,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     sim.add_argument("--fresh", action="store_true",
                      help="discard results of an earlier simulation in OUT instead of resuming")
     sim.add_argument("--json", action="store_true", help="print the savings as JSON")
+    sim.add_argument("--ray", type=validators.ray_address, metavar="ADDRESS",
+                     help="run every strategy x seed as a parallel task on a Ray cluster "
+                          "(HOST:PORT of its head, or 'local'); --pool, --test and --out must "
+                          "be on storage the workers share")
     recipe = sim.add_argument_group("training recipe (the same for every strategy and round)")
     recipe.add_argument("--arch", choices=ARCHITECTURES, default=DEFAULT_ARCH)
     recipe.add_argument("--epochs", type=validators.epochs, default=RECIPE.epochs, metavar="E",
@@ -109,8 +113,14 @@ def run_simulate(args: argparse.Namespace) -> int:
     total = len(config.strategies) * len(config.seeds) * (config.rounds + 1)
     with quiet_tqdm(total=total, desc="simulate", unit="round", file=sys.stderr,
               disable=not sys.stderr.isatty()) as bar:
-        result = run_simulation(config, args.out, fresh=args.fresh,
-                                progress=lambda event: _advance(bar, event))
+        if args.ray:
+            from app.learning.ray_simulation import run_simulation_on_ray
+
+            result = run_simulation_on_ray(config, args.out, args.ray, fresh=args.fresh,
+                                           progress=lambda event: _advance(bar, event))
+        else:
+            result = run_simulation(config, args.out, fresh=args.fresh,
+                                    progress=lambda event: _advance(bar, event))
     if args.json:
         print_json({"savings": result.savings,
                     "files": {name: str(path) for name, path in result.files.items()}})

@@ -70,6 +70,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--weights", help="local state_dict to start from (e.g. ImageNet resnet18)")
     train.add_argument("--annotator", help="creator recorded on the version")
     train.add_argument("--json", action="store_true", help="JSON lines: one per epoch, then done")
+    add_ray_options(train, "train on one worker of a Ray cluster (a GPU when it has one)")
     train.set_defaults(run=run_train)
 
     jobs = commands.add_parser(
@@ -88,6 +89,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     score.add_argument("--mc-samples", type=validators.mc_samples, default=10,
                        help=f"MC-dropout passes T (1 to {validators.MAX_MC_SAMPLES})")
     score.add_argument("--json", action="store_true")
+    add_ray_options(score, "score in shards on a Ray cluster (same cache, same numbers)")
+    score.add_argument("--shard-batches", type=validators.int_range(1, 10_000), default=4,
+                       metavar="K", help="with --ray: batches of 256 items per cluster task "
+                                         "(default: 4)")
     score.set_defaults(run=run_score)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a version on a labeled folder")
@@ -97,6 +102,16 @@ def register(commands: argparse._SubParsersAction) -> None:
                           help="version id (default: latest)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(run=run_evaluate)
+
+
+def add_ray_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--ray ADDRESS`` and ``--ship-media`` of the commands that can run on a cluster."""
+    parser.add_argument("--ray", type=validators.ray_address, metavar="ADDRESS",
+                        help=f"{what}: HOST:PORT of a running cluster's head, or 'local' "
+                             "to start one on this machine for the job")
+    parser.add_argument("--ship-media", action="store_true",
+                        help="with --ray: send the images' bytes to the workers (default: "
+                             "workers read them by path, from storage they share)")
 
 
 def follow(handle: JobHandle, *, as_json: bool, description: str) -> FinalEvent:
@@ -173,6 +188,8 @@ def run_train(args: argparse.Namespace) -> int:
         "lr": args.lr, "batch_size": args.batch_size, "augment": args.augment,
         "creator": resolve_annotator(args.annotator),
     }
+    if args.ray:
+        params.update(ray=args.ray, ship_media=args.ship_media)
     with Workspace.open(args.project) as workspace:
         if len(set(workspace.current_labels().values())) < 2:
             raise WorkspaceError("training needs labeled samples of at least 2 classes")
@@ -264,7 +281,14 @@ def run_score(args: argparse.Namespace) -> int:
 
     with Workspace.open(args.project) as workspace, progress_bar("scoring") as bar:
         version = resolve_version(workspace, args.model)
-        scores = ensure_scores(workspace, version, args.mc_samples, progress=bar)
+        if args.ray:
+            from app.learning.ray_scoring import ensure_scores_on_ray
+
+            scores = ensure_scores_on_ray(workspace, version, args.mc_samples, args.ray,
+                                          ship_media=args.ship_media,
+                                          shard_batches=args.shard_batches, progress=bar)
+        else:
+            scores = ensure_scores(workspace, version, args.mc_samples, progress=bar)
     summary = {"model": version.id, "scored": int(len(scores.sample_ids)),
                "mc_samples": int(scores.mc_probs.shape[-1]),
                "embedding_dim": int(scores.embeddings.shape[-1]) if scores.embeddings.ndim == 2

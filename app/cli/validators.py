@@ -146,3 +146,13 @@ class OneLineParser(argparse.ArgumentParser):
         message = _ARGUMENT_PREFIX.sub(r"\1 \2", message)
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+
+
+def ray_address(text: str) -> str:
+    """``--ray``: ``host:port`` of a running Ray cluster's head, or ``local``."""
+    from app.learning.ray_cluster import ClusterError, check_address
+
+    try:
+        return check_address(text)
+    except ClusterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

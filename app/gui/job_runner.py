@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from app.learning.compute_setting import with_compute
 from app.learning.job_events import (
     EpochProgress,
     FinalEvent,
@@ -69,7 +70,8 @@ class JobRunner(QObject):
             self.failed.emit(f"a {self.kind} job is already running")
             return False
         try:
-            self._handle = start_job(workspace, self.kind, params)
+            # The project's compute setting decides where the job's heavy part runs.
+            self._handle = start_job(workspace, self.kind, with_compute(workspace, params))
         except WorkspaceError as exc:
             self.failed.emit(str(exc))
             return False

@@ -21,8 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.annotator import resolve_annotator
+from app.gui.compute_dialog import ComputeDialog
 from app.gui.job_runner import JobRunner
 from app.gui.project_model import ProjectModel
+from app.learning.compute_setting import compute_address, describe_compute
 from app.learning.job_events import EpochProgress, ScoringDone, TrainingDone, TrainingPlan
 from app.learning.model_registry import AUTO_RETRAIN_SETTING, retrain_due
 from app.learning.training_settings import save_training_settings, training_settings
@@ -59,6 +61,12 @@ class TrainingPanel(QWidget):
         self.state = QLabel("No training running")
         self.state.setObjectName("trainingState")
         self.state.setWordWrap(True)
+        self.compute = QLabel(describe_compute(compute_address(project.workspace)))
+        self.compute.setObjectName("computeTarget")
+        self.change_compute = QPushButton("Change…")
+        self.change_compute.setObjectName("changeCompute")
+        self.change_compute.setToolTip("Run training and scoring on this machine or on a "
+                                       "Ray cluster")
         for widget in (self.retrain, self.cancel, self.epochs, self.min_steps, self.auto_every):
             widget.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 
@@ -69,6 +77,10 @@ class TrainingPanel(QWidget):
         form.addRow("Epochs", self.epochs)
         form.addRow("At least N steps", self.min_steps)
         form.addRow("Auto every N labels", self.auto_every)
+        compute_row = QHBoxLayout()
+        compute_row.addWidget(self.compute, 1)
+        compute_row.addWidget(self.change_compute)
+        form.addRow("Compute", compute_row)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 8, 0, 0)
         layout.addWidget(QLabel("<b>Training</b>"))
@@ -78,6 +90,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.state)
 
         self.retrain.clicked.connect(self.start_training)
+        self.change_compute.clicked.connect(self.choose_compute)
         self.cancel.clicked.connect(self.trainer.cancel)
         self.auto_every.valueChanged.connect(
             lambda n: project.workspace.set_setting(AUTO_RETRAIN_SETTING, str(n)))
@@ -185,3 +198,10 @@ class TrainingPanel(QWidget):
         for runner in (self.trainer, self.scorer):
             runner.cancel()
             runner.wait()
+
+    # -- where jobs run ----------------------------------------------------
+
+    def choose_compute(self) -> None:
+        """Open the compute dialog; show where jobs will run once it is closed."""
+        ComputeDialog(self.project.workspace, self).exec()
+        self.compute.setText(describe_compute(compute_address(self.project.workspace)))

@@ -135,9 +135,22 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
                       n_val=plan.n_val, early_stopping=plan.early_stopping,
                       min_steps_epoch=plan.min_steps_epoch, plan=plan.describe(),
                       notes=tuple(plan.notes)))
-    result = learner.fit(data.paths, data.labels, data.classes, config, progress, should_stop)
     path = checkpoint_path(workspace, job_id)
-    sha = save_checkpoint(result.state_dict, path)
+    if params.get("ray"):
+        # The same fit on a cluster worker; the checkpoint's bytes come back
+        # checked and are written here like a local run's.
+        from app.files.atomic_write import write_bytes_atomic
+        from app.learning.ray_training import train_on_cluster
+
+        remote = train_on_cluster(params["ray"], data.paths, data.labels, data.classes, config,
+                                  ship_media=bool(params.get("ship_media")), progress=progress,
+                                  should_stop=should_stop)
+        result, sha = remote.result, remote.sha256
+        write_bytes_atomic(path, remote.checkpoint)
+    else:
+        result = learner.fit(data.paths, data.labels, data.classes, config, progress,
+                             should_stop)
+        sha = save_checkpoint(result.state_dict, path)
     version_id = register_version(
         workspace, result=result, config=config, data=data,
         creator=resolve_annotator(params.get("creator")), checkpoint=path,
@@ -159,8 +172,17 @@ def run_scoring(workspace: Workspace, job_id: int, params: dict, should_stop: _S
         emit(ScoringProgress(done, total, event["fraction_done"]))
         workspace.update_job(job_id, progress=event)
 
-    scores = ensure_scores(workspace, version, int(params.get("mc_samples", 10)),
-                           progress=progress, should_stop=should_stop)
+    mc_samples = int(params.get("mc_samples", 10))
+    if params.get("ray"):
+        from app.learning.ray_scoring import ensure_scores_on_ray
+
+        scores = ensure_scores_on_ray(workspace, version, mc_samples, params["ray"],
+                                      ship_media=bool(params.get("ship_media")),
+                                      shard_batches=int(params.get("shard_batches") or 4),
+                                      progress=progress, should_stop=should_stop)
+    else:
+        scores = ensure_scores(workspace, version, mc_samples, progress=progress,
+                               should_stop=should_stop)
     return {"model_version": version.id, "scored": len(scores.sample_ids)}
 
 

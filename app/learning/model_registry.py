@@ -170,6 +170,9 @@ def delete_version(workspace: Workspace, version_id: int) -> ModelVersion:
     # Everything derived from this version: scores, its similarity index, and
     # the embeddings of outside failure images.
     shutil.rmtree(score_cache_dir(workspace, version_id), ignore_errors=True)
+    # Shards a cluster pass staged and never committed (app.learning.score_shards).
+    shutil.rmtree(workspace.cache_dir / "score-shards" / f"v{version_id:05d}",
+                  ignore_errors=True)
     shutil.rmtree(workspace.cache_dir / "index" / f"v{version_id:05d}", ignore_errors=True)
     (workspace.cache_dir / "failures" / f"v{version_id:05d}.npz").unlink(missing_ok=True)
     workspace.mark_model_deleted(version_id)

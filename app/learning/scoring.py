@@ -58,6 +58,14 @@ class PoolScores:
 
 ARRAYS = ("sample_ids", "probs", "mc_probs", "embeddings")
 
+# Scores the given sample ids (in that order) with a version: this machine's
+# scorer below, or one that runs elsewhere (app.learning.ray_scoring).
+Scorer = Callable[
+    [Workspace, ModelVersion, NDArray[np.int64], int,
+     Callable[[int, int], None] | None, Callable[[], bool] | None],
+    PoolScores,
+]
+
 
 def cached_scores(workspace: Workspace, version: ModelVersion) -> PoolScores | None:
     """The version's cached scores, or None when there is no usable cache.
@@ -93,8 +101,13 @@ def ensure_scores(
     *,
     progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    scorer: Scorer | None = None,
 ) -> PoolScores:
-    """Scores for every pool sample, computing only those not cached yet."""
+    """Scores for every pool sample, computing only those not cached yet.
+
+    ``scorer`` computes the missing ones (default: on this machine); whatever
+    computes them, the cache is merged and written here, the same way.
+    """
     cached = cached_scores(workspace, version)
     if cached is not None and cached.mc_probs.shape[-1] < mc_samples:
         cached = None  # asked for more MC passes than were cached: redo
@@ -105,14 +118,15 @@ def ensure_scores(
     missing = np.array([i for i in pool_ids.tolist() if i not in done_ids], dtype=np.int64)
     if cached is not None and len(missing) == 0:
         return cached
-    fresh = _score_samples(workspace, version, missing, mc_samples, progress, should_stop)
+    fresh = (scorer or score_samples)(workspace, version, missing, mc_samples, progress,
+                                      should_stop)
     merged = fresh if cached is None else _merge(cached, fresh)
     if not workspace.read_only:
         _save(workspace, version, merged)
     return merged
 
 
-def _score_samples(
+def score_samples(
     workspace: Workspace,
     version: ModelVersion,
     sample_ids: NDArray[np.int64],
@@ -120,6 +134,10 @@ def _score_samples(
     progress: Callable[[int, int], None] | None,
     should_stop: Callable[[], bool] | None,
 ) -> PoolScores:
+    """Score ``sample_ids`` on this machine, in batches of :data:`BATCH_SIZE`.
+
+    Unreadable files are left out of the arrays and named in ``failed``.
+    """
     from models.training import TrainingCancelled
 
     learner = load_learner(workspace, version)
@@ -144,14 +162,27 @@ def _score_samples(
         if progress:
             progress(batch.start + len(batch), len(paths))
     if not probs:
-        return PoolScores(version.id, np.zeros(0, np.int64), np.zeros((0, n_classes), np.float32),
-                          np.zeros((0, n_classes, mc_samples), np.float32),
-                          np.zeros((0, 0), np.float32))
+        return empty_scores(version, mc_samples)
+    return scores_without_failed(version, sample_ids, np.concatenate(probs),
+                                 np.concatenate(mcs), np.concatenate(embs), failed)
+
+
+def empty_scores(version: ModelVersion, mc_samples: int) -> PoolScores:
+    """Scores of no sample at all (nothing was missing)."""
+    n_classes = len(version.classes)
+    return PoolScores(version.id, np.zeros(0, np.int64), np.zeros((0, n_classes), np.float32),
+                      np.zeros((0, n_classes, mc_samples), np.float32),
+                      np.zeros((0, 0), np.float32))
+
+
+def scores_without_failed(
+    version: ModelVersion, sample_ids: NDArray[np.int64], probs: NDArray[np.float32],
+    mc_probs: NDArray[np.float32], embeddings: NDArray[np.float32], failed: dict[int, str],
+) -> PoolScores:
+    """Rows of ``sample_ids`` whose file was read; the others only named in ``failed``."""
     keep = np.array([int(i) not in failed for i in sample_ids], dtype=bool)
-    return PoolScores(
-        version.id, sample_ids[keep], np.concatenate(probs)[keep],
-        np.concatenate(mcs)[keep], np.concatenate(embs)[keep], failed,
-    )
+    return PoolScores(version.id, sample_ids[keep], probs[keep], mc_probs[keep],
+                      embeddings[keep], failed)
 
 
 def _merge(old: PoolScores, new: PoolScores) -> PoolScores:

@@ -441,11 +441,7 @@ def run_simulation(config: SimulationConfig, out: str | os.PathLike[str], *,
         or ``out`` holding a simulation with other settings.
     """
     out = Path(out)
-    data = load_simulation_data(Path(config.pool), Path(config.test), config.recipe.arch,
-                                config.recipe.input_size)
-    check_config(config, len(data.pool_paths))
-    settings = settings_of(config, data)
-    store.prepare_out(out, settings, fresh=fresh)
+    data, settings = prepare_simulation(config, out, fresh=fresh)
     context = RunContext(config, data, out, settings, progress)
     runs: dict[str, list[list[Point]]] = {name: [] for name in config.strategies}
     # Seeds outermost: the shared initial model of one seed is needed only while
@@ -454,6 +450,47 @@ def run_simulation(config: SimulationConfig, out: str | os.PathLike[str], *,
         for strategy in config.strategies:
             runs[strategy].append(simulate_run(context, strategy, seed))
         context.initial.clear()
+    return write_report(config, data, out, runs, context.computed, context.reused)
+
+
+def prepare_simulation(config: SimulationConfig, out: Path, *, fresh: bool
+                       ) -> tuple[SimulationData, dict[str, Any]]:
+    """Load the folders, check the settings and claim ``out`` (see :func:`run_simulation`)."""
+    data = load_simulation_data(Path(config.pool), Path(config.test), config.recipe.arch,
+                                config.recipe.input_size)
+    check_config(config, len(data.pool_paths))
+    settings = settings_of(config, data)
+    store.prepare_out(out, settings, fresh=fresh)
+    return data, settings
+
+
+def simulate_one_run(config: SimulationConfig, out: Path, strategy: str, seed: int,
+                     settings: dict[str, Any], progress: Progress | None = None
+                     ) -> tuple[list[Point], int, int]:
+    """One (strategy, seed) run on its own: ``(points, computed rounds, reused rounds)``.
+
+    What a cluster task runs (see :mod:`app.learning.ray_simulation`): it loads
+    the folders itself and trains the seed's initial model itself, which a
+    whole local simulation does once per seed; same inputs and seeds, so the
+    same numbers. Refuses data that differ from what ``settings`` recorded.
+    """
+    with torch_threads(1):
+        data = load_simulation_data(Path(config.pool), Path(config.test), config.recipe.arch,
+                                    config.recipe.input_size)
+        changed = store.differences(store.normalised(settings),
+                                    store.normalised(settings_of(config, data)))
+        if changed:
+            raise WorkspaceError(f"the folders read differently on this worker "
+                                 f"({'; '.join(changed)}): is the storage really shared?")
+        context = RunContext(config, data, out, settings, progress)
+        points = simulate_run(context, strategy, seed)
+    return points, context.computed, context.reused
+
+
+def write_report(config: SimulationConfig, data: SimulationData, out: Path,
+                 runs: dict[str, list[list[Point]]], computed: int, reused: int
+                 ) -> SimulationResult:
+    """Average the runs, compute the savings and write curves.json, .csv and .png."""
     curves = {name: average_runs(per_seed) for name, per_seed in runs.items()}
     savings = label_savings(curves, runs=runs)
     files = {name: out / name for name in store.REPORT_FILES}
@@ -466,4 +503,4 @@ def run_simulation(config: SimulationConfig, out: str | os.PathLike[str], *,
     plot_curves(files["curves.png"], curves,
                 f"{Path(config.pool).name}: {len(data.pool_paths)} images, "
                 f"{len(config.seeds)} seed(s){bands}")
-    return SimulationResult(curves, savings, files, context.computed, context.reused)
+    return SimulationResult(curves, savings, files, computed, reused)
