@@ -14,6 +14,7 @@ from dataclasses import replace
 from app.cli import validators
 from app.cli.output import print_json, print_table
 from app.labeling.queues import MAX_QUEUE_BATCH, queue_batch_size, set_queue_batch_size
+from app.learning.compute_setting import compute_address, describe_compute, set_compute_address
 from app.learning.model_registry import AUTO_RETRAIN_SETTING
 from app.learning.training_settings import (
     TrainingSettings,
@@ -35,6 +36,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                                "failures, drift)")
     settings.add_argument("--auto-retrain", type=validators.int_range(0, 10_000_000),
                           metavar="N", help="retrain after every N new labels (0: off)")
+    settings.add_argument("--compute", metavar="WHERE",
+                          help="where the window's training and scoring jobs run: "
+                               "'this-machine', or a Ray cluster 'host:port' or 'local'")
     recipe = settings.add_argument_group(
         "training recipe", "what a training job uses when its own options leave it out")
     recipe.add_argument("--epochs", type=validators.epochs)
@@ -55,6 +59,9 @@ def run_settings(args: argparse.Namespace) -> int:
             set_queue_batch_size(workspace, args.queue_size)
         if args.auto_retrain is not None:
             workspace.set_setting(AUTO_RETRAIN_SETTING, str(args.auto_retrain))
+        if args.compute is not None:
+            set_compute_address(workspace, None if args.compute == "this-machine"
+                                else args.compute)
         recipe = TrainingSettings() if args.reset_training else training_settings(workspace)
         changes = {name: getattr(args, name) for name in _RECIPE_OPTIONS
                    if getattr(args, name) is not None}
@@ -63,6 +70,7 @@ def run_settings(args: argparse.Namespace) -> int:
         current = {
             "queue_size": queue_batch_size(workspace),
             "auto_retrain": int(workspace.setting(AUTO_RETRAIN_SETTING, "0") or 0),
+            "compute": describe_compute(compute_address(workspace)),
             "training": training_settings(workspace).effective(),
             "training_set": sorted(training_settings(workspace).job_params()),
         }
@@ -70,7 +78,8 @@ def run_settings(args: argparse.Namespace) -> int:
         print_json(current)
         return 0
     rows = [["queue size", current["queue_size"]],
-            ["auto-retrain every", current["auto_retrain"] or "off"]]
+            ["auto-retrain every", current["auto_retrain"] or "off"],
+            ["compute", current["compute"]]]
     for name, value in current["training"].items():
         origin = "project" if name in current["training_set"] else "default"
         rows.append([f"training {name.replace('_', ' ')}", f"{value} ({origin})"])

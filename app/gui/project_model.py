@@ -72,8 +72,10 @@ class ProjectModel(QObject):
         # labels show up too: every key press asked for them five times (queue
         # list, header, status bar), each a count over the whole pool.
         self._status: tuple[float, dict[str, Any]] | None = None
+        self._pool_size: tuple[float, int] | None = None
         self.labelsChanged.connect(self._forget_status)
         self.queueChanged.connect(self._forget_status)
+        self.queueChanged.connect(self._forget_pool_size)
 
     # -- read-only views ----------------------------------------------------
 
@@ -102,7 +104,11 @@ class ProjectModel(QObject):
 
         now = time.monotonic()
         if self._status is None or now - self._status[0] > STATUS_MAX_AGE_S:
-            status = self.workspace.status()
+            # A label forgets the counts but not the pool's size, which only an
+            # import changes (a new queue follows it) or the age limit renews.
+            if self._pool_size is None or now - self._pool_size[0] > STATUS_MAX_AGE_S:
+                self._pool_size = (now, self.workspace.sample_count())
+            status = self.workspace.status(self._pool_size[1])
             status["labels_since_training"] = labels_since_latest_model(self.workspace)
             self._status = (now, status)
         return dict(self._status[1])
@@ -112,6 +118,9 @@ class ProjectModel(QObject):
 
     def _forget_status(self) -> None:
         self._status = None
+
+    def _forget_pool_size(self) -> None:
+        self._pool_size = None
 
     def set_annotator(self, name: str) -> None:
         """Label as ``name`` from the next key press on (undo walks back ``name``'s labels)."""

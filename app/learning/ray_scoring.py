@@ -31,6 +31,7 @@ from app.learning.scoring import (
     scores_without_failed,
 )
 from app.learning.shard_scoring import NetworkRecord, ShardItem, score_shard
+from app.pool.frame_cache import restore_missing_frames
 from app.project.workspace import Workspace, WorkspaceError
 
 # Batches per shard: a shard of 4 x 256 items takes a few seconds on one
@@ -139,8 +140,9 @@ def _run_shards(workspace: Workspace, shards: list[NDArray[np.int64]], todo: lis
 
     from app.learning.ray_cluster import gather, ray_cluster, task_options
 
-    paths = {s.id: str(workspace.resolve(s.path))
-             for s in workspace.samples([int(i) for i in np.concatenate([shards[i] for i in todo])])}
+    samples = workspace.samples([int(i) for i in np.concatenate([shards[i] for i in todo])])
+    restore_missing_frames(workspace, samples)  # frames lost from the cache: decoded again
+    paths = {s.id: str(workspace.resolve(s.path)) for s in samples}
     with ray_cluster(address) as session:
         options = task_options(session, gpu_if_any=True)
         device = "cuda" if "num_gpus" in options else "cpu"
