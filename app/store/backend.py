@@ -46,7 +46,7 @@ from app.domain.records import (
 )
 from app.domain.timestamps import utc_now
 from app.files.os_errors import disk_full_hint
-from app.store import sqlite_engine
+from app.store import dialects, postgres_engine, sqlite_engine
 from app.store.driver_sql import DriverStatements
 from app.store.errors import StoreError, describe_database_error
 from app.store.migrate import HEAD_REVISION, SCHEMA_VERSION, SchemaState, read_schema_state
@@ -85,9 +85,12 @@ def open_store(url: str, *, create: bool = False, read_only: bool = False) -> Sq
         kind of database Labelloop has no backend for yet.
     """
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return SqlStore.open_postgres(url, create=create, read_only=read_only)
+    if backend != "sqlite" or not parsed.database:
         raise StoreError(f"{parsed.render_as_string(hide_password=True)}: Labelloop keeps "
-                         "projects in SQLite files only so far")
+                         "projects in SQLite files or on PostgreSQL servers")
     return SqlStore.open_sqlite(Path(parsed.database), create=create, read_only=read_only)
 
 
@@ -99,10 +102,13 @@ class SqlStore:
     media or without write permission.
     """
 
-    def __init__(self, engine: Engine, location: str, *, create: bool, read_only: bool) -> None:
+    def __init__(self, engine: Engine, location: str, *, create: bool, read_only: bool,
+                 require_empty: bool = False) -> None:
         self.location = location
         self.read_only = read_only
         self._engine = engine
+        # "sqlite" or "postgresql": picks the few statements that differ.
+        self.dialect: str = engine.dialect.name
         self._driver = DriverStatements(engine.dialect)
         # What the driver raises where its cursor is used directly.
         self._driver_error: type[Exception] = engine.dialect.loaded_dbapi.Error
@@ -112,7 +118,7 @@ class SqlStore:
             raise StoreError(f"{location}: cannot open the database: {exc.orig}"
                              f"{disk_full_hint(Path(location).parent)}") from exc
         try:
-            self._check_and_migrate(create)
+            self._check_and_migrate(create, require_empty)
         except DatabaseError as exc:
             self.close()
             raise StoreError(f"{location}: the database is damaged or unreadable: "
@@ -132,17 +138,36 @@ class SqlStore:
         engine = sqlite_engine.sqlite_engine(path, read_only=read_only)
         return cls(engine, str(path), create=create, read_only=read_only)
 
+    @classmethod
+    def open_postgres(cls, url: str, *, create: bool = False,
+                      read_only: bool = False) -> SqlStore:
+        """Open the project database on a PostgreSQL server (see :func:`open_store`).
+
+        With ``create`` the database must exist and be empty (the server's
+        administrator makes it); a database that already holds a project is
+        refused rather than shared by accident.
+        """
+        engine = postgres_engine.postgres_engine(url, read_only=read_only)
+        store = cls(engine, postgres_engine.display_url(url), create=create, read_only=read_only,
+                    require_empty=create)
+        return store
+
     # -- opening and migrating --------------------------------------------
 
     def _schema_state(self) -> SchemaState:
         with self._conn.begin():
             return read_schema_state(self._conn)
 
-    def _check_and_migrate(self, create: bool) -> None:
+    def _check_and_migrate(self, create: bool, require_empty: bool = False) -> None:
         state = self._schema_state()
         if state.is_empty and not create:
-            raise StoreError(f"{self.location}: an SQLite file but not a Labelloop database "
+            kind = "an SQLite file" if self.dialect == "sqlite" else "a database"
+            raise StoreError(f"{self.location}: {kind} but not a Labelloop database "
                              "(no schema version)")
+        if require_empty and not state.is_empty:
+            raise StoreError(f"{self.location}: this database already holds a Labelloop "
+                             "project; open it (labelloop init PROJECT --database) with an "
+                             "empty database, or migrate into an empty one")
         self._refuse_newer(state)
         if state.is_current:
             return
@@ -227,8 +252,9 @@ class SqlStore:
         return self._schema_state().revision
 
     def integrity_ok(self) -> bool:
+        engine_module = postgres_engine if self.dialect == "postgresql" else sqlite_engine
         with self._read() as conn:
-            return sqlite_engine.integrity_ok(conn)
+            return engine_module.integrity_ok(conn)
 
     # -- settings ---------------------------------------------------------
 
@@ -238,7 +264,8 @@ class SqlStore:
 
     def set_setting(self, key: str, value: str) -> None:
         with self._write() as conn:
-            conn.execute(sqlite_engine.upsert(settings, ["key"], {"key": key, "value": value}))
+            conn.execute(dialects.upsert(self.dialect, settings, ["key"],
+                                         {"key": key, "value": value}))
 
     # -- classes ----------------------------------------------------------
 
@@ -354,7 +381,7 @@ class SqlStore:
         now = utc_now()
         with self._write() as conn:
             return self._driver.executemany(
-                conn, _INSERT_SAMPLES, _SAMPLE_COLUMNS,
+                conn, _INSERT_SAMPLES[self.dialect], _SAMPLE_COLUMNS,
                 [(*row, now, batch_id) for row in rows])
 
     def count_samples(self) -> int:
@@ -503,7 +530,7 @@ class SqlStore:
         now = utc_now()
         with self._write() as conn:
             return self._driver.executemany(
-                conn, _INSERT_FAILURE_ITEMS, _FAILURE_ITEM_COLUMNS,
+                conn, _INSERT_FAILURE_ITEMS[self.dialect], _FAILURE_ITEM_COLUMNS,
                 [(set_id, *item, now) for item in items])
 
     def failure_items(self, name: str) -> list[FailureItem]:
@@ -735,10 +762,13 @@ _SAMPLE_SELECT = select(
 _ALL_SAMPLES = _SAMPLE_SELECT.order_by(samples.c.id)
 _SAMPLE_BY_ID = _SAMPLE_SELECT.where(samples.c.id == bindparam("id"))
 _SAMPLE_BY_PATH = _SAMPLE_SELECT.where(samples.c.path == bindparam("path"))
-# A literal suffix match (substr, not LIKE: a file name may hold % or _).
+# A literal suffix match (substr, not LIKE: a file name may hold % or _).  The
+# start is counted from the left: PostgreSQL's substr has no negative start.
 _SAMPLES_NAMED = _SAMPLE_SELECT.where(or_(
     samples.c.path == bindparam("name"),
-    func.substr(samples.c.path, -func.length(bindparam("suffix"))) == bindparam("suffix"),
+    func.substr(samples.c.path,
+                func.length(samples.c.path) - func.length(bindparam("suffix")) + 1)
+    == bindparam("suffix"),
 )).order_by(samples.c.id)
 _SAMPLES_BY_ID_CHUNK = _SAMPLE_SELECT.where(
     samples.c.id.in_([bindparam(f"id{k}") for k in range(_CHUNK)]))
@@ -747,7 +777,7 @@ _IDS_AND_PHASH = select(samples.c.id, samples.c.phash).order_by(samples.c.id)
 _IDS_IN_BATCH = (select(samples.c.id).where(samples.c.batch_id == bindparam("batch_id"))
                  .order_by(samples.c.id))
 _SAMPLE_COLUMNS = ("path", "sha256", "width", "height", "phash", "imported_at", "batch_id")
-_INSERT_SAMPLES = sqlite_engine.insert_ignoring_duplicates(samples)
+_INSERT_SAMPLES = dialects.insert_ignoring_duplicates(samples)
 
 _CURRENT = _current_annotation_rows()
 _CURRENT_LABELS = (select(_CURRENT.c.sample_id, _CURRENT.c.class_id)
@@ -790,7 +820,7 @@ _LAST_UNDOABLE = (
 )
 
 _FAILURE_ITEM_COLUMNS = ("failure_set_id", "sample_id", "path", "sha256", "phash", "added_at")
-_INSERT_FAILURE_ITEMS = sqlite_engine.insert_ignoring_duplicates(failure_items)
+_INSERT_FAILURE_ITEMS = dialects.insert_ignoring_duplicates(failure_items)
 
 _LATEST_VERSION = (select(model_versions).where(model_versions.c.deleted_at.is_(None))
                    .order_by(model_versions.c.id.desc()).limit(1))
