@@ -224,6 +224,12 @@ class SqlStore:
             yield conn
 
     @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """Run a block of reads in one transaction (a consistent view on SQLite)."""
+        with self._read() as conn:
+            yield conn
+
+    @contextmanager
     def _read(self) -> Iterator[Connection]:
         """A consistent snapshot for a few reads (or the open write transaction)."""
         if self._conn.in_transaction():
