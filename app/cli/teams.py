@@ -1,10 +1,12 @@
-"""Team commands: ``migrate`` (a project onto PostgreSQL)."""
+"""Team commands: ``migrate`` (a project onto PostgreSQL), ``next`` (leased items)."""
 
 from __future__ import annotations
 
 import argparse
 
+from app.cli import validators
 from app.cli.output import print_json, print_table, shown
+from sampling.strategies import STRATEGIES
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -21,6 +23,27 @@ def register(commands: argparse._SubParsersAction) -> None:
     migrate.add_argument("--json", action="store_true")
     migrate.set_defaults(run=run_migrate)
 
+    claim = commands.add_parser(
+        "next", help="lease the next K items of the queue to an annotator",
+        description="Hands this annotator the next K items of the strategy's queue that "
+        "nobody else holds, and leases them (PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED; "
+        "SQLite: one machine, claims run one after another). A label ends the lease; an "
+        "expired lease returns the item to the pool. Calling again renews the annotator's "
+        "own leases.")
+    claim.add_argument("project")
+    claim.add_argument("--annotator", help="who claims (default: $LABELLOOP_ANNOTATOR, "
+                       "else OS user)")
+    claim.add_argument("--claim", type=validators.count, required=True, metavar="K",
+                       help="how many items (>= 1)")
+    claim.add_argument("--lease", type=validators.float_range(0.0, low_open=True),
+                       default=30.0, metavar="MINUTES",
+                       help="how long the items stay reserved (fractions allowed; default 30)")
+    claim.add_argument("--strategy", default="random", choices=list(STRATEGIES))
+    claim.add_argument("--seed", type=validators.seed, default=0)
+    claim.add_argument("--json", action="store_true", help="rows as in rank --json, plus "
+                       "lease_expires_at (epoch seconds)")
+    claim.set_defaults(run=run_next)
+
 
 def run_migrate(args: argparse.Namespace) -> int:
     from app.project.move_to_server import move_to_server
@@ -33,4 +56,23 @@ def run_migrate(args: argparse.Namespace) -> int:
     print(f"moved to {report.target}; dataset version {report.dataset_version} on both sides; "
           f"the SQLite file is kept as {shown(report.backup)}")
     print_table(["table", "rows"], sorted(report.rows.items()))
+    return 0
+
+
+def run_next(args: argparse.Namespace) -> int:
+    from app.domain.annotator import resolve_annotator
+    from app.labeling.claims import claim_next
+    from app.project.workspace import Workspace
+
+    annotator = resolve_annotator(args.annotator)
+    with Workspace.open(args.project) as workspace:
+        items = claim_next(workspace, annotator, args.claim, lease_minutes=args.lease,
+                           strategy=args.strategy, seed=args.seed)
+    if args.json:
+        print_json([item.to_json() for item in items])
+        return 0
+    print(f"{len(items)} item(s) leased to {annotator} for {args.lease:g} min.")
+    print_table(["#", "sample", "score", "path"],
+                [[i, c.ranked.sample_id, c.ranked.score, c.ranked.path]
+                 for i, c in enumerate(items, start=1)])
     return 0

@@ -158,3 +158,23 @@ class WorkspaceRecords:
 
     def list_jobs(self) -> list[Job]:
         return self.store.list_jobs()
+
+    # -- leases (teams) ---------------------------------------------------
+
+    def claim_items(self, candidates: Sequence[int], annotator: str, k: int,
+                    lease_s: float) -> dict[int, float]:
+        """Lease up to ``k`` free items of ``candidates`` (in order) to ``annotator``.
+
+        Returns ``{sample_id: expires_at}`` (epoch seconds).
+        """
+        return self.store.claim_items(candidates, annotator, k, lease_s)
+
+    def release_leases(self, sample_ids: Sequence[int], annotator: str) -> int:
+        return self.store.release_leases(sample_ids, annotator)
+
+    def active_leases(self) -> list[tuple[int, str, float]]:
+        """``(sample_id, annotator, expires_at)`` of every live lease."""
+        return self.store.active_leases()
+
+    def count_active_leases(self, other_than: str | None = None) -> int:
+        return self.store.count_active_leases(other_than)

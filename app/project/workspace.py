@@ -341,12 +341,15 @@ class Workspace(WorkspaceRecords):
         predicted_confidence: float | None = None,
         model_version_id: int | None = None,
         suggested: bool = False,
+        client_key: str | None = None,
     ) -> int:
         """Record one label (``None`` = unlabeled again), committed before returning.
 
         ``predicted_*`` is what the current model said before the annotator
         answered (for live accuracy); ``suggested`` marks a label given while
-        that prediction was shown pre-selected.
+        that prediction was shown pre-selected.  ``client_key`` (one per key
+        press, e.g. a uuid4) makes the label idempotent: sent again after a
+        lost connection, it is stored once (see ``SqlStore.add_annotation``).
         """
         self.sample(sample_id)
         class_id = None if class_name is None else self._class_id(class_name)
@@ -354,7 +357,7 @@ class Workspace(WorkspaceRecords):
         return self.store.add_annotation(
             sample_id, class_id, annotator, seconds_spent, source,
             predicted_class_id=predicted_id, predicted_confidence=predicted_confidence,
-            model_version_id=model_version_id, suggested=suggested,
+            model_version_id=model_version_id, suggested=suggested, client_key=client_key,
         )
 
     def undo_last(self, annotator: str) -> Annotation | None:

@@ -12,7 +12,8 @@ Bulk reads come back as plain tuples and bulk writes go through
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ from app.domain.records import (
 )
 from app.domain.timestamps import utc_now
 from app.files.os_errors import disk_full_hint
-from app.store import dialects, postgres_engine, sqlite_engine
+from app.store import claims, dialects, postgres_engine, sqlite_engine
 from app.store.driver_sql import DriverStatements
 from app.store.errors import StoreError, describe_database_error
 from app.store.migrate import HEAD_REVISION, SCHEMA_VERSION, SchemaState, read_schema_state
@@ -59,11 +60,19 @@ from app.store.tables import (
     failure_sets,
     import_batches,
     jobs,
+    leases,
     model_version_items,
     model_versions,
     samples,
     settings,
 )
+
+# A lost server connection is retried this long (doubling waits up to
+# _RETRY_MAX_WAIT_S) before the error reaches the user: a server restart
+# takes a few seconds.
+RECONNECT_WINDOW_S = 60.0
+_RETRY_FIRST_WAIT_S = 0.05
+_RETRY_MAX_WAIT_S = 2.0
 
 # SQLite's default limit on host parameters is 999 in older builds; 500 ids
 # per IN list stays under it everywhere.
@@ -222,6 +231,42 @@ class SqlStore:
         """Run a block as one write transaction (committed on success)."""
         with self._write() as conn:
             yield conn
+
+    def _reconnect(self) -> None:
+        """Drop a connection the server lost and open a new one (may raise DBAPIError)."""
+        try:
+            self._conn.close()
+        except Exception:  # noqa: BLE001 - the old connection is gone either way
+            pass
+        self._conn = self._engine.connect()
+
+    def retrying(self, work: Callable[[Connection], Any]) -> Any:
+        """Run ``work(conn)`` in a write transaction; on a lost server connection
+        reconnect with backoff and run it again.
+
+        Only for work that is safe to repeat (an idempotent label, a claim):
+        a commit whose answer was lost may have happened.
+        """
+        wait = _RETRY_FIRST_WAIT_S
+        deadline = time.monotonic() + RECONNECT_WINDOW_S
+        reconnect = False
+        while True:
+            try:
+                if reconnect:
+                    self._reconnect()
+                    reconnect = False
+                with self._write() as conn:
+                    return work(conn)
+            except (StoreError, DBAPIError) as exc:
+                cause = exc.__cause__ if isinstance(exc, StoreError) else exc
+                if not (self.dialect == "postgresql" and postgres_engine.is_disconnect(cause)):
+                    raise
+                if time.monotonic() + wait > deadline:
+                    raise StoreError(f"{self.location}: the server is unreachable "
+                                     f"({cause}); retry when it is back") from exc
+            reconnect = True
+            time.sleep(wait)
+            wait = min(wait * 2, _RETRY_MAX_WAIT_S)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -446,16 +491,59 @@ class SqlStore:
         predicted_confidence: float | None = None,
         model_version_id: int | None = None,
         suggested: bool = False,
+        client_key: str | None = None,
     ) -> int:
+        """Append one annotation; return its id.
+
+        With ``client_key`` (unique per key press) the label is stored at
+        most once however often it is sent: a retry after a lost connection
+        returns the id of the row that did arrive.  The annotator's lease
+        on the item ends with the label.
+        """
+        values = dict(
+            sample_id=sample_id, class_id=class_id, annotator=annotator,
+            created_at=utc_now(), seconds_spent=seconds_spent, source=source,
+            undoes_id=undoes_id, predicted_class_id=predicted_class_id,
+            predicted_confidence=predicted_confidence, model_version_id=model_version_id,
+            suggested=int(suggested), client_key=client_key,
+        )
+
+        def write(conn: Connection) -> int:
+            if client_key is None:
+                new_id = conn.execute(insert(annotations).values(**values)) \
+                    .inserted_primary_key[0]
+            else:
+                new_id = conn.execute(_INSERT_KEYED[self.dialect].values(**values)).scalar()
+                if new_id is None:  # sent before: that row stands
+                    return int(conn.execute(_ID_BY_CLIENT_KEY, {"key": client_key}).scalar())
+            conn.execute(_RELEASE_LEASE, {"sample_id": sample_id, "annotator": annotator})
+            return int(new_id)
+
+        if client_key is None:
+            with self._write() as conn:
+                return write(conn)
+        return int(self.retrying(write))
+
+    # -- leases -----------------------------------------------------------
+
+    def claim_items(self, candidates: Sequence[int], annotator: str, k: int,
+                    lease_s: float) -> dict[int, float]:
+        """Lease up to ``k`` free items of ``candidates`` in order (see :mod:`app.store.claims`)."""
+        return self.retrying(lambda conn: claims.claim_items(
+            conn, self.dialect, candidates, annotator, k, lease_s, time.time()))
+
+    def release_leases(self, sample_ids: Sequence[int], annotator: str) -> int:
         with self._write() as conn:
-            result = conn.execute(insert(annotations).values(
-                sample_id=sample_id, class_id=class_id, annotator=annotator,
-                created_at=utc_now(), seconds_spent=seconds_spent, source=source,
-                undoes_id=undoes_id, predicted_class_id=predicted_class_id,
-                predicted_confidence=predicted_confidence, model_version_id=model_version_id,
-                suggested=int(suggested),
-            ))
-            return int(result.inserted_primary_key[0])
+            return claims.release(conn, sample_ids, annotator)
+
+    def active_leases(self) -> list[tuple[int, str, float]]:
+        """``(sample_id, annotator, expires_at)`` of every live lease."""
+        with self._read() as conn:
+            return claims.active_leases(conn, time.time())
+
+    def count_active_leases(self, other_than: str | None = None) -> int:
+        with self._read() as conn:
+            return claims.count_active_leases(conn, time.time(), other_than)
 
     def add_annotations(
         self, rows: Sequence[tuple[int, int | None]], annotator: str, source: str
@@ -798,6 +886,14 @@ _PREVIOUS_CLASS = (select(annotations.c.class_id)
                    .where(annotations.c.sample_id == bindparam("sample_id"),
                           annotations.c.id < bindparam("before"))
                    .order_by(annotations.c.id.desc()).limit(1))
+_INSERT_KEYED = {
+    dialect: stmt.on_conflict_do_nothing(index_elements=[annotations.c.client_key])
+    .returning(annotations.c.id)
+    for dialect, stmt in dialects.plain_inserts(annotations).items()
+}
+_ID_BY_CLIENT_KEY = select(annotations.c.id).where(annotations.c.client_key == bindparam("key"))
+_RELEASE_LEASE = sql_delete(leases).where(leases.c.sample_id == bindparam("sample_id"),
+                                          leases.c.annotator == bindparam("annotator"))
 _BULK_ANNOTATION_COLUMNS = ("sample_id", "class_id", "annotator", "created_at", "source")
 _INSERT_ANNOTATIONS = insert(annotations)
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from app.store import postgres_engine, sqlite_engine
@@ -29,3 +30,8 @@ def upsert(dialect: str, table: Table, key: Iterable[str], values: dict[str, Any
     """Insert ``values`` into ``table`` or update the row with the same ``key``."""
     module = postgres_engine if dialect == "postgresql" else sqlite_engine
     return module.upsert(table, key, values)
+
+
+def plain_inserts(table: Table) -> dict[str, Any]:
+    """``{dialect name: that dialect's INSERT}``, to add ``ON CONFLICT`` clauses to."""
+    return {"sqlite": sqlite.insert(table), "postgresql": postgresql.insert(table)}

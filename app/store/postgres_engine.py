@@ -57,9 +57,27 @@ def postgres_engine(url: str, *, read_only: bool) -> Engine:
     return create_engine(driver_url(url), poolclass=NullPool, connect_args=connect_args)
 
 
-def is_disconnect(exc: BaseException) -> bool:
+# SQLSTATEs after which the statement may simply be run again on a new
+# connection: the server is shutting down, crashed or starting (57P01-03),
+# and a serialisation failure or deadlock the server rolled back (40001, 40P01).
+_RETRYABLE_STATES = {"57P01", "57P02", "57P03", "40001", "40P01"}
+
+
+def is_disconnect(exc: BaseException | None) -> bool:
     """Whether ``exc`` means the connection to the server is gone (retry after reconnecting)."""
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    if exc is None:
+        return False
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig
+    import psycopg
+
+    if not isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+        return False
+    state = getattr(exc, "sqlstate", None)
+    # No SQLSTATE: the client could not reach the server at all (or lost it).
+    return state is None or state.startswith("08") or state in _RETRYABLE_STATES
 
 
 def insert_ignoring_duplicates(table: Table) -> Insert:

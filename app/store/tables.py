@@ -97,8 +97,11 @@ annotations = Table(
     Column("model_version_id", Integer, ForeignKey("model_versions.id")),
     Column("suggested", Integer, nullable=False, server_default=text("0")),
     Column("kind", Text, nullable=False, server_default=text("'class'")),
+    # The client's key for the key press: a retried label is stored once.
+    Column("client_key", Text),
     Index("annotations_sample", "sample_id", "id"),
     Index("annotations_annotator", "annotator", "id"),
+    Index("annotations_client_key", "client_key", unique=True),
 )
 
 failure_sets = Table(
@@ -176,4 +179,15 @@ jobs = Table(
     Column("error", Text),
     Column("model_version_id", Integer, ForeignKey("model_versions.id")),
     Column("process_identity", Text),
+)
+
+# Who holds an item until when (epoch seconds), so that annotators working
+# at once are never handed the same item; an expired row is free again.
+leases = Table(
+    "leases", metadata,
+    Column("sample_id", Integer, ForeignKey("samples.id"), primary_key=True),
+    Column("annotator", Text, nullable=False),
+    Column("claimed_at", Text, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Index("leases_annotator", "annotator"),
 )
