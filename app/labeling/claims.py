@@ -48,12 +48,17 @@ def claim_next(workspace: Workspace, annotator: str, k: int, *,
                              f"(got {lease_minutes})")
     unlabeled = len(workspace.unlabeled_sample_ids())
     top = min(unlabeled, k + workspace.count_active_leases(other_than=annotator) + _SLACK)
-    while True:
-        ranked = rank_unlabeled(workspace, strategy, top, seed=seed) if top else []
-        by_id = {r.sample_id: r for r in ranked}
-        leased = workspace.claim_items(list(by_id), annotator, k, lease_minutes * 60.0)
+    leased: dict[int, float] = {}
+    in_order: dict[int, RankedSample] = {}
+    while top:
+        ranked = rank_unlabeled(workspace, strategy, top, seed=seed)
+        for row in ranked:
+            in_order.setdefault(row.sample_id, row)
+        fresh = [r.sample_id for r in ranked if r.sample_id not in leased]
+        leased.update(workspace.claim_items(fresh, annotator, k - len(leased),
+                                            lease_minutes * 60.0))
         if len(leased) >= k or top >= unlabeled:
             break
         # Others claimed or labeled what was ranked meanwhile: look further down.
         top = min(unlabeled, top * 2)
-    return [ClaimedItem(by_id[sid], leased[sid]) for sid in by_id if sid in leased]
+    return [ClaimedItem(row, leased[sid]) for sid, row in in_order.items() if sid in leased]

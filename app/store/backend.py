@@ -240,12 +240,12 @@ class SqlStore:
             pass
         self._conn = self._engine.connect()
 
-    def retrying(self, work: Callable[[Connection], Any]) -> Any:
-        """Run ``work(conn)`` in a write transaction; on a lost server connection
+    def retrying(self, work: Callable[[Connection], Any], *, write: bool = True) -> Any:
+        """Run ``work(conn)`` in a transaction; on a lost server connection
         reconnect with backoff and run it again.
 
-        Only for work that is safe to repeat (an idempotent label, a claim):
-        a commit whose answer was lost may have happened.
+        Only for work that is safe to repeat (reads, an idempotent label, a
+        claim): a commit whose answer was lost may have happened.
         """
         wait = _RETRY_FIRST_WAIT_S
         deadline = time.monotonic() + RECONNECT_WINDOW_S
@@ -255,7 +255,7 @@ class SqlStore:
                 if reconnect:
                     self._reconnect()
                     reconnect = False
-                with self._write() as conn:
+                with (self._write() if write else self._read()) as conn:
                     return work(conn)
             except (StoreError, DBAPIError) as exc:
                 cause = exc.__cause__ if isinstance(exc, StoreError) else exc
@@ -283,18 +283,22 @@ class SqlStore:
         with self._translated_errors(), self._conn.begin():
             yield self._conn
 
-    def _rows(self, stmt: Select[Any]) -> list[Row[Any]]:
+    def _reading(self, work: Callable[[Connection], Any]) -> Any:
+        """``work(conn)`` in a read transaction; on a server, retried across a lost connection."""
+        if self.dialect == "postgresql" and not self._conn.in_transaction():
+            return self.retrying(work, write=False)
         with self._read() as conn:
-            return list(conn.execute(stmt).all())
+            return work(conn)
+
+    def _rows(self, stmt: Select[Any]) -> list[Row[Any]]:
+        return self._reading(lambda conn: list(conn.execute(stmt).all()))
 
     def _scalar(self, stmt: Select[Any]) -> Any:
-        with self._read() as conn:
-            return conn.execute(stmt).scalar()
+        return self._reading(lambda conn: conn.execute(stmt).scalar())
 
     def _tuples(self, stmt: Select[Any], **params: Any) -> list[tuple[Any, ...]]:
         """Rows of a prebuilt statement as plain tuples (see :mod:`app.store.driver_sql`)."""
-        with self._read() as conn:
-            return self._driver.fetch(conn, stmt, params)
+        return self._reading(lambda conn: self._driver.fetch(conn, stmt, params))
 
     def schema_version(self) -> int:
         return self._schema_state().version
@@ -455,7 +459,8 @@ class SqlStore:
         if ids is None:
             return [Sample(*r) for r in self._tuples(_ALL_SAMPLES)]
         by_id: dict[int, Sample] = {}
-        with self._read() as conn:
+
+        def read(conn: Connection) -> None:
             for start in range(0, len(ids), _CHUNK):
                 chunk = list(ids[start : start + _CHUNK])
                 # One compiled statement for every chunk: a short last chunk
@@ -464,6 +469,8 @@ class SqlStore:
                 params = {f"id{k}": sid for k, sid in enumerate(chunk)}
                 for r in self._driver.fetch(conn, _SAMPLES_BY_ID_CHUNK, params):
                     by_id[r[0]] = Sample(*r)
+
+        self._reading(read)
         return [by_id[i] for i in ids if i in by_id]
 
     def unlabeled_sample_ids(self) -> list[int]:
@@ -538,12 +545,11 @@ class SqlStore:
 
     def active_leases(self) -> list[tuple[int, str, float]]:
         """``(sample_id, annotator, expires_at)`` of every live lease."""
-        with self._read() as conn:
-            return claims.active_leases(conn, time.time())
+        return self._reading(lambda conn: claims.active_leases(conn, time.time()))
 
     def count_active_leases(self, other_than: str | None = None) -> int:
-        with self._read() as conn:
-            return claims.count_active_leases(conn, time.time(), other_than)
+        return self._reading(
+            lambda conn: claims.count_active_leases(conn, time.time(), other_than))
 
     def add_annotations(
         self, rows: Sequence[tuple[int, int | None]], annotator: str, source: str
@@ -568,14 +574,13 @@ class SqlStore:
         return {r.sample_id: _annotation(r) for r in rows}
 
     def annotation_history(self, sample_id: int) -> list[Annotation]:
-        with self._read() as conn:
-            rows = conn.execute(_HISTORY, {"sample_id": sample_id}).all()
+        rows = self._reading(lambda conn: conn.execute(_HISTORY, {"sample_id": sample_id}).all())
         return [_annotation(r) for r in rows]
 
     def last_undoable_annotation(self, annotator: str) -> Annotation | None:
         """The annotator's newest label that is not an undo and has not been undone."""
-        with self._read() as conn:
-            row = conn.execute(_LAST_UNDOABLE, {"annotator": annotator}).first()
+        row = self._reading(
+            lambda conn: conn.execute(_LAST_UNDOABLE, {"annotator": annotator}).first())
         return _annotation(row) if row is not None else None
 
     def previous_class_id(self, sample_id: int, before_annotation_id: int) -> int | None:
@@ -687,12 +692,13 @@ class SqlStore:
 
     def latest_model_version(self) -> ModelVersion | None:
         """The newest version not deleted, read as one row (this runs on every key press)."""
-        with self._read() as conn:
+        def read(conn: Connection) -> ModelVersion | None:
             row = conn.execute(_LATEST_VERSION).first()
             if row is None:
                 return None
-            by_version = self._evaluations(conn, [row.id])
-        return _model_version(row, by_version.get(row.id, []))
+            return _model_version(row, self._evaluations(conn, [row.id]).get(row.id, []))
+
+        return self._reading(read)
 
     @staticmethod
     def _evaluations(conn: Connection, version_ids: list[int] | None
