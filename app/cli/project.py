@@ -86,6 +86,8 @@ def run_status(args: argparse.Namespace) -> int:
     print(f"unlabeled: {status['unlabeled']}")
     print(f"latest model: {status['latest_model'] or 'none yet'}")
     print_table(["class", "labeled"], list(status["per_class"].items()))
+    if status["per_annotator"]:
+        print_table(["annotator", "labeled"], list(status["per_annotator"].items()))
     return 0
 
 

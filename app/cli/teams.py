@@ -1,4 +1,5 @@
-"""Team commands: ``migrate`` (a project onto PostgreSQL), ``next`` (leased items)."""
+"""Team commands: ``migrate`` (a project onto PostgreSQL), ``next`` (leased items),
+``annotators`` (who labeled what, how fast, agreement)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,16 @@ def register(commands: argparse._SubParsersAction) -> None:
                        "lease_expires_at (epoch seconds)")
     claim.set_defaults(run=run_next)
 
+    team = commands.add_parser(
+        "annotators", help="per annotator: labels, items, labels/hour, seconds per label, "
+        "agreement",
+        description="Agreement is measured on items two or more annotators labeled: the "
+        "share of an annotator's votes another annotator matches, Cohen's kappa per pair, "
+        "Fleiss' kappa overall and per class. Active time leaves out gaps over 10 minutes.")
+    team.add_argument("project")
+    team.add_argument("--json", action="store_true")
+    team.set_defaults(run=run_annotators)
+
 
 def run_migrate(args: argparse.Namespace) -> int:
     from app.project.move_to_server import move_to_server
@@ -75,4 +86,24 @@ def run_next(args: argparse.Namespace) -> int:
     print_table(["#", "sample", "score", "path"],
                 [[i, c.ranked.sample_id, c.ranked.score, c.ranked.path]
                  for i, c in enumerate(items, start=1)])
+    return 0
+
+
+def run_annotators(args: argparse.Namespace) -> int:
+    from app.labeling.team_report import team_report
+    from app.project.workspace import Workspace
+
+    with Workspace.open(args.project) as workspace:
+        report = team_report(workspace)
+    if args.json:
+        print_json(report.to_json())
+        return 0
+    print_table(["annotator", "labels", "items", "labels/h", "median s", "shared",
+                 "agreement"],
+                [[a.name, a.labels, a.items, a.labels_per_hour, a.median_seconds_per_label,
+                  a.shared_items, a.agreement] for a in report.annotators])
+    print(f"items labeled by 2+ annotators: {report.overlap_items}; "
+          f"Fleiss' kappa: {report.fleiss_kappa}")
+    if report.overlap_items:
+        print_table(["class", "Fleiss' kappa"], list(report.fleiss_kappa_per_class.items()))
     return 0

@@ -161,6 +161,10 @@ class WorkspaceRecords:
 
     # -- leases (teams) ---------------------------------------------------
 
+    def labeled_per_annotator(self) -> dict[str, int]:
+        """``{annotator: items whose current label they gave}``."""
+        return self.store.labeled_per_annotator()
+
     def claim_items(self, candidates: Sequence[int], annotator: str, k: int,
                     lease_s: float) -> dict[int, float]:
         """Lease up to ``k`` free items of ``candidates`` (in order) to ``annotator``.

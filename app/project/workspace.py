@@ -443,6 +443,7 @@ class Workspace(WorkspaceRecords):
             "unlabeled": total - len(labels),
             "per_class": per_class,
             "latest_model": latest.id if latest else None,
+            "per_annotator": self.labeled_per_annotator(),
         }
 
     # -- settings ---------------------------------------------------------

@@ -573,6 +573,10 @@ class SqlStore:
         rows = self._rows(_CURRENT_ANNOTATIONS)
         return {r.sample_id: _annotation(r) for r in rows}
 
+    def labeled_per_annotator(self) -> dict[str, int]:
+        """``{annotator: items whose current label they gave}`` (labeled items only)."""
+        return dict(self._tuples(_LABELED_PER_ANNOTATOR))
+
     def annotation_history(self, sample_id: int) -> list[Annotation]:
         rows = self._reading(lambda conn: conn.execute(_HISTORY, {"sample_id": sample_id}).all())
         return [_annotation(r) for r in rows]
@@ -913,6 +917,20 @@ _ANNOTATION_SELECT = select(
             ).join(_PREDICTED_CLASS, _PREDICTED_CLASS.c.id == annotations.c.predicted_class_id,
                    isouter=True)
 _ALL_ANNOTATIONS = _ANNOTATION_SELECT.order_by(annotations.c.id)
+# The giver of an item's current label: the newest label row of the item
+# that is no undo row and was not undone (an undo row restores someone's
+# label; it is not a label of its own).
+_UNDOING = annotations.alias("undoing")
+_STANDING = (select(func.max(annotations.c.id).label("id"))
+             .where(annotations.c.undoes_id.is_(None), annotations.c.class_id.is_not(None),
+                    ~exists().where(_UNDOING.c.undoes_id == annotations.c.id))
+             .group_by(annotations.c.sample_id).subquery())
+_LABELED_PER_ANNOTATOR = (
+    select(annotations.c.annotator, func.count())
+    .join_from(annotations, _STANDING, _STANDING.c.id == annotations.c.id)
+    .join(_CURRENT, _CURRENT.c.sample_id == annotations.c.sample_id)
+    .where(_CURRENT.c.class_id.is_not(None))
+    .group_by(annotations.c.annotator).order_by(annotations.c.annotator))
 _NEWEST_IDS = (select(func.max(annotations.c.id).label("newest"))
                .group_by(annotations.c.sample_id).subquery())
 _CURRENT_ANNOTATIONS = _ANNOTATION_SELECT.join(

@@ -64,6 +64,7 @@ def test_a_project_on_the_server_works_through_every_command(pg_url, tmp_path):
     status = json.loads(run_cli("status", root, "--json").stdout)
     assert status["samples"] == 9 and status["labeled"] == 2
     assert status["per_class"] == {"cat": 1, "dog": 1, "bird": 0}
+    assert status["per_annotator"] == {"ann": 1, "bob": 1}
     ranked = json.loads(run_cli("rank", root, "--strategy", "random", "--top", "3",
                                 "--json").stdout)
     assert len(ranked) == 3 and not {r["sample_id"] for r in ranked} & {first, second}
