@@ -752,6 +752,13 @@ class SqlStore:
         leaves a row that :func:`app.learning.jobs.reconcile_jobs` can tell is stale.
         """
         with self._write() as conn:
+            if exclusive and self.dialect == "postgresql":
+                # Desktops of a team start jobs side by side; under READ
+                # COMMITTED two could both find none running.  A transaction
+                # lock per kind (released at commit) makes check-and-insert one
+                # step across machines, as BEGIN IMMEDIATE does on SQLite.
+                conn.execute(select(func.pg_advisory_xact_lock(
+                    postgres_engine.advisory_key(f"job:{kind}"))))
             if exclusive:
                 running = conn.execute(
                     select(jobs.c.id).where(jobs.c.kind == kind,

@@ -116,3 +116,15 @@ def url_without_password(url: str) -> str:
     parsed = make_url(url)
     return parsed.set(password=None, drivername=parsed.get_backend_name()) \
         .render_as_string(hide_password=False)
+
+
+def advisory_key(name: str) -> int:
+    """A stable signed 64-bit key for ``pg_advisory_xact_lock`` from a name.
+
+    Advisory locks are scoped to the database, and a project is one
+    database, so the name need only be unique within Labelloop.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(f"labelloop:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
