@@ -26,6 +26,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     config.add_argument("--media-root", metavar="DIR",
                         help="map the media root (stored paths are relative to it) to DIR; "
                         "'-' resets it to the project folder")
+    config.add_argument("--overlap", metavar="K:F",
+                        help="a project setting (shared by the team): K annotators label a "
+                        "fraction F of the items independently, e.g. 2:0.1; 'off' to stop")
     config.add_argument("--json", action="store_true", help="print one JSON object")
     config.set_defaults(run=run_config)
 
@@ -61,13 +64,20 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_config(args: argparse.Namespace) -> int:
+    from app.labeling.overlap import parse_overlap, read_overlap, write_overlap
+
     with Workspace.open(args.project) as workspace:
         if args.media_root is not None:
             workspace.set_media_root(None if args.media_root == "-" else args.media_root)
+        if args.overlap is not None:
+            write_overlap(workspace, parse_overlap(args.overlap))
+        overlap = read_overlap(workspace)
         settings = {"database": workspace.store.location,
                     "database_kind": workspace.database_kind,
                     "media_root": str(workspace.media_root),
-                    "models": str(workspace.models_dir)}
+                    "models": str(workspace.models_dir),
+                    "overlap": None if overlap is None
+                    else f"{overlap.annotators}:{overlap.fraction:g}"}
     if args.json:
         print_json(settings)
         return 0

@@ -166,12 +166,13 @@ class WorkspaceRecords:
         return self.store.labeled_per_annotator()
 
     def claim_items(self, candidates: Sequence[int], annotator: str, k: int,
-                    lease_s: float) -> dict[int, float]:
+                    lease_s: float, needed: int = 1) -> dict[int, float]:
         """Lease up to ``k`` free items of ``candidates`` (in order) to ``annotator``.
 
-        Returns ``{sample_id: expires_at}`` (epoch seconds).
+        ``needed``: how many annotators each candidate is for (k for the
+        overlap set).  Returns ``{sample_id: expires_at}`` (epoch seconds).
         """
-        return self.store.claim_items(candidates, annotator, k, lease_s)
+        return self.store.claim_items(candidates, annotator, k, lease_s, needed)
 
     def release_leases(self, sample_ids: Sequence[int], annotator: str) -> int:
         return self.store.release_leases(sample_ids, annotator)

@@ -534,10 +534,10 @@ class SqlStore:
     # -- leases -----------------------------------------------------------
 
     def claim_items(self, candidates: Sequence[int], annotator: str, k: int,
-                    lease_s: float) -> dict[int, float]:
+                    lease_s: float, needed: int = 1) -> dict[int, float]:
         """Lease up to ``k`` free items of ``candidates`` in order (see :mod:`app.store.claims`)."""
         return self.retrying(lambda conn: claims.claim_items(
-            conn, self.dialect, candidates, annotator, k, lease_s, time.time()))
+            conn, self.dialect, candidates, annotator, k, lease_s, time.time(), needed))
 
     def release_leases(self, sample_ids: Sequence[int], annotator: str) -> int:
         with self._write() as conn:

@@ -1,22 +1,22 @@
 """Handing items to annotators working at once: leases, in SQL.
 
-An item is *free* for an annotator when it has no current label and no
-lease of someone else that is still alive.  :func:`claim_items` leases the
-first ``k`` free items of a ranked candidate list:
+An item needs ``needed`` annotators: 1 usually, k for the items of the
+overlap set (several annotators label them independently, for agreement).
+It is *free* for an annotator when they have not labeled it and fewer than
+``needed`` others hold a live lease or gave a label (for ``needed`` = 1:
+it has no current label and no live lease of someone else).
+:func:`claim_items` leases the first ``k`` free items of a ranked list:
 
-* On PostgreSQL the free rows are picked with ``SELECT ... FOR UPDATE SKIP
+* On PostgreSQL the rows are picked with ``SELECT ... FOR NO KEY UPDATE SKIP
   LOCKED`` in the candidates' order (``unnest ... WITH ORDINALITY``), so a
   second annotator claiming at the same moment skips the rows the first is
-  taking instead of waiting for them or taking them too.
+  taking instead of waiting for them or taking them too.  The picked rows
+  are then checked again by a *new* statement: under READ COMMITTED the
+  first statement's snapshot may predate a claim that committed just before
+  the row lock was granted; every claimer locks the row before leasing, so
+  the second statement sees every lease that could compete.
 * On SQLite the write transaction is ``BEGIN IMMEDIATE``: claims from
   several processes of one machine run one after another.
-* On both, the lease row is written with ``INSERT ... ON CONFLICT DO UPDATE
-  ... WHERE`` the old lease expired or is the claimer's own, and only rows
-  that statement returns count as claimed.  That is the guarantee; the row
-  locks only keep claimers from queueing behind each other.  (Under READ
-  COMMITTED a row whose lock was released by a commit can be picked by a
-  statement whose snapshot predates that commit; the conditional upsert
-  sees the committed lease and refuses it.)
 
 Expiry times are epoch seconds from the claiming desktop's clock, so the
 desktops of a team need their clocks in step (NTP), as any lease does.
@@ -46,32 +46,50 @@ def _labeled(sample_id: ColumnElement) -> ColumnElement[bool]:
                         newer.c.id > annotations.c.id))
 
 
-def _leased_by_other(sample_id: ColumnElement) -> ColumnElement[bool]:
-    return exists().where(leases.c.sample_id == sample_id,
-                          leases.c.expires_at > bindparam("now"),
-                          leases.c.annotator != bindparam("annotator"))
+def _other_leases(sample_id: ColumnElement) -> ColumnElement:
+    return (select(func.count()).select_from(leases)
+            .where(leases.c.sample_id == sample_id, leases.c.expires_at > bindparam("now"),
+                   leases.c.annotator != bindparam("annotator")).scalar_subquery())
 
 
-def _free(sample_id: ColumnElement) -> ColumnElement[bool]:
-    return ~_labeled(sample_id) & ~_leased_by_other(sample_id)
+def _voters(sample_id: ColumnElement) -> ColumnElement:
+    """How many annotators gave the item a class (undo rows are no vote)."""
+    return (select(func.count(annotations.c.annotator.distinct()))
+            .where(annotations.c.sample_id == sample_id, annotations.c.class_id.is_not(None),
+                   annotations.c.undoes_id.is_(None)).scalar_subquery())
 
 
-_ORDERED = func.unnest(bindparam("ids", type_=postgresql.ARRAY(Integer))) \
-    .table_valued("id", with_ordinality="pos").render_derived()
-# PostgreSQL: the first k free candidates in rank order, rows others are
-# claiming right now skipped.
-_PG_FREE_IN_ORDER = (
-    select(samples.c.id)
-    .join(_ORDERED, _ORDERED.c.id == samples.c.id)
-    .where(_free(samples.c.id))
-    .order_by(_ORDERED.c.pos)
-    .limit(bindparam("k"))
-    # NO KEY UPDATE: a label being written (its foreign key share-locks the
-    # item row) neither blocks a claim nor is skipped by one.
-    .with_for_update(of=samples, skip_locked=True, key_share=True)
-)
-_SQLITE_FREE = select(samples.c.id).where(
-    samples.c.id.in_(bindparam("ids", expanding=True)), _free(samples.c.id))
+def _voted_by_me(sample_id: ColumnElement) -> ColumnElement[bool]:
+    return exists().where(annotations.c.sample_id == sample_id,
+                          annotations.c.annotator == bindparam("annotator"),
+                          annotations.c.class_id.is_not(None),
+                          annotations.c.undoes_id.is_(None))
+
+
+def _free(sample_id: ColumnElement, needed: int) -> ColumnElement[bool]:
+    if needed <= 1:
+        return ~_labeled(sample_id) & (_other_leases(sample_id) == 0)
+    return ~_voted_by_me(sample_id) & (_voters(sample_id) + _other_leases(sample_id) < needed)
+
+
+def _pg_free_in_order(needed: int):  # noqa: ANN202 - a Select
+    ordered = func.unnest(bindparam("ids", type_=postgresql.ARRAY(Integer))) \
+        .table_valued("id", with_ordinality="pos").render_derived()
+    return (
+        select(samples.c.id)
+        .join(ordered, ordered.c.id == samples.c.id)
+        .where(_free(samples.c.id, needed))
+        .order_by(ordered.c.pos)
+        .limit(bindparam("k"))
+        # NO KEY UPDATE: a label being written (its foreign key share-locks the
+        # item row) neither blocks a claim nor is skipped by one.
+        .with_for_update(of=samples, skip_locked=True, key_share=True)
+    )
+
+
+def _free_among(needed: int):  # noqa: ANN202 - a Select
+    return select(samples.c.id).where(samples.c.id.in_(bindparam("ids", expanding=True)),
+                                      _free(samples.c.id, needed))
 
 
 def _lease_statement(dialect: str):  # noqa: ANN202 - a dialect's Insert
@@ -80,38 +98,42 @@ def _lease_statement(dialect: str):  # noqa: ANN202 - a dialect's Insert
         sample_id=bindparam("sample_id"), annotator=bindparam("annotator"),
         claimed_at=bindparam("claimed_at"), expires_at=bindparam("expires_at"))
     return stmt.on_conflict_do_update(
-        index_elements=[leases.c.sample_id],
-        set_={"annotator": stmt.excluded.annotator, "claimed_at": stmt.excluded.claimed_at,
-              "expires_at": stmt.excluded.expires_at},
-        where=(leases.c.expires_at <= bindparam("now"))
-        | (leases.c.annotator == stmt.excluded.annotator),
-    ).returning(leases.c.sample_id)
+        index_elements=[leases.c.sample_id, leases.c.annotator],
+        set_={"claimed_at": stmt.excluded.claimed_at, "expires_at": stmt.excluded.expires_at})
 
 
 _LEASE = {"postgresql": _lease_statement("postgresql"), "sqlite": _lease_statement("sqlite")}
 
 
-def _free_in_order(conn: Connection, dialect: str, candidates: Sequence[int], k: int,
-                   annotator: str, now: float) -> list[int]:
+def _pick(conn: Connection, dialect: str, candidates: Sequence[int], k: int,
+          annotator: str, now: float, needed: int) -> tuple[list[int], list[int]]:
+    """``(looked at, free)``: candidates examined, and the free ones among them in order."""
+    params = {"annotator": annotator, "now": now}
     if dialect == "postgresql":
-        return list(conn.execute(_PG_FREE_IN_ORDER, {"ids": list(candidates), "k": k,
-                                                      "annotator": annotator, "now": now})
-                    .scalars())
+        locked = list(conn.execute(_pg_free_in_order(needed),
+                                   {**params, "ids": list(candidates), "k": k}).scalars())
+        if not locked:
+            return list(candidates), []
+        # Checked again in a new snapshot, now that the rows are ours.
+        free = set(conn.execute(_free_among(needed), {**params, "ids": locked}).scalars())
+        return locked, [sid for sid in locked if sid in free]
     found: list[int] = []
+    looked: list[int] = []
     for start in range(0, len(candidates), _CHUNK):
         chunk = list(candidates[start : start + _CHUNK])
-        free = set(conn.execute(_SQLITE_FREE, {"ids": chunk, "annotator": annotator,
-                                               "now": now}).scalars())
+        looked += chunk
+        free = set(conn.execute(_free_among(needed), {**params, "ids": chunk}).scalars())
         found += [sid for sid in chunk if sid in free]
         if len(found) >= k:
             break
-    return found[:k]
+    return looked, found[:k]
 
 
 def claim_items(conn: Connection, dialect: str, candidates: Sequence[int], annotator: str,
-                k: int, lease_s: float, now: float) -> dict[int, float]:
+                k: int, lease_s: float, now: float, needed: int = 1) -> dict[int, float]:
     """Lease up to ``k`` free items of ``candidates`` (in their order); ``{id: expires_at}``.
 
+    ``needed`` is how many annotators each candidate is for (see the module).
     Items the annotator already holds count as free for them: their lease
     is renewed.  Runs in the caller's write transaction ``conn``.
     """
@@ -119,17 +141,15 @@ def claim_items(conn: Connection, dialect: str, candidates: Sequence[int], annot
     claimed: dict[int, float] = {}
     remaining = [int(c) for c in dict.fromkeys(candidates)]
     while remaining and len(claimed) < k:
-        picked = _free_in_order(conn, dialect, remaining, k - len(claimed), annotator, now)
-        if not picked:
+        looked, free = _pick(conn, dialect, remaining, k - len(claimed), annotator, now, needed)
+        for sid in free:
+            conn.execute(_LEASE[dialect], {"sample_id": sid, "annotator": annotator,
+                                           "claimed_at": utc_now(), "expires_at": expires})
+            claimed[sid] = expires
+        if not looked:
             break
-        for sid in picked:
-            row = conn.execute(_LEASE[dialect], {
-                "sample_id": sid, "annotator": annotator, "claimed_at": utc_now(),
-                "expires_at": expires, "now": now}).first()
-            if row is not None:
-                claimed[sid] = expires
-        taken = set(picked)
-        remaining = [c for c in remaining if c not in taken]
+        seen = set(looked)
+        remaining = [c for c in remaining if c not in seen]
     return claimed
 
 

@@ -182,11 +182,12 @@ jobs = Table(
 )
 
 # Who holds an item until when (epoch seconds), so that annotators working
-# at once are never handed the same item; an expired row is free again.
+# at once are never handed the same item; an expired row is free again.  An
+# item of the overlap set may be held by several annotators, one row each.
 leases = Table(
     "leases", metadata,
     Column("sample_id", Integer, ForeignKey("samples.id"), primary_key=True),
-    Column("annotator", Text, nullable=False),
+    Column("annotator", Text, primary_key=True),
     Column("claimed_at", Text, nullable=False),
     Column("expires_at", Double, nullable=False),
     Index("leases_annotator", "annotator"),

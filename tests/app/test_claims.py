@@ -70,3 +70,34 @@ def test_a_label_sent_twice_with_one_client_key_is_stored_once(pool):
         assert ws.label(sid, "cat", "ann", client_key="press-1") == first
         assert ws.label(sid, "dog", "ann", client_key="press-2") != first
         assert [a.class_name for a in ws.history(sid)] == ["cat", "dog"]
+
+
+def test_overlap_items_go_to_k_different_annotators_and_the_rest_to_one(pool):
+    from app.labeling.overlap import Overlap, read_overlap
+
+    run_cli("config", pool, "--overlap", "2:0.5")
+    with Workspace.open(pool) as ws:
+        assert read_overlap(ws) == Overlap(2, 0.5)
+        members = {s.id for s in ws.samples() if Overlap(2, 0.5).includes(s)}
+        assert 5 < len(members) < 35  # 40 items, about half
+        ann = {c.ranked.sample_id for c in claim_next(ws, "ann", 40)}
+        assert ann == {s.id for s in ws.samples()}
+        bob = {c.ranked.sample_id for c in claim_next(ws, "bob", 40)}
+        assert bob == members  # a second annotator for the overlap set only
+        assert claim_next(ws, "carol", 40) == []
+        member = min(members)
+        ws.label(member, "cat", "ann")
+        ws.label(member, "dog", "bob")
+        ws.release_leases(list(bob), "bob")
+        # Two votes: done. Bob's other members wait for a second annotator.
+        carol = claim_next(ws, "carol", 40)
+        assert {c.ranked.sample_id for c in carol} == members - {member}
+        # Ann's vote and carol's lease make two: nothing for dave while it lives.
+        ws.label(max(members), "cat", "ann")
+        assert max(members) not in {c.ranked.sample_id for c in claim_next(ws, "dave", 40)}
+        ws.release_leases(list(members), "carol")
+        ws.release_leases(list(members), "dave")
+        # The items someone labeled come first, with their votes.
+        first = claim_next(ws, "dave", 1)[0]
+        assert first.ranked.sample_id == max(members)
+        assert first.to_json()["overlap_votes"] == 1 and first.to_json()["overlap_needed"] == 2

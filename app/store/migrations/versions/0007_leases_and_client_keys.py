@@ -6,7 +6,8 @@ Create Date: 2026-11-29
 
 Several annotators label one project at once: ``leases`` says who holds an
 item until when, so two of them are never handed the same item while a
-lease lives.  ``annotations.client_key`` is a key the client makes for each
+lease lives (an item of the overlap set is leased to several, one row
+each).  ``annotations.client_key`` is a key the client makes for each
 key press; a label retried after a lost connection carries the same key and
 is stored once.  Rows from before have no key (NULL, which a unique index
 allows any number of).
@@ -35,7 +36,7 @@ def upgrade() -> None:
     op.create_table(
         "leases",
         sa.Column("sample_id", sa.Integer, sa.ForeignKey("samples.id"), primary_key=True),
-        sa.Column("annotator", sa.Text, nullable=False),
+        sa.Column("annotator", sa.Text, primary_key=True),
         sa.Column("claimed_at", sa.Text, nullable=False),
         sa.Column("expires_at", sa.Double, nullable=False),
     )
