@@ -8,6 +8,7 @@ import sys
 from app.cli import validators
 from app.cli.output import print_json, progress_bar, shown
 from app.domain.annotator import resolve_annotator
+from app.labeling.roles import check_may_label
 from app.monitor.live_accuracy import prediction_for
 from app.pool.exporter import EXPORT_FORMATS, export_dataset
 from app.pool.importer import import_images
@@ -118,9 +119,11 @@ def run_label(args: argparse.Namespace) -> int:
     with Workspace.open(args.project) as workspace:
         sample = workspace.find_sample(args.sample)
         class_name = None if args.class_name == "-" else args.class_name
+        annotator = resolve_annotator(args.annotator)
+        check_may_label(workspace, annotator, sample.id)
         # What the latest model said before this answer: live accuracy's raw data.
         prediction = prediction_for(workspace, sample.id) or {}
-        workspace.label(sample.id, class_name, resolve_annotator(args.annotator),
+        workspace.label(sample.id, class_name, annotator,
                         seconds_spent=args.seconds, source="cli", **prediction)
     print(f"sample {sample.id} ({shown(sample.path)}): {shown(class_name or 'unlabeled')}")
     return 0

@@ -52,6 +52,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         "share of an annotator's votes another annotator matches, Cohen's kappa per pair, "
         "Fleiss' kappa overall and per class. Active time leaves out gaps over 10 minutes.")
     team.add_argument("project")
+    team.add_argument("--role", action="append", default=[], metavar="NAME=ROLE",
+                      help="give NAME the role annotator or reviewer (repeatable). Once any "
+                      "role is set, unnamed people are annotators: they label unlabeled "
+                      "items, their own and items leased to them; reviewers relabel anything "
+                      "and settle disagreements")
     team.add_argument("--json", action="store_true")
     team.set_defaults(run=run_annotators)
 
@@ -90,14 +95,24 @@ def run_next(args: argparse.Namespace) -> int:
 
 
 def run_annotators(args: argparse.Namespace) -> int:
+    from app.labeling.roles import read_roles, set_role
     from app.labeling.team_report import team_report
-    from app.project.workspace import Workspace
+    from app.project.workspace import Workspace, WorkspaceError
 
     with Workspace.open(args.project) as workspace:
+        for assignment in args.role:
+            name, _, role = assignment.partition("=")
+            if not name.strip() or not role:
+                raise WorkspaceError(f"--role {assignment!r}: expected NAME=annotator or "
+                                     "NAME=reviewer")
+            set_role(workspace, name.strip(), role.strip())
         report = team_report(workspace)
+        roles = read_roles(workspace)
     if args.json:
-        print_json(report.to_json())
+        print_json({**report.to_json(), "roles": roles})
         return 0
+    if roles:
+        print("roles: " + ", ".join(f"{n}={r}" for n, r in sorted(roles.items())))
     print_table(["annotator", "labels", "items", "labels/h", "median s", "shared",
                  "agreement"],
                 [[a.name, a.labels, a.items, a.labels_per_hour, a.median_seconds_per_label,

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable
 
 from app.domain.errors import WorkspaceError
 from app.domain.records import Annotation, Sample
+from app.labeling.roles import check_may_label
 from app.learning.pick_reasons import OpenedReason
 from app.learning.ranking import RankedSample
 from app.monitor.live_accuracy import prediction_for
@@ -98,12 +100,16 @@ class LabelingSession:
         item = self.current
         if item is None:
             return None
+        check_may_label(self.workspace, self.annotator, item.sample_id)
         if prediction is None:
             prediction = prediction_for(self.workspace, item.sample_id) or {}
         row = self.workspace.label(
             item.sample_id, class_name, self.annotator,
             seconds_spent=round(self.seconds_on_current(), 3), source=self.source,
             suggested=suggested, **prediction,
+            # One key per key press: a label resent after a dropped connection
+            # is stored once.
+            client_key=uuid.uuid4().hex,
         )
         self._advance()
         return row
