@@ -13,11 +13,13 @@ from collections.abc import Callable
 
 from app.domain.errors import WorkspaceError
 from app.domain.records import Annotation, Sample
+from app.labeling.outbox import Outbox, PendingLabel
 from app.labeling.roles import check_may_label
 from app.learning.pick_reasons import OpenedReason
 from app.learning.ranking import RankedSample
 from app.monitor.live_accuracy import prediction_for
 from app.project.workspace import Workspace
+from app.store.errors import StoreUnavailable
 from app.targeted.failure_sets import add_samples
 
 
@@ -29,6 +31,8 @@ class LabelingSession:
         self.workspace = workspace
         self.annotator = annotator
         self.source = source
+        # Labels waiting for the database server (team projects; see outbox).
+        self.outbox: Outbox | None = None
         self._clock = clock
         self.queue: list[RankedSample] = []
         self.position = 0
@@ -100,17 +104,30 @@ class LabelingSession:
         item = self.current
         if item is None:
             return None
-        check_may_label(self.workspace, self.annotator, item.sample_id)
-        if prediction is None:
-            prediction = prediction_for(self.workspace, item.sample_id) or {}
-        row = self.workspace.label(
+        try:
+            check_may_label(self.workspace, self.annotator, item.sample_id)
+            if prediction is None:
+                prediction = prediction_for(self.workspace, item.sample_id) or {}
+        except StoreUnavailable:
+            if self.outbox is None:
+                raise
+            # Offline: the label is kept without the model's prediction; the
+            # role was checked when the item was handed out (claimed).
+            prediction = prediction or {}
+        pending = PendingLabel(
             item.sample_id, class_name, self.annotator,
-            seconds_spent=round(self.seconds_on_current(), 3), source=self.source,
-            suggested=suggested, **prediction,
             # One key per key press: a label resent after a dropped connection
             # is stored once.
             client_key=uuid.uuid4().hex,
+            seconds_spent=round(self.seconds_on_current(), 3), source=self.source,
+            suggested=suggested, prediction=dict(prediction),
         )
+        if self.outbox is None:
+            row = pending.send(self.workspace)
+        else:
+            # The server may be away: the label waits in the outbox (row None)
+            # and the annotator goes on.
+            row = self.outbox.submit(self.workspace, pending)
         self._advance()
         return row
 

@@ -252,6 +252,10 @@ class Workspace(WorkspaceRecords):
         self._media_root = None
         return self.media_root
 
+    def set_reconnect_window(self, seconds: float) -> None:
+        """How long a lost database server is retried before a request fails."""
+        self.store.reconnect_window_s = seconds
+
     @property
     def database_kind(self) -> str:
         """``"sqlite"`` or ``"postgresql"``."""

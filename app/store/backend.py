@@ -49,7 +49,7 @@ from app.domain.timestamps import utc_now
 from app.files.os_errors import disk_full_hint
 from app.store import claims, dialects, postgres_engine, sqlite_engine
 from app.store.driver_sql import DriverStatements
-from app.store.errors import StoreError, describe_database_error
+from app.store.errors import StoreError, StoreUnavailable, describe_database_error
 from app.store.migrate import HEAD_REVISION, SCHEMA_VERSION, SchemaState, read_schema_state
 from app.store.migrate import upgrade as upgrade_schema
 from app.store.tables import (
@@ -118,6 +118,10 @@ class SqlStore:
         self._engine = engine
         # "sqlite" or "postgresql": picks the few statements that differ.
         self.dialect: str = engine.dialect.name
+        # How long a lost server is retried before StoreUnavailable; a window
+        # that must not freeze sets it short and keeps labels in its outbox.
+        self.reconnect_window_s = RECONNECT_WINDOW_S
+        self._closed = False
         self._driver = DriverStatements(engine.dialect)
         # What the driver raises where its cursor is used directly.
         self._driver_error: type[Exception] = engine.dialect.loaded_dbapi.Error
@@ -203,6 +207,7 @@ class SqlStore:
     # -- plumbing ---------------------------------------------------------
 
     def close(self) -> None:
+        self._closed = True
         self._conn.close()
         self._engine.dispose()
 
@@ -215,9 +220,17 @@ class SqlStore:
         except self._driver_error as exc:
             raise StoreError(describe_database_error(str(exc), self.location)) from exc
 
+    def _ensure_connection(self) -> None:
+        """Open a new connection if an earlier one was lost and could not be replaced."""
+        # Only a server connection is replaced; a closed store stays closed.
+        if self._conn.closed and self.dialect == "postgresql" and not self._closed:
+            with self._translated_errors():
+                self._conn = self._engine.connect()
+
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """One write transaction, begun so it takes the write lock at once."""
+        self._ensure_connection()
         self._conn.info[sqlite_engine.WRITE_INTENT] = True
         try:
             with self._translated_errors(), self._conn.begin():
@@ -248,11 +261,11 @@ class SqlStore:
         claim): a commit whose answer was lost may have happened.
         """
         wait = _RETRY_FIRST_WAIT_S
-        deadline = time.monotonic() + RECONNECT_WINDOW_S
+        deadline = time.monotonic() + self.reconnect_window_s
         reconnect = False
         while True:
             try:
-                if reconnect:
+                if reconnect or (self._conn.closed and not self._closed):
                     self._reconnect()
                     reconnect = False
                 with (self._write() if write else self._read()) as conn:
@@ -262,8 +275,8 @@ class SqlStore:
                 if not (self.dialect == "postgresql" and postgres_engine.is_disconnect(cause)):
                     raise
                 if time.monotonic() + wait > deadline:
-                    raise StoreError(f"{self.location}: the server is unreachable "
-                                     f"({cause}); retry when it is back") from exc
+                    raise StoreUnavailable(f"{self.location}: the server is unreachable "
+                                           f"({cause}); retry when it is back") from exc
             reconnect = True
             time.sleep(wait)
             wait = min(wait * 2, _RETRY_MAX_WAIT_S)
@@ -280,6 +293,7 @@ class SqlStore:
         if self._conn.in_transaction():
             yield self._conn
             return
+        self._ensure_connection()
         with self._translated_errors(), self._conn.begin():
             yield self._conn
 
