@@ -57,7 +57,7 @@ def run_init(args: argparse.Namespace) -> int:
                         database=args.database) as workspace:
         if args.media_root:
             workspace.set_media_root(args.media_root)
-        where = "" if args.database is None else f" on {workspace.store.location}"
+        where = "" if args.database is None else f" on {workspace.database_location}"
         print(f"created project {shown(workspace.root)}{where} with classes "
               f"{', '.join(shown(c) for c in workspace.classes())}")
     return 0
@@ -72,7 +72,7 @@ def run_config(args: argparse.Namespace) -> int:
         if args.overlap is not None:
             write_overlap(workspace, parse_overlap(args.overlap))
         overlap = read_overlap(workspace)
-        settings = {"database": workspace.store.location,
+        settings = {"database": workspace.database_location,
                     "database_kind": workspace.database_kind,
                     "media_root": str(workspace.media_root),
                     "models": str(workspace.models_dir),

@@ -15,10 +15,7 @@ from app.domain.errors import WorkspaceError
 from app.domain.timestamps import utc_now
 from app.project.project_files import write_database_url
 from app.project.workspace import DB_NAME, Workspace
-from app.store.backend import open_store
-from app.store.errors import StoreError
 from app.store.postgres_engine import url_without_password
-from app.store.transfer import Progress, copy_records
 
 
 @dataclass(frozen=True)
@@ -31,7 +28,7 @@ class MoveReport:
     target: str
 
 
-def move_to_server(root: str | Path, url: str, progress: Progress | None = None) -> MoveReport:
+def move_to_server(root: str | Path, url: str) -> MoveReport:
     """Copy the SQLite project at ``root`` into the empty database ``url`` and point at it.
 
     Raises
@@ -43,19 +40,9 @@ def move_to_server(root: str | Path, url: str, progress: Progress | None = None)
     root = Path(root).resolve()
     with Workspace.open(root) as source:
         if source.database_kind != "sqlite":
-            raise WorkspaceError(f"{root}: already on {source.store.location}")
+            raise WorkspaceError(f"{root}: already on {source.database_location}")
         before = source.dataset_version()
-        try:
-            target = open_store(url, create=True)
-        except StoreError as exc:
-            raise WorkspaceError(str(exc)) from exc
-        try:
-            rows = copy_records(source.store, target, progress)
-            after = Workspace(root, target).dataset_version()
-        except StoreError as exc:
-            raise WorkspaceError(str(exc)) from exc
-        finally:
-            target.close()
+        rows, after = source.copy_records_to(url)
     if after != before:
         raise WorkspaceError(f"{url_without_password(url)}: the copied project has dataset "
                              f"version {after}, not {before}; the project stays on SQLite")

@@ -262,6 +262,31 @@ class Workspace(WorkspaceRecords):
         return self.store.dialect
 
     @property
+    def database_location(self) -> str:
+        """Where the records are: the SQLite file, or the server's URL (no password)."""
+        return self.store.location
+
+    def copy_records_to(self, url: str) -> tuple[dict[str, int], str]:
+        """Copy every record into the empty database ``url`` (ids kept, counts checked).
+
+        Returns the rows copied per table and the dataset version the copy
+        reports, read back from the target.  See :mod:`app.project.move_to_server`.
+        """
+        from app.store.transfer import copy_records
+
+        try:
+            target = open_store(url, create=True)
+        except StoreError as exc:
+            raise WorkspaceError(str(exc)) from exc
+        try:
+            rows = copy_records(self.store, target)
+            return rows, Workspace(self.root, target).dataset_version()
+        except StoreError as exc:
+            raise WorkspaceError(str(exc)) from exc
+        finally:
+            target.close()
+
+    @property
     def exports_dir(self) -> Path:
         return self.root / "exports"
 

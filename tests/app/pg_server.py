@@ -110,7 +110,7 @@ class PgServer:
 
     def destroy(self) -> None:
         try:
-            self.stop()
+            self.stop("immediate")  # its data is thrown away: no shutdown checkpoint
         except (RuntimeError, subprocess.SubprocessError):
             pass
         shutil.rmtree(self.folder, ignore_errors=True)
