@@ -123,6 +123,8 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
                       notes=tuple(plan.notes)))
     result = learner.fit(data.paths, data.labels, data.classes, config, progress, should_stop)
     path = checkpoint_path(workspace, job_id)
+    # A team's shared models/ (under the media root) may not exist yet.
+    path.parent.mkdir(parents=True, exist_ok=True)
     sha = save_checkpoint(result.state_dict, path)
     version_id = register_version(
         workspace, result=result, config=config, data=data,

@@ -129,6 +129,8 @@ def test_a_recorded_training_set_survives_a_class_rename(project):
     assert not fallback.recorded and not fallback.exact
 
 
+# On PostgreSQL a real training run is test_postgres_project's (with a media root).
+@pytest.mark.parametrize("project", ["sqlite"], indirect=True)
 def test_a_real_training_run_records_the_items_it_trained_on(project):
     ids = [s.id for s in project.samples()]
     for i, sid in enumerate(ids[:9]):
