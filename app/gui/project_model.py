@@ -79,6 +79,7 @@ class ProjectModel(QObject):
         # A key press must not freeze the window for a minute of reconnects.
         self.workspace.set_reconnect_window(TEAM_RECONNECT_WINDOW_S)
         self.session.outbox = Outbox(self.workspace.cache_dir / OUTBOX_NAME)
+        self.session.claiming = True  # lease items ahead, as `labelloop next` does
         self._team_timer = QTimer(self)
         self._team_timer.timeout.connect(self.refresh_team)
         self._team_timer.start(TEAM_REFRESH_MS)
@@ -248,11 +249,14 @@ class ProjectModel(QObject):
 
     def _commit(self, action: Callable[[], int | None]) -> int | None:
         waiting = self.waiting_labels()
+        length = len(self.session.queue)
         try:
             written = action()
         except WorkspaceError as exc:
             self.error.emit(str(exc))
             return None
+        if len(self.session.queue) != length:  # items others hold left the queue
+            self.queueChanged.emit()
         if written is not None:
             self.labelsChanged.emit()
             self.currentChanged.emit()

@@ -22,6 +22,14 @@ from app.project.workspace import Workspace
 from app.store.errors import StoreUnavailable
 from app.targeted.failure_sets import add_samples
 
+# Team projects (see LabelingSession._claim_ahead): queues that claim, how
+# many items are leased ahead, for how long, and how far a claim looks.
+CLAIMING_QUEUES = frozenset({"uncertain", "random", "unlabeled", "failures"})
+CLAIM_BATCH = 5
+CLAIM_LEASE_S = 30 * 60.0
+CLAIM_LOOKAHEAD = 50
+CLAIM_TRIES = 4
+
 
 class LabelingSession:
     """The annotator's position in a queue and the actions on the current sample."""
@@ -33,6 +41,9 @@ class LabelingSession:
         self.source = source
         # Labels waiting for the database server (team projects; see outbox).
         self.outbox: Outbox | None = None
+        # Team projects: lease the next few items of the queue as the
+        # annotator goes, and leave out those someone else holds.
+        self.claiming = False
         self._clock = clock
         self.queue: list[RankedSample] = []
         self.position = 0
@@ -55,6 +66,34 @@ class LabelingSession:
         ids = [item.sample_id for item in self.queue]
         self.position = ids.index(keep_sample) if keep_sample in ids else 0
         self._restart_clock()
+        self._claim_ahead()
+
+    def _claim_ahead(self) -> None:
+        """Lease the next :data:`CLAIM_BATCH` items from here on; drop the ones others hold.
+
+        Only queues of unlabeled items claim.  An item before the last one
+        leased here that could not be leased is someone else's (or was
+        labeled meanwhile): it leaves this queue.  Offline, nothing changes.
+        """
+        if not self.claiming or self.source not in CLAIMING_QUEUES:
+            return
+        for _ in range(CLAIM_TRIES):
+            window = self.queue[self.position : self.position + CLAIM_LOOKAHEAD]
+            if not window:
+                return
+            try:
+                held = self.workspace.claim_items([it.sample_id for it in window],
+                                                  self.annotator, CLAIM_BATCH, CLAIM_LEASE_S)
+            except StoreUnavailable:
+                return
+            last = max((i for i, it in enumerate(window) if it.sample_id in held),
+                       default=len(window) - 1)
+            gone = {it.sample_id for it in window[: last + 1] if it.sample_id not in held}
+            if gone:
+                self.queue = self.queue[: self.position] + [
+                    it for it in self.queue[self.position :] if it.sample_id not in gone]
+            if held:
+                return
 
     def open_sample(self, sample: Sample) -> RankedSample:
         """Show ``sample`` now: where it is in the queue, else inserted at the current place.
@@ -162,6 +201,7 @@ class LabelingSession:
         # Past the end the session has no current sample: "queue done".
         self.position += 1
         self._restart_clock()
+        self._claim_ahead()
 
     def undo(self) -> Annotation | None:
         """Undo the annotator's last label and go back to that sample if it is queued."""

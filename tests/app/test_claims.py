@@ -101,3 +101,26 @@ def test_overlap_items_go_to_k_different_annotators_and_the_rest_to_one(pool):
         first = claim_next(ws, "dave", 1)[0]
         assert first.ranked.sample_id == max(members)
         assert first.to_json()["overlap_votes"] == 1 and first.to_json()["overlap_needed"] == 2
+
+
+def test_two_labeling_sessions_on_one_queue_never_show_the_same_item(pool):
+    from app.labeling.queues import QueueSpec, build_queue
+    from app.labeling.session import CLAIM_BATCH, LabelingSession
+
+    with Workspace.open(pool) as first_ws, Workspace.open(pool) as second_ws:
+        first, second = LabelingSession(first_ws, "ann"), LabelingSession(second_ws, "bob")
+        for session, ws in ((first, first_ws), (second, second_ws)):
+            session.claiming = True
+            session.set_queue(build_queue(ws, QueueSpec(kind="unlabeled")), "unlabeled")
+        held = {sid for sid, who, _ in first_ws.active_leases() if who == "ann"}
+        assert len(held) == CLAIM_BATCH and first.current.sample_id in held
+        assert second.current.sample_id not in held  # ann's items left bob's queue
+        shown = {"ann": [], "bob": []}
+        for _ in range(8):
+            for name, session in (("ann", first), ("bob", second)):
+                shown[name].append(session.current.sample_id)
+                session.label("cat")
+        assert not set(shown["ann"]) & set(shown["bob"])
+        labeled = first_ws.current_labels()
+        assert len(labeled) == 16 and {a.annotator for a in first_ws.all_annotations()} \
+            == {"ann", "bob"}
