@@ -83,3 +83,54 @@ def digits_demo(tmp_path_factory: pytest.TempPathFactory):
     from app.pool.demo import build_demo
 
     return build_demo(tmp_path_factory.mktemp("demo"))
+
+
+# -- a throwaway PostgreSQL server (tests/app/pg_server.py) -----------------
+
+def _postgres_missing(reason: str) -> None:
+    """Skip loudly where no server can run; in CI that is a failure, never a skip."""
+    message = (f"PostgreSQL tests cannot run: {reason}. Install Debian's `postgresql` "
+               "package (the Makefile's `make test` does).")
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    import warnings
+    warnings.warn(message, stacklevel=2)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One real PostgreSQL server for the whole run, with a template database of the newest schema."""
+    from tests.app.pg_server import find_bindir, start_server
+
+    bindir = find_bindir()
+    if bindir is None:
+        _postgres_missing("no initdb/pg_ctl found (pg_config --bindir, /usr/lib/postgresql/*/bin)")
+    server = start_server(bindir)
+    try:
+        from app.store.backend import open_store
+
+        store = open_store(server.create_database("labelloop_template"), create=True)
+        store.close()
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def pg_url(pg_server, request):
+    """The URL of a fresh, empty database on the test server (no schema)."""
+    return pg_server.create_database(_database_name(request))
+
+
+@pytest.fixture
+def pg_project_url(pg_server, request):
+    """The URL of a fresh database that already holds the newest schema (from the template)."""
+    return pg_server.create_database(_database_name(request), template="labelloop_template")
+
+
+_database_counter = iter(range(1_000_000))
+
+
+def _database_name(request) -> str:
+    return f"t{next(_database_counter)}_{os.getpid()}"

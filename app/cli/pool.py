@@ -8,6 +8,7 @@ import sys
 from app.cli import validators
 from app.cli.output import print_json, progress_bar, shown, video_progress_bars
 from app.domain.annotator import resolve_annotator
+from app.labeling.roles import check_may_label
 from app.monitor.live_accuracy import prediction_for
 from app.pool.export_formats import ExportOptions
 from app.pool.export_formats.hf_imagefolder import METADATA_KINDS
@@ -193,6 +194,8 @@ def run_label(args: argparse.Namespace) -> int:
     annotator = resolve_annotator(args.annotator)
     with Workspace.open(args.project) as workspace:
         samples = [workspace.find_sample(text) for text in args.samples]
+        for sample in samples:  # a role that may not relabel stops the lot, before any
+            check_may_label(workspace, annotator, sample.id)
         # What the latest model said before this answer: live accuracy's raw data.
         predictions = {s.id: prediction_for(workspace, s.id) or {} for s in samples}
         if len(samples) == 1:

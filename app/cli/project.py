@@ -13,7 +13,25 @@ def register(commands: argparse._SubParsersAction) -> None:
     init = commands.add_parser("init", help="create a project folder")
     init.add_argument("project", help="folder to create the project in")
     init.add_argument("--classes", required=True, help="comma-separated class names, e.g. cat,dog")
+    init.add_argument("--database", metavar="URL",
+                      help="keep the records on a PostgreSQL server for a team: "
+                      "postgresql://USER@HOST:PORT/DB (an empty database; the password comes "
+                      "from PGPASSWORD or ~/.pgpass); default: labelloop.sqlite in the folder")
+    init.add_argument("--media-root", metavar="DIR",
+                      help="where this desktop sees the shared image files; stored paths are "
+                      "relative to it (default: the project folder)")
     init.set_defaults(run=run_init)
+
+    config = commands.add_parser("config", help="this desktop's settings of a project")
+    config.add_argument("project")
+    config.add_argument("--media-root", metavar="DIR",
+                        help="map the media root (stored paths are relative to it) to DIR; "
+                        "'-' resets it to the project folder")
+    config.add_argument("--overlap", metavar="K:F",
+                        help="a project setting (shared by the team): K annotators label a "
+                        "fraction F of the items independently, e.g. 2:0.1; 'off' to stop")
+    config.add_argument("--json", action="store_true", help="print one JSON object")
+    config.set_defaults(run=run_config)
 
     status = commands.add_parser("status", help="counts of samples, labels and models")
     status.add_argument("project")
@@ -45,9 +63,35 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_init(args: argparse.Namespace) -> int:
-    with Workspace.init(args.project, parse_class_names(args.classes)) as workspace:
-        print(f"created project {shown(workspace.root)} with classes "
+    with Workspace.init(args.project, parse_class_names(args.classes),
+                        database=args.database) as workspace:
+        if args.media_root:
+            workspace.set_media_root(args.media_root)
+        where = "" if args.database is None else f" on {workspace.database_location}"
+        print(f"created project {shown(workspace.root)}{where} with classes "
               f"{', '.join(shown(c) for c in workspace.classes())}")
+    return 0
+
+
+def run_config(args: argparse.Namespace) -> int:
+    from app.labeling.overlap import parse_overlap, read_overlap, write_overlap
+
+    with Workspace.open(args.project) as workspace:
+        if args.media_root is not None:
+            workspace.set_media_root(None if args.media_root == "-" else args.media_root)
+        if args.overlap is not None:
+            write_overlap(workspace, parse_overlap(args.overlap))
+        overlap = read_overlap(workspace)
+        settings = {"database": workspace.database_location,
+                    "database_kind": workspace.database_kind,
+                    "media_root": str(workspace.media_root),
+                    "models": str(workspace.models_dir),
+                    "overlap": None if overlap is None
+                    else f"{overlap.annotators}:{overlap.fraction:g}"}
+    if args.json:
+        print_json(settings)
+        return 0
+    print_table(["setting", "value"], list(settings.items()))
     return 0
 
 
@@ -62,6 +106,8 @@ def run_status(args: argparse.Namespace) -> int:
     print(f"unlabeled: {status['unlabeled']}")
     print(f"latest model: {status['latest_model'] or 'none yet'}")
     print_table(["class", "labeled"], list(status["per_class"].items()))
+    if status["per_annotator"]:
+        print_table(["annotator", "labeled"], list(status["per_annotator"].items()))
     return 0
 
 

@@ -87,3 +87,21 @@ def is_alive(pid: int | None, identity: str | None = None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def machine_id() -> str:
+    """This machine, stable across reboots: ``/etc/machine-id``, else the host name.
+
+    A team's jobs are rows every desktop sees; only the machine that runs a
+    job can tell from its PID whether the job still lives.
+    """
+    for source in (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id")):
+        try:
+            value = source.read_text().strip()
+        except OSError:
+            continue
+        if value:
+            return value
+    import socket
+
+    return socket.gethostname() or "unknown-machine"

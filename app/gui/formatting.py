@@ -7,11 +7,13 @@ from html import escape
 
 from app.learning.pick_reasons import (
     ColdStartReason,
+    DisagreementReason,
     DriftReason,
     ImportOrderReason,
     MinedReason,
     MislabeledReason,
     OpenedReason,
+    OverlapReason,
     ReviewReason,
     SimilarReason,
     StrategyReason,
@@ -69,6 +71,12 @@ def reason_text(item: RankedSample) -> str:
                     f"(import batch {reason.batch}): distance {item.score:.3g}")
         case ReviewReason():
             return f"Labeled <b>{escape(reason.label)}</b> (review)"
+        case OverlapReason():
+            return (f"<b>Overlap set</b>: {reason.votes} of {reason.needed} annotators "
+                    "labeled it; label it on your own")
+        case DisagreementReason():
+            said = ", ".join(f"{escape(who)}: <b>{escape(name)}</b>" for who, name in reason.votes)
+            return f"<b>Annotators disagree</b> ({said}); a reviewer's label settles it"
         case MislabeledReason():
             return (f"Labeled <b>{escape(reason.given)}</b>, but model v{reason.model} says "
                     f"<b>{escape(reason.suggested)}</b> ({reason.suggested_probability:.0%}; "

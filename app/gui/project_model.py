@@ -38,6 +38,10 @@ FIRST_PAGE = 5_000
 # built in the background is dropped from it when it lands.
 STATUS_MAX_AGE_S = 1.0
 UNLABELED_KINDS = frozenset({"uncertain", "random", "unlabeled", "failures"})
+# Team projects: how long a key press waits for a lost server before the label
+# goes to the outbox, and how often the window sends it and looks who else labels.
+TEAM_RECONNECT_WINDOW_S = 2.0
+TEAM_REFRESH_MS = 5000
 
 
 class ProjectModel(QObject):
@@ -52,6 +56,7 @@ class ProjectModel(QObject):
     error = Signal(str)          # something the user must read
     selectionChanged = Signal()  # the samples a class key labels together changed
     classesChanged = Signal()    # a class was added, renamed, removed, moved, coloured or keyed
+    teamChanged = Signal()       # who else is labeling, or labels waiting offline
 
     def __init__(self, workspace: Workspace, annotator: str) -> None:
         super().__init__()
@@ -76,6 +81,50 @@ class ProjectModel(QObject):
         self.labelsChanged.connect(self._forget_status)
         self.queueChanged.connect(self._forget_status)
         self.queueChanged.connect(self._forget_pool_size)
+        self._others: list[str] = []
+        self._team_timer: Any = None
+        if workspace.database_kind == "postgresql":
+            self._start_team_mode()
+
+    # -- a team's project on a server -----------------------------------------
+
+    def _start_team_mode(self) -> None:
+        """Labels wait in an outbox while the server is away; look again every few seconds."""
+        from PySide6.QtCore import QTimer
+
+        from app.labeling.outbox import OUTBOX_NAME, Outbox
+
+        # A key press must not freeze the window for a minute of reconnects.
+        self.workspace.set_reconnect_window(TEAM_RECONNECT_WINDOW_S)
+        self.session.outbox = Outbox(self.workspace.cache_dir / OUTBOX_NAME)
+        self.session.claiming = True  # lease items ahead, as `labelloop next` does
+        self._team_timer = QTimer(self)
+        self._team_timer.timeout.connect(self.refresh_team)
+        self._team_timer.start(TEAM_REFRESH_MS)
+        self.refresh_team()
+
+    def waiting_labels(self) -> int:
+        """Labels given here that the server has not received yet."""
+        outbox = self.session.outbox
+        return len(outbox) if outbox is not None else 0
+
+    def others_labeling(self) -> list[str]:
+        """The other annotators holding live leases (as of the last look)."""
+        return list(self._others)
+
+    def refresh_team(self) -> None:
+        """Send waiting labels, and see who else holds items now."""
+        from app.store.errors import StoreError
+
+        outbox = self.session.outbox
+        try:
+            if outbox is not None and len(outbox) and outbox.flush(self.workspace):
+                self.labelsChanged.emit()
+            self._others = sorted({who for _, who, _ in self.workspace.active_leases()}
+                                  - {self.annotator})
+        except StoreError:
+            pass  # still offline: the status bar says so, the timer tries again
+        self.teamChanged.emit()
 
     # -- read-only views ----------------------------------------------------
 
@@ -281,13 +330,20 @@ class ProjectModel(QObject):
             self.message.emit("No suggestion: the latest model has not scored this sample")
 
     def _commit(self, action: Callable[[], Any]) -> Any:
+        waiting = self.waiting_labels()
+        length = len(self.session.queue)
         try:
             written = action()
         except WorkspaceError as exc:
             self.error.emit(str(exc))
             return None
+        if len(self.session.queue) != length:  # items others hold left the queue
+            self.queueChanged.emit()
         if written is not None:
             self.labelsChanged.emit()
+            self.currentChanged.emit()
+        elif self.waiting_labels() > waiting:  # kept for later: the annotator goes on
+            self.teamChanged.emit()
             self.currentChanged.emit()
         return written
 
@@ -390,4 +446,6 @@ class ProjectModel(QObject):
 
     def close(self) -> None:
         self._queue_generation += 1  # a queue still being built lands nowhere
+        if self._team_timer is not None:
+            self._team_timer.stop()
         self.workspace.close()

@@ -11,6 +11,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from app.gui.project_model import ProjectModel
+from app.store.errors import StoreError
 
 NOTICE_MS = 4000
 
@@ -30,6 +31,10 @@ class ProjectStatusBar(QStatusBar):
         self._notice_timer.timeout.connect(self.notice.hide)
         self.model = QLabel()
         self.model.setObjectName("modelVersion")
+        # Team projects: who else is labeling, and labels waiting for the server.
+        self.team = QLabel()
+        self.team.setObjectName("teamStatus")
+        self.team.hide()
         self._busy: tuple[str, int, int] = ("", 0, 0)
         self.busy_label = QLabel()
         self.busy_label.setObjectName("busyText")
@@ -43,16 +48,38 @@ class ProjectStatusBar(QStatusBar):
         self.addWidget(self.notice, 1)
         self.addPermanentWidget(self.busy_label)
         self.addPermanentWidget(self.progress)
+        self.addPermanentWidget(self.team)
         self.addPermanentWidget(self.model)
         project.labelsChanged.connect(self.refresh)
         project.queueChanged.connect(self.refresh)
         project.message.connect(self.show_notice)
         project.busy.connect(self.show_busy)
         project.idle.connect(self.hide_busy)
+        project.teamChanged.connect(self.refresh_team)
         self.refresh()
+        self.refresh_team()
+
+    def team_text(self) -> str:
+        """``"also labeling: bob, carol · offline — 3 labels waiting"`` (empty when neither)."""
+        parts = []
+        others = self.project.others_labeling()
+        if others:
+            parts.append("also labeling: " + ", ".join(others))
+        waiting = self.project.waiting_labels()
+        if waiting:
+            parts.append(f"offline — {waiting} label{'s' if waiting != 1 else ''} waiting")
+        return " · ".join(parts)
+
+    def refresh_team(self) -> None:
+        text = self.team_text()
+        self.team.setText(text)
+        self.team.setVisible(bool(text))
 
     def refresh(self) -> None:
-        status = self.project.status()
+        try:
+            status = self.project.status()
+        except StoreError:
+            return  # a team's server is away: keep the last counts (see refresh_team)
         self.counts.setText(f"<b>{status['labeled']}</b> / {status['samples']} labeled")
         self.per_class.setText("  ".join(f"{name}: {n}" for name, n in
                                          status["per_class"].items()))

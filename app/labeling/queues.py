@@ -203,6 +203,13 @@ def _build_mislabeled(workspace: Workspace, spec: QueueSpec, top: int | None,
     return likely_mislabeled(workspace, top)
 
 
+def _build_disagreements(workspace: Workspace, spec: QueueSpec,
+                         top: int | None) -> list[RankedSample]:
+    from app.labeling.disagreements import disagreements
+
+    return disagreements(workspace)[:top]
+
+
 _KINDS = (
     QueueKind("uncertain", "Most uncertain", _build_uncertain, "unlabeled",
               "Unlabeled samples the latest model is least sure of; score: higher = "
@@ -223,6 +230,10 @@ _KINDS = (
     QueueKind("drift", "Drifted (newest batch)", _build_drift, "samples",
               "Samples of an import batch farthest from the pool the model was trained for.",
               _always_batch, counted_when_built=True),
+    QueueKind("disagreements", "Disagreements", _build_disagreements, "labeled",
+              "Items annotators labeled differently and no reviewer has settled: a "
+              "reviewer's label settles one (the votes stay in the history).",
+              counted_when_built=True),
 )
 # The "uncertain" queue before any model exists (see app.learning.cold_start).
 COLD_START_HINT = ("No model yet: a diverse first batch (k-center on the pixels); "

@@ -8,16 +8,28 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable
 
 from app.domain.class_keys import CLASS_KEYS, class_shortcuts  # noqa: F401  (re-exported)
 from app.domain.errors import WorkspaceError
 from app.domain.records import Annotation, Sample
+from app.labeling.outbox import Outbox, PendingLabel
+from app.labeling.roles import check_may_label
 from app.learning.pick_reasons import OpenedReason
 from app.learning.ranking import RankedSample
 from app.monitor.live_accuracy import prediction_for
 from app.project.workspace import Workspace
+from app.store.errors import StoreUnavailable
 from app.targeted.failure_sets import add_samples
+
+# Team projects (see LabelingSession._claim_ahead): queues that claim, how
+# many items are leased ahead, for how long, and how far a claim looks.
+CLAIMING_QUEUES = frozenset({"uncertain", "random", "unlabeled", "failures"})
+CLAIM_BATCH = 5
+CLAIM_LEASE_S = 30 * 60.0
+CLAIM_LOOKAHEAD = 50
+CLAIM_TRIES = 4
 
 
 class LabelingSession:
@@ -28,6 +40,11 @@ class LabelingSession:
         self.workspace = workspace
         self.annotator = annotator
         self.source = source
+        # Labels waiting for the database server (team projects; see outbox).
+        self.outbox: Outbox | None = None
+        # Team projects: lease the next few items of the queue as the
+        # annotator goes, and leave out those someone else holds.
+        self.claiming = False
         self._clock = clock
         self.queue: list[RankedSample] = []
         self.position = 0
@@ -50,6 +67,34 @@ class LabelingSession:
         ids = [item.sample_id for item in self.queue]
         self.position = ids.index(keep_sample) if keep_sample in ids else 0
         self._restart_clock()
+        self._claim_ahead()
+
+    def _claim_ahead(self) -> None:
+        """Lease the next :data:`CLAIM_BATCH` items from here on; drop the ones others hold.
+
+        Only queues of unlabeled items claim.  An item before the last one
+        leased here that could not be leased is someone else's (or was
+        labeled meanwhile): it leaves this queue.  Offline, nothing changes.
+        """
+        if not self.claiming or self.source not in CLAIMING_QUEUES:
+            return
+        for _ in range(CLAIM_TRIES):
+            window = self.queue[self.position : self.position + CLAIM_LOOKAHEAD]
+            if not window:
+                return
+            try:
+                held = self.workspace.claim_items([it.sample_id for it in window],
+                                                  self.annotator, CLAIM_BATCH, CLAIM_LEASE_S)
+            except StoreUnavailable:
+                return
+            last = max((i for i, it in enumerate(window) if it.sample_id in held),
+                       default=len(window) - 1)
+            gone = {it.sample_id for it in window[: last + 1] if it.sample_id not in held}
+            if gone:
+                self.queue = self.queue[: self.position] + [
+                    it for it in self.queue[self.position :] if it.sample_id not in gone]
+            if held:
+                return
 
     def open_sample(self, sample: Sample) -> RankedSample:
         """Show ``sample`` now: where it is in the queue, else inserted at the current place.
@@ -99,13 +144,30 @@ class LabelingSession:
         item = self.current
         if item is None:
             return None
-        if prediction is None:
-            prediction = prediction_for(self.workspace, item.sample_id) or {}
-        row = self.workspace.label(
+        try:
+            check_may_label(self.workspace, self.annotator, item.sample_id)
+            if prediction is None:
+                prediction = prediction_for(self.workspace, item.sample_id) or {}
+        except StoreUnavailable:
+            if self.outbox is None:
+                raise
+            # Offline: the label is kept without the model's prediction; the
+            # role was checked when the item was handed out (claimed).
+            prediction = prediction or {}
+        pending = PendingLabel(
             item.sample_id, class_name, self.annotator,
+            # One key per key press: a label resent after a dropped connection
+            # is stored once.
+            client_key=uuid.uuid4().hex,
             seconds_spent=round(self.seconds_on_current(), 3), source=self.source,
-            suggested=suggested, **prediction,
+            suggested=suggested, prediction=dict(prediction),
         )
+        if self.outbox is None:
+            row = pending.send(self.workspace)
+        else:
+            # The server may be away: the label waits in the outbox (row None)
+            # and the annotator goes on.
+            row = self.outbox.submit(self.workspace, pending)
         self._advance()
         return row
 
@@ -140,6 +202,7 @@ class LabelingSession:
         # Past the end the session has no current sample: "queue done".
         self.position += 1
         self._restart_clock()
+        self._claim_ahead()
 
     def label_selected(self, sample_ids: list[int], class_name: str) -> str | None:
         """Label every sample of ``sample_ids`` with one key press: one batch, one undo step.

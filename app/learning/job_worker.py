@@ -146,8 +146,11 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
                                   ship_media=bool(params.get("ship_media")), progress=progress,
                                   should_stop=should_stop)
         result, sha = remote.result, remote.sha256
+        path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(path, remote.checkpoint)
     else:
+        # A team's shared models/ (under the media root) may not exist yet.
+        path.parent.mkdir(parents=True, exist_ok=True)
         result = learner.fit(data.paths, data.labels, data.classes, config, progress,
                              should_stop)
         sha = save_checkpoint(result.state_dict, path)

@@ -29,7 +29,12 @@ from typing import Any
 
 from app.domain.records import Job
 from app.domain.timestamps import utc_now
-from app.files.process_identity import is_alive, process_command_line, process_identity
+from app.files.process_identity import (
+    is_alive,
+    machine_id,
+    process_command_line,
+    process_identity,
+)
 from app.learning.job_events import JobEvent, UnreadableEvent, parse_event_line
 from app.project.workspace import Workspace, WorkspaceError
 from app.store.errors import StoreError
@@ -48,10 +53,17 @@ def job_log_path(workspace: Workspace, job_id: int) -> Path:
 # after this long lost its launcher (and a live launcher such as the GUI
 # cannot vouch for it).
 QUEUED_TIMEOUT_S = 600
+# The job parameter naming the machine that launched it (see machine_id).
+LAUNCHED_ON = "launched_on"
 
 
 def _stale_reason(job: Job, now: datetime) -> str | None:
     """Why a job row that is not final no longer has a process behind it, if so."""
+    launched_on = job.params.get(LAUNCHED_ON)
+    if launched_on is not None and launched_on != machine_id():
+        # Another desktop of a team project runs it: its PID means nothing
+        # here, and that desktop reconciles its own jobs.
+        return None
     if job.pid is None:
         return "the job has no process (its start was interrupted)"
     if not is_alive(job.pid):
@@ -168,7 +180,8 @@ def start_job(workspace: Workspace, kind: str, params: dict[str, Any]) -> JobHan
     me = os.getpid()
     try:
         job_id = workspace.create_job(
-            kind, params, exclusive=kind in EXCLUSIVE_KINDS, pid=me,
+            kind, {**params, LAUNCHED_ON: machine_id()}, exclusive=kind in EXCLUSIVE_KINDS,
+            pid=me,
             process_identity=process_identity(me),
         )
     except StoreError as exc:

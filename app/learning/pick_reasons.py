@@ -143,5 +143,27 @@ class OpenedReason:
         return {}
 
 
+@dataclass(frozen=True)
+class OverlapReason:
+    """In the overlap set: ``votes`` of the ``needed`` annotators labeled it so far."""
+
+    votes: int
+    needed: int
+
+    def json_fields(self) -> dict[str, Any]:
+        return {"overlap_votes": self.votes, "overlap_needed": self.needed}
+
+
+@dataclass(frozen=True)
+class DisagreementReason:
+    """Annotators labeled it differently: ``votes`` is ``((annotator, class), ...)``."""
+
+    votes: tuple[tuple[str, str], ...]
+
+    def json_fields(self) -> dict[str, Any]:
+        return {"votes": dict(self.votes)}
+
+
 PickReason = (StrategyReason | ColdStartReason | MinedReason | SimilarReason | DriftReason
-              | ImportOrderReason | ReviewReason | MislabeledReason | OpenedReason)
+              | ImportOrderReason | ReviewReason | MislabeledReason | OpenedReason
+              | OverlapReason | DisagreementReason)

@@ -190,3 +190,28 @@ class WorkspaceRecords:
 
     def list_jobs(self) -> list[Job]:
         return self.store.list_jobs()
+
+    # -- leases (teams) ---------------------------------------------------
+
+    def labeled_per_annotator(self) -> dict[str, int]:
+        """``{annotator: items whose current label they gave}``."""
+        return self.store.labeled_per_annotator()
+
+    def claim_items(self, candidates: Sequence[int], annotator: str, k: int,
+                    lease_s: float, needed: int = 1) -> dict[int, float]:
+        """Lease up to ``k`` free items of ``candidates`` (in order) to ``annotator``.
+
+        ``needed``: how many annotators each candidate is for (k for the
+        overlap set).  Returns ``{sample_id: expires_at}`` (epoch seconds).
+        """
+        return self.store.claim_items(candidates, annotator, k, lease_s, needed)
+
+    def release_leases(self, sample_ids: Sequence[int], annotator: str) -> int:
+        return self.store.release_leases(sample_ids, annotator)
+
+    def active_leases(self) -> list[tuple[int, str, float]]:
+        """``(sample_id, annotator, expires_at)`` of every live lease."""
+        return self.store.active_leases()
+
+    def count_active_leases(self, other_than: str | None = None) -> int:
+        return self.store.count_active_leases(other_than)

@@ -4,6 +4,8 @@ A project is a folder::
 
     PROJECT/
         labelloop.sqlite   every sample, label, model version and job
+                           (or database.json: the PostgreSQL database holding them)
+        local.json         this desktop's own settings (the media root)
         cache/             thumbnails, scores, similarity indexes
         models/            checkpoints (state_dicts)
         exports/           default home for exported datasets
@@ -28,11 +30,22 @@ from app.domain.errors import WorkspaceError
 from app.domain.records import Annotation, ClassInfo, ModelVersion, Sample
 from app.project.class_styles import SETTING as STYLES_SETTING
 from app.project.class_styles import ClassStyle, check_colour, dump_styles, parse_styles
+from app.project.project_files import (
+    DATABASE_POINTER,
+    read_database_url,
+    read_local_settings,
+    write_database_url,
+    write_local_setting,
+)
 from app.project.records import WorkspaceRecords
 from app.store.backend import SqlStore, open_store, sqlite_url
 from app.store.errors import StoreError
+from app.store.postgres_engine import url_without_password
 
 DB_NAME = "labelloop.sqlite"
+# A database setting: the checkpoint folder, relative to the media root, that
+# every member of a team project shares.
+MODELS_LOCATION = "models_location"
 SUBFOLDERS = ("cache", "models", "exports", "failures")
 
 
@@ -67,6 +80,9 @@ def _os_reason(exc: OSError) -> str:
 def _remove_created(paths: list[Path]) -> None:
     """Undo a failed :meth:`Workspace.init`: remove what it made, newest first."""
     for path in reversed(paths):
+        if path.name == DATABASE_POINTER:
+            path.unlink(missing_ok=True)
+            continue
         if path.name == DB_NAME:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 try:
@@ -90,12 +106,20 @@ class Workspace(WorkspaceRecords):
     def __init__(self, root: Path, store: SqlStore) -> None:
         self.root = root
         self.store = store
+        self._media_root: Path | None = None
 
     # -- lifecycle --------------------------------------------------------
 
     @classmethod
-    def init(cls, root: str | os.PathLike[str], classes: Iterable[str]) -> Workspace:
+    def init(cls, root: str | os.PathLike[str], classes: Iterable[str], *,
+             database: str | None = None) -> Workspace:
         """Create a project folder with its database and the given classes.
+
+        ``database`` is a ``postgresql://USER@HOST:PORT/DB`` URL of an empty
+        database for a team's project; by default the records live in
+        ``labelloop.sqlite`` in the folder.  A PostgreSQL project keeps its
+        checkpoints in the shared ``models/`` under the media root, named in
+        the database.
 
         If any step fails (no permission, a full disk, ``/proc``), what this
         call created is removed again, so no half project is left behind.
@@ -104,7 +128,7 @@ class Workspace(WorkspaceRecords):
         class_list = [check_class_name(name) for name in classes]
         if not class_list:
             raise WorkspaceError("a project needs at least one class")
-        if (root / DB_NAME).exists():
+        if (root / DB_NAME).exists() or (root / DATABASE_POINTER).exists():
             raise WorkspaceError(f"{root}: a Labelloop project already exists here")
         if root.exists() and not root.is_dir():
             raise WorkspaceError(f"{root}: exists and is not a folder")
@@ -116,10 +140,17 @@ class Workspace(WorkspaceRecords):
                     created.append(folder)
                 elif not folder.is_dir():
                     raise WorkspaceError(f"{folder}: exists and is not a folder")
-            created.append(root / DB_NAME)
-            store = open_store(sqlite_url(root / DB_NAME), create=True)
+            if database is None:
+                created.append(root / DB_NAME)
+                store = open_store(sqlite_url(root / DB_NAME), create=True)
+            else:
+                store = open_store(database, create=True)
             try:
                 store.add_classes(class_list)
+                if database is not None:
+                    store.set_setting(MODELS_LOCATION, "models")
+                    created.append(root / DATABASE_POINTER)
+                    write_database_url(root, url_without_password(database))
             except BaseException:
                 store.close()
                 raise
@@ -149,6 +180,12 @@ class Workspace(WorkspaceRecords):
         """
         root = Path(root).resolve()
         db = root / DB_NAME
+        url = None if db.is_file() else read_database_url(root)
+        if url is not None:
+            try:
+                return cls(root, open_store(url, read_only=bool(read_only)))
+            except StoreError as exc:
+                raise WorkspaceError(str(exc)) from exc
         if not db.is_file():
             raise WorkspaceError(
                 f"{root}: not a Labelloop project (no {DB_NAME}); create one with "
@@ -190,7 +227,69 @@ class Workspace(WorkspaceRecords):
 
     @property
     def models_dir(self) -> Path:
-        return self.root / "models"
+        """Where checkpoints go: the shared folder the database names (under the
+        media root), else the project's own ``models/``."""
+        shared = self.setting(MODELS_LOCATION)
+        return self.media_root / shared if shared else self.root / "models"
+
+    @property
+    def media_root(self) -> Path:
+        """Where this desktop sees the project's files; stored paths are relative to it.
+
+        Set per desktop (``labelloop config PROJECT --media-root DIR``), so a
+        team on a shared drive mounted at different places shares one set of
+        paths.  Without one it is the project folder, as it always was.
+        """
+        if self._media_root is None:
+            # Read once: resolve() runs for every file of an export or a scoring pass.
+            configured = read_local_settings(self.root).get("media_root")
+            self._media_root = Path(configured) if configured else self.root
+        return self._media_root
+
+    def set_media_root(self, folder: str | os.PathLike[str] | None) -> Path:
+        """Map the media root to ``folder`` on this desktop (None: the project folder)."""
+        if folder is not None:
+            resolved = Path(folder).resolve()
+            if not resolved.is_dir():
+                raise WorkspaceError(f"{resolved}: media root is not a folder")
+        write_local_setting(self.root, "media_root",
+                            None if folder is None else str(resolved))
+        self._media_root = None
+        return self.media_root
+
+    def set_reconnect_window(self, seconds: float) -> None:
+        """How long a lost database server is retried before a request fails."""
+        self.store.reconnect_window_s = seconds
+
+    @property
+    def database_kind(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.store.dialect
+
+    @property
+    def database_location(self) -> str:
+        """Where the records are: the SQLite file, or the server's URL (no password)."""
+        return self.store.location
+
+    def copy_records_to(self, url: str) -> tuple[dict[str, int], str]:
+        """Copy every record into the empty database ``url`` (ids kept, counts checked).
+
+        Returns the rows copied per table and the dataset version the copy
+        reports, read back from the target.  See :mod:`app.project.move_to_server`.
+        """
+        from app.store.transfer import copy_records
+
+        try:
+            target = open_store(url, create=True)
+        except StoreError as exc:
+            raise WorkspaceError(str(exc)) from exc
+        try:
+            rows = copy_records(self.store, target)
+            return rows, Workspace(self.root, target).dataset_version()
+        except StoreError as exc:
+            raise WorkspaceError(str(exc)) from exc
+        finally:
+            target.close()
 
     @property
     def exports_dir(self) -> Path:
@@ -201,17 +300,17 @@ class Workspace(WorkspaceRecords):
         return self.root / "failures"
 
     def stored_path(self, path: str | os.PathLike[str]) -> str:
-        """How a file is recorded: relative to the project when inside it, else absolute."""
+        """How a file is recorded: relative to the media root when inside it, else absolute."""
         absolute = Path(os.path.abspath(path))
         try:
-            return absolute.relative_to(self.root).as_posix()
+            return absolute.relative_to(self.media_root).as_posix()
         except ValueError:
             return str(absolute)
 
     def resolve(self, stored: str) -> Path:
-        """The file a stored path refers to."""
+        """The file a stored path refers to (relative paths: from the media root)."""
         path = Path(stored)
-        return path if path.is_absolute() else self.root / path
+        return path if path.is_absolute() else self.media_root / path
 
     # -- classes ----------------------------------------------------------
 
@@ -326,12 +425,15 @@ class Workspace(WorkspaceRecords):
         predicted_confidence: float | None = None,
         model_version_id: int | None = None,
         suggested: bool = False,
+        client_key: str | None = None,
     ) -> int:
         """Record one label (``None`` = unlabeled again), committed before returning.
 
         ``predicted_*`` is what the current model said before the annotator
         answered (for live accuracy); ``suggested`` marks a label given while
-        that prediction was shown pre-selected.
+        that prediction was shown pre-selected.  ``client_key`` (one per key
+        press, e.g. a uuid4) makes the label idempotent: sent again after a
+        lost connection, it is stored once (see ``SqlStore.add_annotation``).
         """
         self.sample(sample_id)
         class_id = None if class_name is None else self._class_id(class_name)
@@ -339,7 +441,7 @@ class Workspace(WorkspaceRecords):
         return self.store.add_annotation(
             sample_id, class_id, annotator, seconds_spent, source,
             predicted_class_id=predicted_id, predicted_confidence=predicted_confidence,
-            model_version_id=model_version_id, suggested=suggested,
+            model_version_id=model_version_id, suggested=suggested, client_key=client_key,
         )
 
     def label_many(
@@ -487,6 +589,7 @@ class Workspace(WorkspaceRecords):
             "unlabeled": total - len(labels),
             "per_class": per_class,
             "latest_model": latest.id if latest else None,
+            "per_annotator": self.labeled_per_annotator(),
         }
 
     # -- settings ---------------------------------------------------------

@@ -12,7 +12,8 @@ Bulk reads come back as plain tuples and bulk writes go through
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,9 @@ from app.domain.records import (
 )
 from app.domain.timestamps import utc_now
 from app.files.os_errors import disk_full_hint
-from app.store import sqlite_engine
+from app.store import claims, dialects, postgres_engine, sqlite_engine
 from app.store.driver_sql import DriverStatements
-from app.store.errors import StoreError, describe_database_error
+from app.store.errors import StoreError, StoreUnavailable, describe_database_error
 from app.store.migrate import HEAD_REVISION, SCHEMA_VERSION, SchemaState, read_schema_state
 from app.store.migrate import upgrade as upgrade_schema
 from app.store.tables import (
@@ -60,12 +61,20 @@ from app.store.tables import (
     failure_sets,
     import_batches,
     jobs,
+    leases,
     media,
     model_version_items,
     model_versions,
     samples,
     settings,
 )
+
+# A lost server connection is retried this long (doubling waits up to
+# _RETRY_MAX_WAIT_S) before the error reaches the user: a server restart
+# takes a few seconds.
+RECONNECT_WINDOW_S = 60.0
+_RETRY_FIRST_WAIT_S = 0.05
+_RETRY_MAX_WAIT_S = 2.0
 
 # SQLite's default limit on host parameters is 999 in older builds; 500 ids
 # per IN list stays under it everywhere.
@@ -87,9 +96,12 @@ def open_store(url: str, *, create: bool = False, read_only: bool = False) -> Sq
         kind of database Labelloop has no backend for yet.
     """
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return SqlStore.open_postgres(url, create=create, read_only=read_only)
+    if backend != "sqlite" or not parsed.database:
         raise StoreError(f"{parsed.render_as_string(hide_password=True)}: Labelloop keeps "
-                         "projects in SQLite files only so far")
+                         "projects in SQLite files or on PostgreSQL servers")
     return SqlStore.open_sqlite(Path(parsed.database), create=create, read_only=read_only)
 
 
@@ -101,10 +113,17 @@ class SqlStore:
     media or without write permission.
     """
 
-    def __init__(self, engine: Engine, location: str, *, create: bool, read_only: bool) -> None:
+    def __init__(self, engine: Engine, location: str, *, create: bool, read_only: bool,
+                 require_empty: bool = False) -> None:
         self.location = location
         self.read_only = read_only
         self._engine = engine
+        # "sqlite" or "postgresql": picks the few statements that differ.
+        self.dialect: str = engine.dialect.name
+        # How long a lost server is retried before StoreUnavailable; a window
+        # that must not freeze sets it short and keeps labels in its outbox.
+        self.reconnect_window_s = RECONNECT_WINDOW_S
+        self._closed = False
         self._driver = DriverStatements(engine.dialect)
         # What the driver raises where its cursor is used directly.
         self._driver_error: type[Exception] = engine.dialect.loaded_dbapi.Error
@@ -114,7 +133,7 @@ class SqlStore:
             raise StoreError(f"{location}: cannot open the database: {exc.orig}"
                              f"{disk_full_hint(Path(location).parent)}") from exc
         try:
-            self._check_and_migrate(create)
+            self._check_and_migrate(create, require_empty)
         except DatabaseError as exc:
             self.close()
             raise StoreError(f"{location}: the database is damaged or unreadable: "
@@ -134,17 +153,36 @@ class SqlStore:
         engine = sqlite_engine.sqlite_engine(path, read_only=read_only)
         return cls(engine, str(path), create=create, read_only=read_only)
 
+    @classmethod
+    def open_postgres(cls, url: str, *, create: bool = False,
+                      read_only: bool = False) -> SqlStore:
+        """Open the project database on a PostgreSQL server (see :func:`open_store`).
+
+        With ``create`` the database must exist and be empty (the server's
+        administrator makes it); a database that already holds a project is
+        refused rather than shared by accident.
+        """
+        engine = postgres_engine.postgres_engine(url, read_only=read_only)
+        store = cls(engine, postgres_engine.display_url(url), create=create, read_only=read_only,
+                    require_empty=create)
+        return store
+
     # -- opening and migrating --------------------------------------------
 
     def _schema_state(self) -> SchemaState:
         with self._conn.begin():
             return read_schema_state(self._conn)
 
-    def _check_and_migrate(self, create: bool) -> None:
+    def _check_and_migrate(self, create: bool, require_empty: bool = False) -> None:
         state = self._schema_state()
         if state.is_empty and not create:
-            raise StoreError(f"{self.location}: an SQLite file but not a Labelloop database "
+            kind = "an SQLite file" if self.dialect == "sqlite" else "a database"
+            raise StoreError(f"{self.location}: {kind} but not a Labelloop database "
                              "(no schema version)")
+        if require_empty and not state.is_empty:
+            raise StoreError(f"{self.location}: this database already holds a Labelloop "
+                             "project; open it (labelloop init PROJECT --database) with an "
+                             "empty database, or migrate into an empty one")
         self._refuse_newer(state)
         if state.is_current:
             return
@@ -171,6 +209,7 @@ class SqlStore:
     # -- plumbing ---------------------------------------------------------
 
     def close(self) -> None:
+        self._closed = True
         self._conn.close()
         self._engine.dispose()
 
@@ -183,9 +222,17 @@ class SqlStore:
         except self._driver_error as exc:
             raise StoreError(describe_database_error(str(exc), self.location)) from exc
 
+    def _ensure_connection(self) -> None:
+        """Open a new connection if an earlier one was lost and could not be replaced."""
+        # Only a server connection is replaced; a closed store stays closed.
+        if self._conn.closed and self.dialect == "postgresql" and not self._closed:
+            with self._translated_errors():
+                self._conn = self._engine.connect()
+
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """One write transaction, begun so it takes the write lock at once."""
+        self._ensure_connection()
         self._conn.info[sqlite_engine.WRITE_INTENT] = True
         try:
             with self._translated_errors(), self._conn.begin():
@@ -200,27 +247,74 @@ class SqlStore:
         with self._write() as conn:
             yield conn
 
+    def _reconnect(self) -> None:
+        """Drop a connection the server lost and open a new one (may raise DBAPIError)."""
+        try:
+            self._conn.close()
+        except Exception:  # noqa: BLE001 - the old connection is gone either way
+            pass
+        self._conn = self._engine.connect()
+
+    def retrying(self, work: Callable[[Connection], Any], *, write: bool = True) -> Any:
+        """Run ``work(conn)`` in a transaction; on a lost server connection
+        reconnect with backoff and run it again.
+
+        Only for work that is safe to repeat (reads, an idempotent label, a
+        claim): a commit whose answer was lost may have happened.
+        """
+        wait = _RETRY_FIRST_WAIT_S
+        deadline = time.monotonic() + self.reconnect_window_s
+        reconnect = False
+        while True:
+            try:
+                if reconnect or (self._conn.closed and not self._closed):
+                    self._reconnect()
+                    reconnect = False
+                with (self._write() if write else self._read()) as conn:
+                    return work(conn)
+            except (StoreError, DBAPIError) as exc:
+                cause = exc.__cause__ if isinstance(exc, StoreError) else exc
+                if not (self.dialect == "postgresql" and postgres_engine.is_disconnect(cause)):
+                    raise
+                if time.monotonic() + wait > deadline:
+                    raise StoreUnavailable(f"{self.location}: the server is unreachable "
+                                           f"({cause}); retry when it is back") from exc
+            reconnect = True
+            time.sleep(wait)
+            wait = min(wait * 2, _RETRY_MAX_WAIT_S)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """Run a block of reads in one transaction (a consistent view on SQLite)."""
+        with self._read() as conn:
+            yield conn
+
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         """A consistent snapshot for a few reads (or the open write transaction)."""
         if self._conn.in_transaction():
             yield self._conn
             return
+        self._ensure_connection()
         with self._translated_errors(), self._conn.begin():
             yield self._conn
 
-    def _rows(self, stmt: Select[Any]) -> list[Row[Any]]:
+    def _reading(self, work: Callable[[Connection], Any]) -> Any:
+        """``work(conn)`` in a read transaction; on a server, retried across a lost connection."""
+        if self.dialect == "postgresql" and not self._conn.in_transaction():
+            return self.retrying(work, write=False)
         with self._read() as conn:
-            return list(conn.execute(stmt).all())
+            return work(conn)
+
+    def _rows(self, stmt: Select[Any]) -> list[Row[Any]]:
+        return self._reading(lambda conn: list(conn.execute(stmt).all()))
 
     def _scalar(self, stmt: Select[Any]) -> Any:
-        with self._read() as conn:
-            return conn.execute(stmt).scalar()
+        return self._reading(lambda conn: conn.execute(stmt).scalar())
 
     def _tuples(self, stmt: Select[Any], **params: Any) -> list[tuple[Any, ...]]:
         """Rows of a prebuilt statement as plain tuples (see :mod:`app.store.driver_sql`)."""
-        with self._read() as conn:
-            return self._driver.fetch(conn, stmt, params)
+        return self._reading(lambda conn: self._driver.fetch(conn, stmt, params))
 
     def schema_version(self) -> int:
         return self._schema_state().version
@@ -229,8 +323,9 @@ class SqlStore:
         return self._schema_state().revision
 
     def integrity_ok(self) -> bool:
+        engine_module = postgres_engine if self.dialect == "postgresql" else sqlite_engine
         with self._read() as conn:
-            return sqlite_engine.integrity_ok(conn)
+            return engine_module.integrity_ok(conn)
 
     # -- settings ---------------------------------------------------------
 
@@ -240,7 +335,8 @@ class SqlStore:
 
     def set_setting(self, key: str, value: str) -> None:
         with self._write() as conn:
-            conn.execute(sqlite_engine.upsert(settings, ["key"], {"key": key, "value": value}))
+            conn.execute(dialects.upsert(self.dialect, settings, ["key"],
+                                         {"key": key, "value": value}))
 
     # -- classes ----------------------------------------------------------
 
@@ -368,7 +464,7 @@ class SqlStore:
         now = utc_now()
         with self._write() as conn:
             return self._driver.executemany(
-                conn, _INSERT_SAMPLES, _SAMPLE_COLUMNS,
+                conn, _INSERT_SAMPLES[self.dialect], _SAMPLE_COLUMNS,
                 [(*row, now, batch_id) for row in rows])
 
     def count_samples(self) -> int:
@@ -391,7 +487,8 @@ class SqlStore:
         if ids is None:
             return [Sample(*r) for r in self._tuples(_ALL_SAMPLES)]
         by_id: dict[int, Sample] = {}
-        with self._read() as conn:
+
+        def read(conn: Connection) -> None:
             for start in range(0, len(ids), _CHUNK):
                 chunk = list(ids[start : start + _CHUNK])
                 # One compiled statement for every chunk: a short last chunk
@@ -400,6 +497,8 @@ class SqlStore:
                 params = {f"id{k}": sid for k, sid in enumerate(chunk)}
                 for r in self._driver.fetch(conn, _SAMPLES_BY_ID_CHUNK, params):
                     by_id[r[0]] = Sample(*r)
+
+        self._reading(read)
         return [by_id[i] for i in ids if i in by_id]
 
     def unlabeled_sample_ids(self) -> list[int]:
@@ -479,16 +578,58 @@ class SqlStore:
         predicted_confidence: float | None = None,
         model_version_id: int | None = None,
         suggested: bool = False,
+        client_key: str | None = None,
     ) -> int:
+        """Append one annotation; return its id.
+
+        With ``client_key`` (unique per key press) the label is stored at
+        most once however often it is sent: a retry after a lost connection
+        returns the id of the row that did arrive.  The annotator's lease
+        on the item ends with the label.
+        """
+        values = dict(
+            sample_id=sample_id, class_id=class_id, annotator=annotator,
+            created_at=utc_now(), seconds_spent=seconds_spent, source=source,
+            undoes_id=undoes_id, predicted_class_id=predicted_class_id,
+            predicted_confidence=predicted_confidence, model_version_id=model_version_id,
+            suggested=int(suggested), client_key=client_key,
+        )
+
+        def write(conn: Connection) -> int:
+            if client_key is None:
+                new_id = conn.execute(insert(annotations).values(**values)) \
+                    .inserted_primary_key[0]
+            else:
+                new_id = conn.execute(_INSERT_KEYED[self.dialect].values(**values)).scalar()
+                if new_id is None:  # sent before: that row stands
+                    return int(conn.execute(_ID_BY_CLIENT_KEY, {"key": client_key}).scalar())
+            conn.execute(_RELEASE_LEASE, {"sample_id": sample_id, "annotator": annotator})
+            return int(new_id)
+
+        if client_key is None:
+            with self._write() as conn:
+                return write(conn)
+        return int(self.retrying(write))
+
+    # -- leases -----------------------------------------------------------
+
+    def claim_items(self, candidates: Sequence[int], annotator: str, k: int,
+                    lease_s: float, needed: int = 1) -> dict[int, float]:
+        """Lease up to ``k`` free items of ``candidates`` in order (see :mod:`app.store.claims`)."""
+        return self.retrying(lambda conn: claims.claim_items(
+            conn, self.dialect, candidates, annotator, k, lease_s, time.time(), needed))
+
+    def release_leases(self, sample_ids: Sequence[int], annotator: str) -> int:
         with self._write() as conn:
-            result = conn.execute(insert(annotations).values(
-                sample_id=sample_id, class_id=class_id, annotator=annotator,
-                created_at=utc_now(), seconds_spent=seconds_spent, source=source,
-                undoes_id=undoes_id, predicted_class_id=predicted_class_id,
-                predicted_confidence=predicted_confidence, model_version_id=model_version_id,
-                suggested=int(suggested),
-            ))
-            return int(result.inserted_primary_key[0])
+            return claims.release(conn, sample_ids, annotator)
+
+    def active_leases(self) -> list[tuple[int, str, float]]:
+        """``(sample_id, annotator, expires_at)`` of every live lease."""
+        return self._reading(lambda conn: claims.active_leases(conn, time.time()))
+
+    def count_active_leases(self, other_than: str | None = None) -> int:
+        return self._reading(
+            lambda conn: claims.count_active_leases(conn, time.time(), other_than))
 
     def add_label_batch(self, rows: Sequence[dict[str, Any]], annotator: str, source: str,
                         label_batch: str) -> list[int]:
@@ -542,15 +683,18 @@ class SqlStore:
         rows = self._rows(_CURRENT_ANNOTATIONS)
         return {r.sample_id: _annotation(r) for r in rows}
 
+    def labeled_per_annotator(self) -> dict[str, int]:
+        """``{annotator: items whose current label they gave}`` (labeled items only)."""
+        return dict(self._tuples(_LABELED_PER_ANNOTATOR))
+
     def annotation_history(self, sample_id: int) -> list[Annotation]:
-        with self._read() as conn:
-            rows = conn.execute(_HISTORY, {"sample_id": sample_id}).all()
+        rows = self._reading(lambda conn: conn.execute(_HISTORY, {"sample_id": sample_id}).all())
         return [_annotation(r) for r in rows]
 
     def last_undoable_annotation(self, annotator: str) -> Annotation | None:
         """The annotator's newest label that is not an undo and has not been undone."""
-        with self._read() as conn:
-            row = conn.execute(_LAST_UNDOABLE, {"annotator": annotator}).first()
+        row = self._reading(
+            lambda conn: conn.execute(_LAST_UNDOABLE, {"annotator": annotator}).first())
         return _annotation(row) if row is not None else None
 
     def previous_class_id(self, sample_id: int, before_annotation_id: int) -> int | None:
@@ -599,7 +743,7 @@ class SqlStore:
         now = utc_now()
         with self._write() as conn:
             return self._driver.executemany(
-                conn, _INSERT_FAILURE_ITEMS, _FAILURE_ITEM_COLUMNS,
+                conn, _INSERT_FAILURE_ITEMS[self.dialect], _FAILURE_ITEM_COLUMNS,
                 [(set_id, *item, now) for item in items])
 
     def failure_items(self, name: str) -> list[FailureItem]:
@@ -662,12 +806,13 @@ class SqlStore:
 
     def latest_model_version(self) -> ModelVersion | None:
         """The newest version not deleted, read as one row (this runs on every key press)."""
-        with self._read() as conn:
+        def read(conn: Connection) -> ModelVersion | None:
             row = conn.execute(_LATEST_VERSION).first()
             if row is None:
                 return None
-            by_version = self._evaluations(conn, [row.id])
-        return _model_version(row, by_version.get(row.id, []))
+            return _model_version(row, self._evaluations(conn, [row.id]).get(row.id, []))
+
+        return self._reading(read)
 
     @staticmethod
     def _evaluations(conn: Connection, version_ids: list[int] | None
@@ -717,6 +862,13 @@ class SqlStore:
         leaves a row that :func:`app.learning.jobs.reconcile_jobs` can tell is stale.
         """
         with self._write() as conn:
+            if exclusive and self.dialect == "postgresql":
+                # Desktops of a team start jobs side by side; under READ
+                # COMMITTED two could both find none running.  A transaction
+                # lock per kind (released at commit) makes check-and-insert one
+                # step across machines, as BEGIN IMMEDIATE does on SQLite.
+                conn.execute(select(func.pg_advisory_xact_lock(
+                    postgres_engine.advisory_key(f"job:{kind}"))))
             if exclusive:
                 running = conn.execute(
                     select(jobs.c.id).where(jobs.c.kind == kind,
@@ -831,10 +983,13 @@ _SAMPLE_SELECT = select(
 _ALL_SAMPLES = _SAMPLE_SELECT.order_by(samples.c.id)
 _SAMPLE_BY_ID = _SAMPLE_SELECT.where(samples.c.id == bindparam("id"))
 _SAMPLE_BY_PATH = _SAMPLE_SELECT.where(samples.c.path == bindparam("path"))
-# A literal suffix match (substr, not LIKE: a file name may hold % or _).
+# A literal suffix match (substr, not LIKE: a file name may hold % or _).  The
+# start is counted from the left: PostgreSQL's substr has no negative start.
 _SAMPLES_NAMED = _SAMPLE_SELECT.where(or_(
     samples.c.path == bindparam("name"),
-    func.substr(samples.c.path, -func.length(bindparam("suffix"))) == bindparam("suffix"),
+    func.substr(samples.c.path,
+                func.length(samples.c.path) - func.length(bindparam("suffix")) + 1)
+    == bindparam("suffix"),
 )).order_by(samples.c.id)
 _SAMPLES_BY_ID_CHUNK = _SAMPLE_SELECT.where(
     samples.c.id.in_([bindparam(f"id{k}") for k in range(_CHUNK)]))
@@ -843,13 +998,13 @@ _IDS_AND_PHASH = select(samples.c.id, samples.c.phash).order_by(samples.c.id)
 _IDS_IN_BATCH = (select(samples.c.id).where(samples.c.batch_id == bindparam("batch_id"))
                  .order_by(samples.c.id))
 _SAMPLE_COLUMNS = ("path", "sha256", "width", "height", "phash", "imported_at", "batch_id")
-_INSERT_SAMPLES = sqlite_engine.insert_ignoring_duplicates(samples)
+_INSERT_SAMPLES = dialects.insert_ignoring_duplicates(samples)
 _FRAME_COLUMNS = ("path", "sha256", "width", "height", "phash", "media_id", "frame_index",
                   "timestamp_s", "imported_at", "batch_id")
 # Its own statement object: compiled statements are cached per object, with
 # the columns of their first use, and image rows name fewer columns.
-_INSERT_FRAMES = sqlite_engine.insert_ignoring_duplicates(samples)
-_INSERT_MEDIA = sqlite_engine.insert_ignoring_duplicates(media)
+_INSERT_FRAMES = dialects.insert_ignoring_duplicates(samples)
+_INSERT_MEDIA = dialects.insert_ignoring_duplicates(media)
 _ALL_MEDIA = select(media.c.id, media.c.path, media.c.sha256, media.c.duration_s, media.c.fps,
                     media.c.width, media.c.height, media.c.size_bytes, media.c.imported_at)
 _MEDIA_BY_SHA = _ALL_MEDIA.where(media.c.sha256 == bindparam("sha256"))
@@ -872,6 +1027,14 @@ _PREVIOUS_CLASS = (select(annotations.c.class_id)
                    .where(annotations.c.sample_id == bindparam("sample_id"),
                           annotations.c.id < bindparam("before"))
                    .order_by(annotations.c.id.desc()).limit(1))
+_INSERT_KEYED = {
+    dialect: stmt.on_conflict_do_nothing(index_elements=[annotations.c.client_key])
+    .returning(annotations.c.id)
+    for dialect, stmt in dialects.plain_inserts(annotations).items()
+}
+_ID_BY_CLIENT_KEY = select(annotations.c.id).where(annotations.c.client_key == bindparam("key"))
+_RELEASE_LEASE = sql_delete(leases).where(leases.c.sample_id == bindparam("sample_id"),
+                                          leases.c.annotator == bindparam("annotator"))
 _BULK_ANNOTATION_COLUMNS = ("sample_id", "class_id", "annotator", "created_at", "source")
 _INSERT_ANNOTATIONS = insert(annotations)
 
@@ -885,6 +1048,20 @@ _ANNOTATION_SELECT = select(
             ).join(_PREDICTED_CLASS, _PREDICTED_CLASS.c.id == annotations.c.predicted_class_id,
                    isouter=True)
 _ALL_ANNOTATIONS = _ANNOTATION_SELECT.order_by(annotations.c.id)
+# The giver of an item's current label: the newest label row of the item
+# that is no undo row and was not undone (an undo row restores someone's
+# label; it is not a label of its own).
+_UNDOING = annotations.alias("undoing")
+_STANDING = (select(func.max(annotations.c.id).label("id"))
+             .where(annotations.c.undoes_id.is_(None), annotations.c.class_id.is_not(None),
+                    ~exists().where(_UNDOING.c.undoes_id == annotations.c.id))
+             .group_by(annotations.c.sample_id).subquery())
+_LABELED_PER_ANNOTATOR = (
+    select(annotations.c.annotator, func.count())
+    .join_from(annotations, _STANDING, _STANDING.c.id == annotations.c.id)
+    .join(_CURRENT, _CURRENT.c.sample_id == annotations.c.sample_id)
+    .where(_CURRENT.c.class_id.is_not(None))
+    .group_by(annotations.c.annotator).order_by(annotations.c.annotator))
 _NEWEST_IDS = (select(func.max(annotations.c.id).label("newest"))
                .group_by(annotations.c.sample_id).subquery())
 _CURRENT_ANNOTATIONS = _ANNOTATION_SELECT.join(
@@ -909,7 +1086,7 @@ _UNDOABLE_BATCH = (
 )
 
 _FAILURE_ITEM_COLUMNS = ("failure_set_id", "sample_id", "path", "sha256", "phash", "added_at")
-_INSERT_FAILURE_ITEMS = sqlite_engine.insert_ignoring_duplicates(failure_items)
+_INSERT_FAILURE_ITEMS = dialects.insert_ignoring_duplicates(failure_items)
 
 _LATEST_VERSION = (select(model_versions).where(model_versions.c.deleted_at.is_(None))
                    .order_by(model_versions.c.id.desc()).limit(1))

@@ -15,6 +15,13 @@ class StoreError(Exception):
     """A request the store cannot satisfy, with a message for the user."""
 
 
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached (after reconnecting with backoff).
+
+    Nothing was lost: what was asked can be sent again when it is back.
+    """
+
+
 def describe_database_error(reason: str, location: str) -> str:
     """``"LOCATION: what went wrong (driver's reason)"`` for a failed statement.
 

@@ -116,8 +116,11 @@ annotations = Table(
     # Labels given with one key press to several items share a key, so that
     # one undo takes the whole batch back (None: a label given on its own).
     Column("label_batch", Text),
+    # The client's key for the key press: a retried label is stored once.
+    Column("client_key", Text),
     Index("annotations_sample", "sample_id", "id"),
     Index("annotations_annotator", "annotator", "id"),
+    Index("annotations_client_key", "client_key", unique=True),
 )
 
 failure_sets = Table(
@@ -195,4 +198,16 @@ jobs = Table(
     Column("error", Text),
     Column("model_version_id", Integer, ForeignKey("model_versions.id")),
     Column("process_identity", Text),
+)
+
+# Who holds an item until when (epoch seconds), so that annotators working
+# at once are never handed the same item; an expired row is free again.  An
+# item of the overlap set may be held by several annotators, one row each.
+leases = Table(
+    "leases", metadata,
+    Column("sample_id", Integer, ForeignKey("samples.id"), primary_key=True),
+    Column("annotator", Text, primary_key=True),
+    Column("claimed_at", Text, nullable=False),
+    Column("expires_at", Double, nullable=False),
+    Index("leases_annotator", "annotator"),
 )

@@ -17,6 +17,7 @@ def test_demo_project_labels_status_and_export(digits_demo, tmp_path):
     assert status == {
         "samples": 1797, "labeled": 0, "unlabeled": 1797,
         "per_class": {str(d): 0 for d in range(10)}, "latest_model": None,
+        "per_annotator": {},
     }
     report = json.loads(run_cli("import-labels", project, digits_demo.truth_csv, "--json").stdout)
     assert report["labeled"] == 1797 and report["unmatched"] == []

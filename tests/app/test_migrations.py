@@ -146,7 +146,9 @@ def test_the_revision_list_matches_the_migration_scripts():
     assert script.get_heads() == [HEAD_REVISION]
     chain = [rev.revision for rev in script.walk_revisions()][::-1]
     assert tuple(chain) == REVISIONS
-    assert SCHEMA_VERSION == len(REVISIONS)
+    # Revision 000N is schema version N, one after the other.
+    assert SCHEMA_VERSION == int(HEAD_REVISION) == len(REVISIONS)
+    assert [int(r) for r in REVISIONS] == list(range(1, len(REVISIONS) + 1))
 
 
 def test_an_old_project_opened_read_only_is_refused_with_the_reason(tmp_path):

@@ -21,7 +21,7 @@ from app.learning.ranking import rank_unlabeled
 
 def test_the_window_lists_every_registered_queue_in_registry_order():
     assert QUEUE_KINDS == ("uncertain", "failures", "random", "unlabeled", "labeled",
-                           "mislabeled", "drift")
+                           "mislabeled", "drift", "disagreements")
     assert list(QUEUE_TITLES) == list(QUEUE_KINDS)
     assert QUEUE_TITLES["unlabeled"] == "Unlabeled (import order)"
     assert all(queue_kind(name).name == name for name in QUEUE_KINDS)
@@ -69,7 +69,7 @@ def test_batch_queues_and_counts(project):
     project.label(1, "cat", "ann")
     assert queue_counts(project) == {"uncertain": 11, "failures": 11, "random": 11,
                                      "unlabeled": 11, "labeled": 1, "mislabeled": 1,
-                                     "drift": 12}
+                                     "drift": 12, "disagreements": 1}
     # Without a model a model-needing strategy gives the cold-start batch: capped.
     assert QueueSpec(kind="uncertain", strategy="margin").top(has_model=False) \
         == DEFAULT_BATCH_SIZE

@@ -14,9 +14,25 @@ from app.domain.dataset_version import dataset_version
 from app.monitor.drift_report import training_reference
 from app.project.workspace import Workspace
 from app.store.repository import ProjectRepository
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, run_cli, write_noise_images
 
 ANNOTATOR = "ann"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def project(request, tmp_path: Path):
+    """The shared three-class, 12-image project, on each backend in turn.
+
+    The same records behind either backend must answer every query the same.
+    """
+    from app.pool.importer import import_images
+
+    database = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    images = write_noise_images(tmp_path / "images", 12)
+    workspace = Workspace.init(tmp_path / "proj", ["cat", "dog", "bird"], database=database)
+    import_images(workspace, [images[0].parent], workers=1)
+    yield workspace
+    workspace.close()
 
 
 def _version_fields(data_version: str = "unknown") -> dict:
@@ -113,6 +129,8 @@ def test_a_recorded_training_set_survives_a_class_rename(project):
     assert not fallback.recorded and not fallback.exact
 
 
+# On PostgreSQL a real training run is test_postgres_project's (with a media root).
+@pytest.mark.parametrize("project", ["sqlite"], indirect=True)
 def test_a_real_training_run_records_the_items_it_trained_on(project):
     ids = [s.id for s in project.samples()]
     for i, sid in enumerate(ids[:9]):
@@ -149,6 +167,9 @@ def test_a_write_to_a_read_only_project_is_one_clear_error_on_either_path(projec
     from app.store.errors import StoreError
 
     root = project.root
+    location = project.store.location
+    if project.database_kind == "sqlite":
+        assert location == str(root / "labelloop.sqlite")
     project.close()
     with Workspace.open(root, read_only=True) as ws:
         batch = ws.list_batches()[0].id
@@ -157,5 +178,4 @@ def test_a_write_to_a_read_only_project_is_one_clear_error_on_either_path(projec
                       lambda: ws.label(ws.samples()[0].id, "cat", ANNOTATOR)):
             with pytest.raises(StoreError) as caught:
                 write()
-            assert str(caught.value).startswith(
-                f"{root / 'labelloop.sqlite'}: the project is read-only")
+            assert str(caught.value).startswith(f"{location}: the project is read-only")

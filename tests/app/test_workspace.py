@@ -155,9 +155,14 @@ def test_status_counts(project):
     project.label(ids[0], "cat", "a")
     project.label(ids[1], "cat", "a")
     project.label(ids[2], "dog", "a")
+    project.label(ids[3], "bird", "b")
+    project.label(ids[3], "dog", "c")  # c's label replaces b's
+    project.label(ids[4], "bird", "b")
+    project.label(ids[4], None, "b")  # unlabeled again: counts for nobody
     assert project.status() == {
-        "samples": 12, "labeled": 3, "unlabeled": 9,
-        "per_class": {"cat": 2, "dog": 1, "bird": 0}, "latest_model": None,
+        "samples": 12, "labeled": 4, "unlabeled": 8,
+        "per_class": {"cat": 2, "dog": 2, "bird": 0}, "latest_model": None,
+        "per_annotator": {"a": 3, "c": 1},
     }
 
 

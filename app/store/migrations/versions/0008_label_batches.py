@@ -1,7 +1,7 @@
 """Labels given to several items with one key press share a batch key (``meta.schema_version`` 8).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-29
 
 A batch of labels must come back with one undo, also after a restart and
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -35,4 +35,4 @@ def downgrade() -> None:
     """Drop ``annotations.label_batch``."""
     with op.batch_alter_table("annotations") as batch:
         batch.drop_column("label_batch")
-    _record_schema_version(5)
+    _record_schema_version(7)
