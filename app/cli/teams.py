@@ -78,14 +78,18 @@ def run_migrate(args: argparse.Namespace) -> int:
 def run_next(args: argparse.Namespace) -> int:
     from app.domain.annotator import resolve_annotator
     from app.labeling.claims import claim_next
+    from app.pool.frame_rows import with_frame_fields
     from app.project.workspace import Workspace
 
     annotator = resolve_annotator(args.annotator)
     with Workspace.open(args.project) as workspace:
         items = claim_next(workspace, annotator, args.claim, lease_minutes=args.lease,
                            strategy=args.strategy, seed=args.seed)
+        # Frames name their video, index and time, as in every other --json row.
+        rows = with_frame_fields(workspace, [item.to_json() for item in items]) \
+            if args.json else []
     if args.json:
-        print_json([item.to_json() for item in items])
+        print_json(rows)
         return 0
     print(f"{len(items)} item(s) leased to {annotator} for {args.lease:g} min.")
     print_table(["#", "sample", "score", "path"],

@@ -526,7 +526,7 @@ class SqlStore:
                   width: int, height: int, size_bytes: int) -> Media:
         """The video with this content, recorded now unless it already was."""
         with self._write() as conn:
-            conn.execute(_INSERT_MEDIA, {
+            conn.execute(_INSERT_MEDIA[self.dialect], {
                 "path": path, "sha256": sha256, "duration_s": duration_s, "fps": fps,
                 "width": width, "height": height, "size_bytes": size_bytes,
                 "imported_at": utc_now()})
@@ -561,7 +561,8 @@ class SqlStore:
         now = utc_now()
         with self._write() as conn:
             return self._driver.executemany(
-                conn, _INSERT_FRAMES, _FRAME_COLUMNS, [(*row, now, batch_id) for row in rows])
+                conn, _INSERT_FRAMES[self.dialect], _FRAME_COLUMNS,
+                [(*row, now, batch_id) for row in rows])
 
     # -- annotations ------------------------------------------------------
 

@@ -179,3 +179,23 @@ def test_a_write_to_a_read_only_project_is_one_clear_error_on_either_path(projec
             with pytest.raises(StoreError) as caught:
                 write()
             assert str(caught.value).startswith(f"{location}: the project is read-only")
+
+
+def test_video_frames_and_label_batches_work_on_either_backend(project, tmp_path):
+    """The media table, frame rows and one-undo batches, on SQLite and on the server."""
+    from app.pool.importer import import_images
+    from tests.app.video_fixtures import SCENES, make_video
+
+    video = tmp_path / "clips" / "drive.mp4"
+    video.parent.mkdir()
+    make_video(video, SCENES[:2], fps=25)
+    report = import_images(project, [video], workers=1)
+    assert report.to_json()["videos"] == 1 and report.added >= 2
+    frames = [s for s in project.samples() if s.is_frame]
+    assert len(frames) == report.added and project.media()[0].path.endswith("drive.mp4")
+    assert import_images(project, [video], workers=1).added == 0  # nothing twice
+    ids = [f.id for f in frames]
+    project.label_many(ids, "cat", ANNOTATOR)
+    assert [project.current_labels()[i] for i in ids] == ["cat"] * len(ids)
+    assert sorted(a.sample_id for a in project.undo_last_step(ANNOTATOR)) == ids
+    assert not set(ids) & set(project.current_labels())

@@ -254,3 +254,8 @@ def test_cli_import_json_counts_videos_and_frames(tmp_path):
     assert [r["frame_index"] is not None for r in rows] == [True, True]
     rows = json.loads(run_cli("queue", tmp_path / "p", "--media", "images", "--json").stdout)
     assert len(rows) == 3 and all("video" not in r for r in rows)
+    rows = json.loads(run_cli("next", tmp_path / "p", "--annotator", "ann", "--claim", "5",
+                              "--strategy", "random", "--json").stdout)
+    frames = [r for r in rows if "frame_index" in r]
+    assert len(rows) == 5 and len(frames) == 2
+    assert all(r["video"].endswith("a.mp4") and "lease_expires_at" in r for r in frames)
