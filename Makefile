@@ -30,7 +30,9 @@ lint: venv
 # installed the tests skip with a warning, and fail when CI is set.
 postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
-	  || apt-get install -y postgresql || sudo apt-get install -y postgresql \
+	  || apt-get install -y postgresql \
+	  || (apt-get update -qq && apt-get install -y postgresql) \
+	  || sudo apt-get install -y postgresql \
 	  || echo "WARNING: PostgreSQL could not be installed; its tests will be skipped"
 
 # pytest exits 5 when it collects nothing; that is a failure here, never a pass.

@@ -58,7 +58,9 @@ def _regular_size(path: str) -> int:
     except PermissionError as exc:
         raise UnreadableVideo("permission denied") from exc
     if not stat.S_ISREG(st.st_mode):
-        raise UnreadableVideo("not a regular file")
+        # A FIFO or a device is never opened here: the image import refuses it
+        # unread and names what it is (app.files.safe_files).
+        raise NotAVideo("not a regular file")
     if st.st_size == 0:
         raise UnreadableVideo("empty file (0 bytes)")
     return st.st_size
