@@ -24,6 +24,7 @@ one at a time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -226,6 +227,9 @@ class SelectiveDecoder:
             seen = self.table.times[min(self._last_index, len(self.table) - 1)]
             self.damage = (f"damaged data after {seen:.2f} s "
                            f"({exc.strerror or type(exc).__name__})")
+            # Leave no frame in flight in the frame threads (see decode_frame_at).
+            with contextlib.suppress(av.error.FFmpegError):
+                context.decode(None)
 
     def _frames(self, frames: list[av.VideoFrame]) -> Iterator[tuple[int, av.VideoFrame]]:
         for frame in frames:
@@ -251,7 +255,11 @@ def decode_frame_at(path: str | os.PathLike[str], pts: int) -> NDArray[np.uint8]
     """
     with open_video(path) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        # Slice threads only: this loop stops with frames still in flight, and
+        # leaving a frame-threaded decoder so, in a process that has imported
+        # torch, can hang forever (PyAV issues #1849, #1861; seen here once in
+        # about four runs of the video benchmark).
+        stream.thread_type = "SLICE"
         container.seek(int(pts), stream=stream, backward=True, any_frame=False)
         try:
             for frame in container.decode(stream):
