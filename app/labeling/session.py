@@ -18,7 +18,7 @@ from app.labeling.outbox import Outbox, PendingLabel
 from app.labeling.roles import check_may_label
 from app.learning.pick_reasons import OpenedReason
 from app.learning.ranking import RankedSample
-from app.monitor.live_accuracy import prediction_for
+from app.monitor.live_accuracy import prediction_for, predictions_for_many
 from app.project.workspace import Workspace
 from app.store.errors import StoreUnavailable
 from app.targeted.failure_sets import add_samples
@@ -214,7 +214,14 @@ class LabelingSession:
         """
         if not sample_ids:
             return None
-        predictions = {sid: prediction_for(self.workspace, sid) or {} for sid in sample_ids}
+        # One look-up for the lot: Ctrl+A may select every sample of a queue.
+        version = self.workspace.latest_model()
+        classes, confidences = predictions_for_many(self.workspace, list(sample_ids))
+        predictions = {
+            sid: {"predicted_class": name, "predicted_confidence": float(confidence),
+                  "model_version_id": version.id}
+            for sid, name, confidence in zip(sample_ids, classes, confidences.tolist(),
+                                             strict=True) if name is not None}
         batch = self.workspace.label_many(sample_ids, class_name, self.annotator,
                                           source=self.source, predictions=predictions)
         labeled = set(sample_ids)

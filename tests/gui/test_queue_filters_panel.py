@@ -58,3 +58,21 @@ def test_labeled_by_lists_the_projects_annotators(qtbot, trained_window):
     qtbot.waitUntil(lambda: not project.queue_pending, timeout=60_000)
     panel.select(QueueSpec(kind="labeled", filters=QueueFilter(labeled_by="seed")))
     assert len(project.queue) == 300
+
+
+def test_a_batch_label_stores_each_samples_own_prediction(qtbot, trained_window):
+    from app.monitor.live_accuracy import prediction_for
+
+    project = trained_window.project
+    qtbot.waitUntil(lambda: not project.queue_pending, timeout=120_000)
+    trained_window.workbench.queue_panel.select(QueueSpec(kind="unlabeled"))
+    chosen = [item.sample_id for item in project.queue[:3]]
+    expected = {sid: prediction_for(project.workspace, sid) for sid in chosen}
+    assert all(expected.values())
+    project.set_selection(chosen)
+    qtbot.keyClick(trained_window, "4")
+    stored = {a.sample_id: (predicted, confidence, version)
+              for a, predicted, confidence, version
+              in project.workspace.annotations_with_predictions() if a.sample_id in chosen}
+    assert stored == {sid: (p["predicted_class"], p["predicted_confidence"],
+                            p["model_version_id"]) for sid, p in expected.items()}
