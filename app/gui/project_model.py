@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.gui.tasks import WorkspaceTask, run_task
+from app.gui.tasks import run_task
 from app.labeling.queues import (
     QueueSpec,
     build_queue,
@@ -64,7 +64,6 @@ class ProjectModel(QObject):
         self.annotator = annotator
         self.session = LabelingSession(workspace, annotator)
         self.spec = QueueSpec()
-        self._tasks: set[WorkspaceTask] = set()
         self._queue_generation = 0
         self.queue_pending = False  # a queue is being built in the background
         self.suggest_mode = False
@@ -430,19 +429,7 @@ class ProjectModel(QObject):
     # -- background work ----------------------------------------------------
 
     def run_in_background(self, fn, on_done, on_error, on_progress=None) -> None:
-        task: WorkspaceTask
-
-        def finished(result: Any) -> None:
-            self._tasks.discard(task)
-            on_done(result)
-
-        def failed(text: str) -> None:
-            self._tasks.discard(task)
-            on_error(text)
-
-        task = run_task(self.root, fn, on_done=finished, on_error=failed,
-                        on_progress=on_progress)
-        self._tasks.add(task)
+        run_task(self.root, fn, on_done=on_done, on_error=on_error, on_progress=on_progress)
 
     def close(self) -> None:
         self._queue_generation += 1  # a queue still being built lands nowhere

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import stat
+import weakref
 from collections import OrderedDict
+from itertools import count
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
 
@@ -51,16 +53,46 @@ def decode_scaled(path: str, box: int, enlarge: bool = True) -> QImage:
     return image
 
 
-class _DecodeSignals(QObject):
-    decoded = Signal(int, int, QImage)  # sample id, the box it was decoded for, the image
+class _DecodeRelay(QObject):
+    """The one signal source of every decode job, alive as long as the application.
+
+    A job holds only numbers and this relay, so nothing Qt owns is ever
+    destroyed on a pool thread, even when its cache closed while it decoded.
+    """
+
+    decoded = Signal(int, int, int, QImage)  # cache token, sample id, box, image
+
+    def __init__(self, parent: QObject | None) -> None:
+        super().__init__(parent)
+        self.caches: weakref.WeakValueDictionary[int, ImageCache] = (
+            weakref.WeakValueDictionary())
+        self.decoded.connect(self._deliver)
+
+    def _deliver(self, token: int, sample_id: int, box: int, image: QImage) -> None:
+        cache = self.caches.get(token)
+        if cache is not None:
+            cache._on_decoded(sample_id, box, image)
+
+
+_relay: _DecodeRelay | None = None
+_tokens = count(1)
+
+
+def _the_relay() -> _DecodeRelay:
+    """Created on first use, on the UI thread, and parented to the application."""
+    global _relay
+    if _relay is None:
+        _relay = _DecodeRelay(QCoreApplication.instance())
+    return _relay
 
 
 class _DecodeJob(QRunnable):
-    def __init__(self, key: int, path: str, box: int, enlarge: bool, disk_path: Path | None,
-                 signals: _DecodeSignals) -> None:
+    def __init__(self, token: int, key: int, path: str, box: int, enlarge: bool,
+                 disk_path: Path | None, relay: _DecodeRelay) -> None:
         super().__init__()
-        self.key, self.path, self.box, self.enlarge, self.disk_path, self.signals = (
-            key, path, box, enlarge, disk_path, signals)
+        self.token, self.key, self.path, self.box, self.enlarge, self.disk_path = (
+            token, key, path, box, enlarge, disk_path)
+        self.relay = relay
 
     def run(self) -> None:
         image = QImage()
@@ -71,7 +103,7 @@ class _DecodeJob(QRunnable):
             if not image.isNull() and self.disk_path is not None:
                 self.disk_path.parent.mkdir(parents=True, exist_ok=True)
                 image.save(str(self.disk_path), "PNG")
-        self.signals.decoded.emit(self.key, self.box, image)
+        self.relay.decoded.emit(self.token, self.key, self.box, image)
 
 
 class ImageCache(QObject):
@@ -93,8 +125,9 @@ class ImageCache(QObject):
         self._pool = pool or QThreadPool.globalInstance()
         self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
         self._pending: set[int] = set()
-        self._signals = _DecodeSignals()
-        self._signals.decoded.connect(self._on_decoded)
+        self._relay = _the_relay()
+        self._token = next(_tokens)
+        self._relay.caches[self._token] = self
 
     def get(self, sample_id: int) -> QPixmap | None:
         pixmap = self._pixmaps.get(sample_id)
@@ -111,7 +144,8 @@ class ImageCache(QObject):
         disk = None
         if self.disk_dir is not None and sha256:
             disk = self.disk_dir / sha256[:2] / f"{sha256}-{self.box}.png"
-        self._pool.start(_DecodeJob(sample_id, path, self.box, self.enlarge, disk, self._signals))
+        self._pool.start(_DecodeJob(self._token, sample_id, path, self.box, self.enlarge, disk,
+                                    self._relay))
         return None
 
     def set_box(self, box: int) -> None:
