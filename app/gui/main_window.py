@@ -346,6 +346,14 @@ class MainWindow(QMainWindow):
         if self.project is not None:
             self.project.undo()
 
+    def on_review_accept(self) -> None:
+        if self.project is not None:
+            self.project.review("accepted")
+
+    def on_review_reject(self) -> None:
+        if self.project is not None:
+            self.project.review("rejected")
+
     def on_new_failure_set(self) -> None:
         if self.project is None:
             return

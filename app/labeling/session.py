@@ -15,6 +15,7 @@ from app.domain.class_keys import CLASS_KEYS, class_shortcuts  # noqa: F401  (re
 from app.domain.errors import WorkspaceError
 from app.domain.records import Annotation, Sample
 from app.labeling.outbox import Outbox, PendingLabel
+from app.labeling.reviews import Verdict, judge
 from app.labeling.roles import check_may_label
 from app.learning.pick_reasons import OpenedReason
 from app.learning.ranking import RankedSample
@@ -230,6 +231,25 @@ class LabelingSession:
             self.position = max(positions) + 1
         self._restart_clock()
         return batch
+
+    def review(self, verdict: str, sample_ids: list[int] | None = None,
+               note: str | None = None) -> list[Verdict]:
+        """Accept or reject the label of ``sample_ids`` (default: the current sample).
+
+        Moves on past the last sample judged, as a label does; a rejected
+        item is unlabeled again and leaves the labeled queues when rebuilt.
+        """
+        if sample_ids is None:
+            sample_ids = [] if self.current is None else [self.current.sample_id]
+        if not sample_ids:
+            return []
+        verdicts = judge(self.workspace, sample_ids, self.annotator, verdict, note)
+        judged = set(sample_ids)
+        positions = [i for i, item in enumerate(self.queue) if item.sample_id in judged]
+        if positions and self.position in positions:
+            self.position = max(positions) + 1
+        self._restart_clock()
+        return verdicts
 
     def undo(self) -> list[Annotation]:
         """Undo the annotator's last step (a label, or a batch) and go back to its first sample.

@@ -44,11 +44,12 @@ from app.domain.records import (
     Job,
     Media,
     ModelVersion,
+    Review,
     Sample,
 )
 from app.domain.timestamps import utc_now
 from app.files.os_errors import disk_full_hint
-from app.store import claims, dialects, postgres_engine, sqlite_engine
+from app.store import claims, dialects, postgres_engine, reviews, sqlite_engine
 from app.store.driver_sql import DriverStatements
 from app.store.errors import StoreError, StoreUnavailable, describe_database_error
 from app.store.migrate import HEAD_REVISION, SCHEMA_VERSION, SchemaState, read_schema_state
@@ -611,6 +612,25 @@ class SqlStore:
             with self._write() as conn:
                 return write(conn)
         return int(self.retrying(write))
+
+    # -- reviews ----------------------------------------------------------
+
+    def add_review(self, sample_id: int, reviewer: str, verdict: str,
+                   note: str | None = None) -> tuple[int, int | None]:
+        """Judge the item's current label (see :mod:`app.store.reviews`); one transaction.
+
+        Returns the verdict's id and, for a rejection, the id of the unlabel row.
+        """
+        with self._write() as conn:
+            return reviews.add_review(conn, sample_id, reviewer, verdict, note)
+
+    def unreviewed_labels(self, annotator: str | None = None) -> list[tuple[int, int, str]]:
+        """``(sample_id, annotation_id, annotator)`` of current labels no verdict judged."""
+        return self._reading(lambda conn: reviews.unreviewed(conn, annotator))
+
+    def reviews_of(self, sample_ids: Sequence[int]) -> list[Review]:
+        """The verdicts on these items, oldest first."""
+        return self._reading(lambda conn: reviews.reviews_of(conn, sample_ids))
 
     # -- leases -----------------------------------------------------------
 
