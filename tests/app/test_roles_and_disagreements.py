@@ -71,3 +71,28 @@ def _ranked(ws, sample_id):
     from app.learning.ranking import RankedSample
 
     return RankedSample(sample_id, ws.sample(sample_id).path, 0.0, OpenedReason())
+
+
+def test_import_labels_keeps_to_the_importers_role(team, tmp_path):
+    run_cli("label", team, "1", "cat", "--annotator", "a")
+    run_cli("label", team, "2", "dog", "--annotator", "b")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,label\npool/item_00000.png,bird\npool/item_00001.png,bird\n"
+                      "pool/item_00002.png,bird\n")
+    report = json.loads(run_cli("import-labels", team, labels, "--annotator", "b",
+                                "--json").stdout)
+    # item 1 is a's: annotator b may not relabel it; item 2 is b's own; item 3 is free
+    assert report["labeled"] == 2
+    assert report["refused_by_role"] == [{
+        "path": "pool/item_00000.png",
+        "reason": "labeled by a; annotator b may not relabel it (a reviewer may)"}]
+    plain = run_cli("import-labels", team, labels, "--annotator", "b")
+    assert "refused by role 1" in plain.stdout
+    assert "item_00000.png" in plain.stderr and "left as it was" in plain.stderr
+    with Workspace.open(team) as ws:
+        assert [ws.current_label(i) for i in (1, 2, 3)] == ["cat", "bird", "bird"]
+    report = json.loads(run_cli("import-labels", team, labels, "--annotator", "rev",
+                                "--json").stdout)
+    assert report["refused_by_role"] == [] and report["labeled"] == 1  # a reviewer may
+    with Workspace.open(team) as ws:
+        assert ws.current_label(1) == "bird"
