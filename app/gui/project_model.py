@@ -314,7 +314,12 @@ class ProjectModel(QObject):
 
     def _label_selected(self, class_name: str) -> None:
         chosen = list(self.selected)
+        waiting = self.waiting_labels()
         if self._commit(lambda: self.session.label_selected(chosen, class_name)) is None:
+            if self.waiting_labels() > waiting:  # the server is away: the batch waits
+                self.set_selection([])
+                self.message.emit(f"Offline: {len(chosen):,} labels “{class_name}” wait "
+                                  "and are sent, as one batch, when the server is back")
             return
         self.set_selection([])
         self.message.emit(f"Labeled {len(chosen):,} samples “{class_name}” "

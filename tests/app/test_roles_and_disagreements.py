@@ -96,3 +96,18 @@ def test_import_labels_keeps_to_the_importers_role(team, tmp_path):
     assert report["refused_by_role"] == [] and report["labeled"] == 1  # a reviewer may
     with Workspace.open(team) as ws:
         assert ws.current_label(1) == "bird"
+
+
+def test_a_batch_with_an_item_another_annotator_labeled_is_refused_whole(team):
+    run_cli("label", team, "2", "cat", "--annotator", "a")
+    with Workspace.open(team) as ws:
+        session = LabelingSession(ws, "b")
+        session.set_queue([_ranked(ws, i) for i in (1, 2, 3)], "test")
+        with pytest.raises(WorkspaceError, match="sample 2 is labeled by a; annotator b may "
+                                                 "not relabel it.*nothing of the batch"):
+            session.label_selected([1, 2, 3], "dog")
+        assert ws.current_labels() == {2: "cat"}
+        session.label_selected([1, 3], "dog")
+        assert ws.current_labels() == {1: "dog", 2: "cat", 3: "dog"}
+        LabelingSession(ws, "rev").label_selected([1, 2, 3], "bird")  # a reviewer may
+        assert set(ws.current_labels().values()) == {"bird"}
