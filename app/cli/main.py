@@ -19,7 +19,7 @@ from app.store.errors import StoreError
 # only its own module (see LIGHT_COMMANDS).
 COMMAND_MODULES = (
     "project", "pool", "training", "registry", "ranking", "simulate", "targeted",
-    "monitor", "settings", "teams", "gui",
+    "monitor", "settings", "teams", "reviews", "gui",
 )
 # Commands run with only their own module imported: `hash` is started on
 # folders of small files, where importing every command (torch among them)

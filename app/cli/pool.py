@@ -8,7 +8,7 @@ import sys
 from app.cli import validators
 from app.cli.output import print_json, progress_bar, shown, video_progress_bars
 from app.domain.annotator import resolve_annotator
-from app.labeling.roles import check_may_label
+from app.labeling.roles import check_may_label, relabel_guard
 from app.monitor.live_accuracy import prediction_for
 from app.pool.export_formats import ExportOptions
 from app.pool.export_formats.hf_imagefolder import METADATA_KINDS
@@ -142,9 +142,11 @@ def _run_import_with_labels(args: argparse.Namespace) -> int:
 
 
 def run_import_labels(args: argparse.Namespace) -> int:
+    annotator = resolve_annotator(args.annotator)
     with Workspace.open(args.project) as workspace:
-        report = import_labels(workspace, args.csv, resolve_annotator(args.annotator),
-                               add_classes=args.add_classes, max_bytes=args.max_file_size)
+        report = import_labels(workspace, args.csv, annotator, add_classes=args.add_classes,
+                               max_bytes=args.max_file_size,
+                               may_write=relabel_guard(workspace, annotator))
     if args.json:
         print_json(report.to_json())
         return 0
@@ -156,7 +158,9 @@ def _print_label_summary(report) -> None:
     print(f"labeled {report.labeled}, already so {report.unchanged}, "
           f"unmatched {len(report.unmatched)}, ambiguous {len(report.ambiguous)}, "
           f"conflicting {len(report.conflicting)}, empty label {len(report.empty_label)}, "
-          f"invalid label {len(report.invalid_labels)}, refused path {len(report.refused_paths)}")
+          f"invalid label {len(report.invalid_labels)}, refused path {len(report.refused_paths)}"
+          + (f", refused by role {len(report.refused_by_role)}" if report.refused_by_role
+             else ""))
     if report.format != "csv":
         print(f"read as {report.format}")
     if report.history:
@@ -182,6 +186,8 @@ def _print_label_problems(report, limit: int = 20) -> None:
         + [f"{shown(repr(i['file']))}: label {shown(repr(i['label']))} {i['reason']}"
            for i in report.invalid_labels]
         + [f"{shown(repr(r['file']))}: {r['reason']}" for r in report.refused_paths]
+        + [f"{shown(repr(r['path']))}: {shown(r['reason'])}; left as it was"
+           for r in report.refused_by_role]
     )
     for line in lines[:limit]:
         print(f"  {line}", file=sys.stderr)

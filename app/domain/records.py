@@ -162,6 +162,19 @@ class ModelVersion:
 
 
 @dataclass(frozen=True)
+class Review:
+    """A reviewer's verdict on one label (``annotation_id``): accepted or rejected."""
+
+    id: int
+    sample_id: int
+    annotation_id: int
+    reviewer: str
+    verdict: str
+    note: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
 class Job:
     id: int
     kind: str

@@ -30,6 +30,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("&Label", "new_failure_set", "Choose &failure set for F…", None),
     ActionSpec("&Label", "suggest_mode", "&Suggest the model's class (Enter accepts)", "Ctrl+G",
                checkable=True),
+    # No shortcuts here: the keys belong to the keyboard table (app.gui.key_bindings).
+    ActionSpec("&Label", "review_accept", "&Accept label (review)   (Ctrl+Return)", None),
+    ActionSpec("&Label", "review_reject", "Re&ject label (review)   (Ctrl+Backspace)", None),
     ActionSpec("&Label", "rebuild_queue", "&Rebuild queue", "F5"),
     ActionSpec("&Label", "go_to", "&Go to sample (id or file name)…", "Ctrl+L"),
     ActionSpec("&Label", "manage_classes", "&Classes (add, rename, order, keys, colours)…",

@@ -6,6 +6,7 @@ import math
 from html import escape
 
 from app.learning.pick_reasons import (
+    AwaitingReviewReason,
     ColdStartReason,
     DisagreementReason,
     DriftReason,
@@ -71,6 +72,9 @@ def reason_text(item: RankedSample) -> str:
                     f"(import batch {reason.batch}): distance {item.score:.3g}")
         case ReviewReason():
             return f"Labeled <b>{escape(reason.label)}</b> (review)"
+        case AwaitingReviewReason():
+            return (f"Labeled <b>{escape(reason.label)}</b> by {escape(reason.annotator)}, "
+                    "not reviewed yet: Ctrl+Return accepts, Ctrl+Backspace rejects")
         case OverlapReason():
             return (f"<b>Overlap set</b>: {reason.votes} of {reason.needed} annotators "
                     "labeled it; label it on your own")

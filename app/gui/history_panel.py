@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.records import Annotation
+from app.domain.records import Annotation, Review
 from app.gui.project_model import ProjectModel
 
 COLUMNS = ("when", "who", "label", "how", "seconds")
@@ -65,15 +65,35 @@ class HistoryPanel(QWidget):
 
     def refresh(self) -> None:
         current = self.project.current
-        rows = [] if current is None else self.project.workspace.history(current.sample_id)
+        workspace = self.project.workspace
+        rows = [] if current is None else workspace.history(current.sample_id)
+        verdicts = [] if current is None or not rows else workspace.reviews_of(
+            [current.sample_id])
         self.title.setText("History" if current is None
                            else f"History of sample {current.sample_id}")
         undone = {row.undoes_id for row in rows if row.undoes_id is not None}
-        self.table.setRowCount(len(rows))
-        for r, row in enumerate(reversed(rows)):
-            seconds = "" if row.seconds_spent is None else f"{row.seconds_spent:.1f}"
-            cells = (local_time(row.created_at), row.annotator,
-                     row.class_name if row.class_name is not None else "—",
-                     how_given(row, undone), seconds)
+        judged = {row.id: row.class_name for row in rows}
+        # Labels and verdicts in one story, oldest first; a rejection's verdict
+        # comes after the unlabel row written with it.
+        events = [(row.created_at, 0, row.id, _label_cells(row, undone)) for row in rows]
+        events += [(v.created_at, 1, v.id, _verdict_cells(v, judged.get(v.annotation_id)))
+                   for v in verdicts]
+        events.sort(key=lambda event: event[:3])
+        self.table.setRowCount(len(events))
+        for r, (*_, cells) in enumerate(reversed(events)):
             for c, text in enumerate(cells):
                 self.table.setItem(r, c, QTableWidgetItem(text))
+
+
+def _label_cells(row: Annotation, undone: set[int]) -> tuple[str, ...]:
+    seconds = "" if row.seconds_spent is None else f"{row.seconds_spent:.1f}"
+    return (local_time(row.created_at), row.annotator,
+            row.class_name if row.class_name is not None else "—",
+            how_given(row, undone), seconds)
+
+
+def _verdict_cells(verdict: Review, label: str | None) -> tuple[str, ...]:
+    how = f"{verdict.verdict} (review)"
+    if verdict.note:
+        how += f": {verdict.note}"
+    return (local_time(verdict.created_at), verdict.reviewer, label or "—", how, "")

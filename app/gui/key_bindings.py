@@ -53,6 +53,12 @@ BINDINGS: tuple[KeyBinding, ...] = (
                "them all (one undo takes the batch back; Ctrl/Shift-click selects some)",
                "Label"),
     KeyBinding("clear_selection", ("Esc",), "Select none", "Label"),
+    KeyBinding("review_accept", ("Ctrl+Return", "Ctrl+Enter"),
+               "Accept the label of the sample (or of the selection) and move on (reviewers; "
+               "queue To review)", "Review"),
+    KeyBinding("review_reject", ("Ctrl+Backspace",),
+               "Reject the label: the sample goes back to the labeling queues, the label "
+               "stays in its history (reviewers)", "Review"),
     KeyBinding("right", ("Right",), "Next sample; pans right when zoomed in", "Move",
                repeats=True),
     KeyBinding("down", ("Down",), "Next sample; pans down when zoomed in", "Move",

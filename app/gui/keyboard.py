@@ -114,6 +114,14 @@ class KeyboardRouter(QObject):
         self.project.accept_suggestion()
         return True
 
+    def do_review_accept(self) -> bool:
+        self.project.review("accepted")
+        return True
+
+    def do_review_reject(self) -> bool:
+        self.project.review("rejected")
+        return True
+
     # -- moving: through the queue, or across a zoomed-in image ------------------
 
     def _move_or_pan(self, step: int, x: int, y: int) -> bool:

@@ -299,19 +299,25 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Import labels", "", "CSV files (*.csv)")
         if not path:
             return
+        from app.labeling.roles import relabel_guard
         from app.pool.label_import import import_labels
 
         project, annotator = self.project, self.annotator
 
+        def labels_from_file(ws, _progress):
+            return import_labels(ws, path, annotator, may_write=relabel_guard(ws, annotator))
+
         def done(report) -> None:
             project.idle.emit()
+            refused = (f"; {len(report.refused_by_role)} labeled by others left as they were "
+                       "(a reviewer may relabel them)" if report.refused_by_role else "")
             project.message.emit(f"Imported {report.labeled} labels "
-                                 f"({len(report.unmatched)} unmatched)")
+                                 f"({len(report.unmatched)} unmatched){refused}")
             project.labelsChanged.emit()
             project.refresh_queue()
 
         project.busy.emit("Importing labels…", 0, 0)
-        project.run_in_background(lambda ws, _p: import_labels(ws, path, annotator), done,
+        project.run_in_background(labels_from_file, done,
                                   lambda text: (project.idle.emit(), self.show_error(text)))
 
     def on_export(self) -> None:
@@ -345,6 +351,14 @@ class MainWindow(QMainWindow):
     def on_undo(self) -> None:
         if self.project is not None:
             self.project.undo()
+
+    def on_review_accept(self) -> None:
+        if self.project is not None:
+            self.project.review("accepted")
+
+    def on_review_reject(self) -> None:
+        if self.project is not None:
+            self.project.review("rejected")
 
     def on_new_failure_set(self) -> None:
         if self.project is None:

@@ -313,11 +313,32 @@ class ProjectModel(QObject):
 
     def _label_selected(self, class_name: str) -> None:
         chosen = list(self.selected)
+        waiting = self.waiting_labels()
         if self._commit(lambda: self.session.label_selected(chosen, class_name)) is None:
+            if self.waiting_labels() > waiting:  # the server is away: the batch waits
+                self.set_selection([])
+                self.message.emit(f"Offline: {len(chosen):,} labels “{class_name}” wait "
+                                  "and are sent, as one batch, when the server is back")
             return
         self.set_selection([])
         self.message.emit(f"Labeled {len(chosen):,} samples “{class_name}” "
                           "(one undo takes the batch back)")
+
+    def review(self, verdict: str) -> None:
+        """Accept or reject the label of the selection, else of the current sample."""
+        chosen = list(self.selected) if len(self.selected) > 1 else None
+        if chosen is None and self.current is None:
+            self.message.emit("The queue is done: no label to review")
+            return
+        verdicts = self._commit(lambda: self.session.review(verdict, chosen) or None)
+        if verdicts is None:
+            return
+        if chosen is not None:
+            self.set_selection([])
+        what = (f"sample {verdicts[0].sample_id}" if len(verdicts) == 1
+                else f"{len(verdicts):,} samples")
+        back = " (back to the labeling queues)" if verdict == "rejected" else ""
+        self.message.emit(f"{verdict.capitalize()} the label of {what}{back}")
 
     def accept_suggestion(self) -> None:
         if not self.suggest_mode:

@@ -196,6 +196,13 @@ def _build_labeled(workspace: Workspace, spec: QueueSpec, top: int | None,
             for s in workspace.samples(ids[:top])]
 
 
+def _build_to_review(workspace: Workspace, spec: QueueSpec, top: int | None,
+                     progress: Progress | None = None) -> list[RankedSample]:
+    from app.labeling.reviews import to_review
+
+    return to_review(workspace, class_filter=spec.class_filter, top=top)
+
+
 def _build_mislabeled(workspace: Workspace, spec: QueueSpec, top: int | None,
                       progress: Progress | None = None) -> list[RankedSample]:
     from app.learning.label_review import likely_mislabeled
@@ -203,8 +210,8 @@ def _build_mislabeled(workspace: Workspace, spec: QueueSpec, top: int | None,
     return likely_mislabeled(workspace, top)
 
 
-def _build_disagreements(workspace: Workspace, spec: QueueSpec,
-                         top: int | None) -> list[RankedSample]:
+def _build_disagreements(workspace: Workspace, spec: QueueSpec, top: int | None,
+                         progress: Progress | None = None) -> list[RankedSample]:
     from app.labeling.disagreements import disagreements
 
     return disagreements(workspace)[:top]
@@ -223,6 +230,10 @@ _KINDS = (
               "Unlabeled samples in the order they were imported."),
     QueueKind("labeled", "Labeled (review)", _build_labeled, "labeled",
               "Already labeled samples, for review."),
+    QueueKind("to_review", "To review", _build_to_review, "labeled",
+              "Labels no reviewer has judged yet, oldest first: Ctrl+Return accepts, "
+              "Ctrl+Backspace rejects (the item goes back to the queue), a class key "
+              "relabels.", counted_when_built=True),
     QueueKind("mislabeled", "Likely mislabeled", _build_mislabeled, "labeled",
               "Labeled samples the latest model confidently puts in another class "
               "(per-class thresholds from its own confidence): fix label noise here.",

@@ -18,6 +18,7 @@ The CLI's ``label`` and the GUI's labeling session both go through
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from app.domain.errors import WorkspaceError
 from app.project.workspace import Workspace
@@ -61,6 +62,29 @@ def check_may_label(workspace: Workspace, annotator: str, sample_id: int) -> Non
     raise WorkspaceError(
         f"sample {sample_id} is labeled by {current_by}; annotator {annotator} may not "
         "relabel it (a reviewer may)")
+
+
+def relabel_guard(workspace: Workspace, annotator: str) -> Callable[[int], str | None] | None:
+    """For bulk writes (``import-labels``): why ``annotator`` may not label an item, or None.
+
+    None as a whole when ``annotator`` may label anything (a reviewer, or a
+    project without roles).  Otherwise the returned function refuses items
+    whose current label someone else gave: an import is no way around the
+    rule :func:`check_may_label` applies to a key press.  Leases are not
+    consulted: an import is not working through a claimed queue.
+    """
+    if role_of(workspace, annotator) == "reviewer":
+        return None
+    givers = {sid: row.annotator for sid, row in workspace.current_annotations().items()
+              if row.class_name is not None}
+
+    def refusal(sample_id: int) -> str | None:
+        giver = givers.get(sample_id)
+        if giver is None or giver == annotator:
+            return None
+        return f"labeled by {giver}; annotator {annotator} may not relabel it (a reviewer may)"
+
+    return refusal
 
 
 def _label_giver(history: list) -> str:

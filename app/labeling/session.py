@@ -14,8 +14,9 @@ from collections.abc import Callable
 from app.domain.class_keys import CLASS_KEYS, class_shortcuts  # noqa: F401  (re-exported)
 from app.domain.errors import WorkspaceError
 from app.domain.records import Annotation, Sample
-from app.labeling.outbox import Outbox, PendingLabel
-from app.labeling.roles import check_may_label
+from app.labeling.outbox import Outbox, PendingBatch, PendingLabel
+from app.labeling.reviews import Verdict, judge
+from app.labeling.roles import check_may_label, relabel_guard
 from app.learning.pick_reasons import OpenedReason
 from app.learning.ranking import RankedSample
 from app.monitor.live_accuracy import prediction_for, predictions_for_many
@@ -210,26 +211,75 @@ class LabelingSession:
         The time on screen is not split among them (no ``seconds_spent``):
         the annotator looked at thumbnails, not at each sample.  The session
         then moves to the first queued sample after the last one labeled.
-        Returns the batch key, or None when ``sample_ids`` is empty.
+        Returns the batch key, or None when ``sample_ids`` is empty or the
+        batch waits in the outbox (team projects while the server is away).
+        A sample the annotator's role may not relabel stops the whole batch.
         """
         if not sample_ids:
             return None
-        # One look-up for the lot: Ctrl+A may select every sample of a queue.
-        version = self.workspace.latest_model()
-        classes, confidences = predictions_for_many(self.workspace, list(sample_ids))
-        predictions = {
-            sid: {"predicted_class": name, "predicted_confidence": float(confidence),
-                  "model_version_id": version.id}
-            for sid, name, confidence in zip(sample_ids, classes, confidences.tolist(),
-                                             strict=True) if name is not None}
-        batch = self.workspace.label_many(sample_ids, class_name, self.annotator,
-                                          source=self.source, predictions=predictions)
+        try:
+            self._check_may_label_all(sample_ids)
+            predictions = self._predictions_of(sample_ids)
+        except StoreUnavailable:
+            if self.outbox is None:
+                raise
+            # Offline: kept without the model's predictions; roles were
+            # checked when the items were handed out (claimed).
+            predictions = {}
+        if self.outbox is None:
+            batch = self.workspace.label_many(sample_ids, class_name, self.annotator,
+                                              source=self.source, predictions=predictions)
+        else:
+            batch = uuid.uuid4().hex  # one key per key press: a resent batch is stored once
+            pending = PendingBatch(list(sample_ids), class_name, self.annotator, batch,
+                                   source=self.source,
+                                   predictions={str(k): v for k, v in predictions.items()})
+            if self.outbox.submit(self.workspace, pending) is None:
+                batch = None
         labeled = set(sample_ids)
         positions = [i for i, item in enumerate(self.queue) if item.sample_id in labeled]
         if positions and self.position in positions:
             self.position = max(positions) + 1
         self._restart_clock()
         return batch
+
+    def _check_may_label_all(self, sample_ids: list[int]) -> None:
+        refusal = relabel_guard(self.workspace, self.annotator)
+        if refusal is None:
+            return
+        for sid in sample_ids:
+            if (why := refusal(sid)) is not None:
+                raise WorkspaceError(f"sample {sid} is {why}; nothing of the batch was written")
+
+    def _predictions_of(self, sample_ids: list[int]) -> dict[int, dict]:
+        """What the latest model said of each sample, in one look-up (Ctrl+A may select
+        every sample of a queue)."""
+        version = self.workspace.latest_model()
+        classes, confidences = predictions_for_many(self.workspace, list(sample_ids))
+        return {
+            sid: {"predicted_class": name, "predicted_confidence": float(confidence),
+                  "model_version_id": version.id}
+            for sid, name, confidence in zip(sample_ids, classes, confidences.tolist(),
+                                             strict=True) if name is not None}
+
+    def review(self, verdict: str, sample_ids: list[int] | None = None,
+               note: str | None = None) -> list[Verdict]:
+        """Accept or reject the label of ``sample_ids`` (default: the current sample).
+
+        Moves on past the last sample judged, as a label does; a rejected
+        item is unlabeled again and leaves the labeled queues when rebuilt.
+        """
+        if sample_ids is None:
+            sample_ids = [] if self.current is None else [self.current.sample_id]
+        if not sample_ids:
+            return []
+        verdicts = judge(self.workspace, sample_ids, self.annotator, verdict, note)
+        judged = set(sample_ids)
+        positions = [i for i, item in enumerate(self.queue) if item.sample_id in judged]
+        if positions and self.position in positions:
+            self.position = max(positions) + 1
+        self._restart_clock()
+        return verdicts
 
     def undo(self) -> list[Annotation]:
         """Undo the annotator's last step (a label, or a batch) and go back to its first sample.

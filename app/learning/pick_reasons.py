@@ -117,6 +117,17 @@ class ReviewReason:
 
 
 @dataclass(frozen=True)
+class AwaitingReviewReason:
+    """``annotator`` labeled it ``label`` and no reviewer has judged that label yet."""
+
+    label: str
+    annotator: str
+
+    def json_fields(self) -> dict[str, Any]:
+        return {"label": self.label, "labeled_by": self.annotator}
+
+
+@dataclass(frozen=True)
 class MislabeledReason:
     """Labeled ``given``, but model ``model`` says ``suggested`` with confidence to spare.
 
@@ -165,5 +176,5 @@ class DisagreementReason:
 
 
 PickReason = (StrategyReason | ColdStartReason | MinedReason | SimilarReason | DriftReason
-              | ImportOrderReason | ReviewReason | MislabeledReason | OpenedReason
+              | ImportOrderReason | ReviewReason | AwaitingReviewReason | MislabeledReason | OpenedReason
               | OverlapReason | DisagreementReason)

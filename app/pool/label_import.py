@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -56,6 +57,8 @@ class LabelImportReport:
     invalid_labels: list[dict] = field(default_factory=list)
     refused_paths: list[dict] = field(default_factory=list)
     conflicting: list[dict] = field(default_factory=list)
+    #: Items the importer's role may not relabel: ``{"path", "reason"}``.
+    refused_by_role: list[dict] = field(default_factory=list)
     #: The format the file was read as (see :mod:`app.pool.label_formats`).
     format: str = "csv"
     #: Entries matched to an item (applied, unchanged or conflicting).
@@ -82,6 +85,7 @@ class LabelImportReport:
             "invalid_labels": self.invalid_labels,
             "refused_paths": self.refused_paths,
             "conflicting": self.conflicting,
+            "refused_by_role": self.refused_by_role,
             "per_annotator": self.per_annotator,
             "source_counts": self.source_counts,
         }
@@ -171,6 +175,7 @@ def import_labels(
     *,
     add_classes: bool = False,
     max_bytes: int | None = None,
+    may_write: Callable[[int], str | None] | None = None,
 ) -> LabelImportReport:
     """Label pool samples from a label file or folder of any supported format.
 
@@ -187,6 +192,10 @@ def import_labels(
         unknown classes are an error and nothing is written.
     max_bytes : int, optional
         Size cap of the file read.
+    may_write : callable, optional
+        ``may_write(sample_id)`` gives the reason an item may not be
+        labeled by this import (the importer's role), or None; refused
+        items are reported in ``refused_by_role`` and left as they are.
 
     Returns
     -------
@@ -195,11 +204,12 @@ def import_labels(
     """
     source = read_label_file(label_path, max_bytes)
     return apply_labels(workspace, source, annotator, add_classes=add_classes,
-                        where=str(label_path))
+                        where=str(label_path), may_write=may_write)
 
 
 def apply_labels(workspace: Workspace, source: LabelSource, annotator: str, *,
-                 add_classes: bool = False, where: str = "labels") -> LabelImportReport:
+                 add_classes: bool = False, where: str = "labels",
+                 may_write: Callable[[int], str | None] | None = None) -> LabelImportReport:
     """Apply parsed entries to the workspace in one transaction per annotator and round."""
     known = set(workspace.classes())
     report = LabelImportReport(format=source.format, source_counts=dict(source.counts))
@@ -229,12 +239,13 @@ def apply_labels(workspace: Workspace, source: LabelSource, annotator: str, *,
         else:
             wanted[matches[0]][entry.label].append(entry)
             report.matched += 1
-    _write(workspace, wanted, annotator, report)
+    _write(workspace, wanted, annotator, report, may_write)
     return report
 
 
 def _write(workspace: Workspace, wanted: dict[int, dict[str, list[LabelEntry]]],
-           default_annotator: str, report: LabelImportReport) -> None:
+           default_annotator: str, report: LabelImportReport,
+           may_write: Callable[[int], str | None] | None) -> None:
     paths = {s.id: s.path for s in workspace.samples(sorted(wanted))} if wanted else {}
     current = workspace.current_labels()
     class_ids = {c.name: c.id for c in workspace.class_infos()}
@@ -252,6 +263,10 @@ def _write(workspace: Workspace, wanted: dict[int, dict[str, list[LabelEntry]]],
         report.repeated += len(entries) - 1
         if current.get(sample_id) == label:
             report.unchanged += 1
+            continue
+        refusal = may_write(sample_id) if may_write is not None else None
+        if refusal is not None:
+            report.refused_by_role.append({"path": paths[sample_id], "reason": refusal})
             continue
         entry = entries[-1]
         for k, vote in enumerate(entry.history):

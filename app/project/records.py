@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.domain.records import Annotation, FailureItem, ImportBatch, Job, Media, Sample
+from app.domain.records import Annotation, FailureItem, ImportBatch, Job, Media, Review, Sample
 from app.store.backend import SqlStore
 
 
@@ -215,3 +215,21 @@ class WorkspaceRecords:
 
     def count_active_leases(self, other_than: str | None = None) -> int:
         return self.store.count_active_leases(other_than)
+
+    # -- reviews (teams) --------------------------------------------------------
+
+    def add_review(self, sample_id: int, reviewer: str, verdict: str,
+                   note: str | None = None) -> tuple[int, int | None]:
+        """Judge the item's current label: ``accepted``, or ``rejected`` (back to the queue).
+
+        Returns the verdict's id and, for a rejection, the id of its unlabel row.
+        """
+        return self.store.add_review(sample_id, reviewer, verdict, note)
+
+    def unreviewed_labels(self, annotator: str | None = None) -> list[tuple[int, int, str]]:
+        """``(sample_id, annotation_id, annotator)`` of current labels no verdict judged."""
+        return self.store.unreviewed_labels(annotator)
+
+    def reviews_of(self, sample_ids: Sequence[int]) -> list[Review]:
+        """The verdicts on these items, oldest first."""
+        return self.store.reviews_of(sample_ids)

@@ -452,12 +452,15 @@ class Workspace(WorkspaceRecords):
         *,
         source: str = "manual",
         predictions: dict[int, dict[str, Any]] | None = None,
+        batch_key: str | None = None,
     ) -> str:
         """Label several samples with one class (None: unlabel) in one transaction.
 
         The rows share a batch key (returned), so :meth:`undo_last_step`
         takes the whole batch back at once.  ``predictions``: ``{sample_id: {"predicted_class",
         "predicted_confidence", "model_version_id"}}`` as :meth:`label` takes them.
+        ``batch_key`` (one per key press) makes the batch idempotent, as
+        ``client_key`` does a single label: sent again, it is stored once.
         """
         if not sample_ids:
             raise WorkspaceError("no samples to label")
@@ -476,8 +479,8 @@ class Workspace(WorkspaceRecords):
                 "predicted_confidence": found.get("predicted_confidence"),
                 "model_version_id": found.get("model_version_id"),
             })
-        batch = uuid.uuid4().hex
-        self.store.add_label_batch(rows, annotator, source, batch)
+        batch = batch_key or uuid.uuid4().hex
+        self.store.add_label_batch(rows, annotator, source, batch, keyed=batch_key is not None)
         return batch
 
     def undo_last(self, annotator: str) -> Annotation | None:

@@ -44,11 +44,12 @@ from app.domain.records import (
     Job,
     Media,
     ModelVersion,
+    Review,
     Sample,
 )
 from app.domain.timestamps import utc_now
 from app.files.os_errors import disk_full_hint
-from app.store import claims, dialects, postgres_engine, sqlite_engine
+from app.store import claims, dialects, postgres_engine, reviews, sqlite_engine
 from app.store.driver_sql import DriverStatements
 from app.store.errors import StoreError, StoreUnavailable, describe_database_error
 from app.store.migrate import HEAD_REVISION, SCHEMA_VERSION, SchemaState, read_schema_state
@@ -612,6 +613,25 @@ class SqlStore:
                 return write(conn)
         return int(self.retrying(write))
 
+    # -- reviews ----------------------------------------------------------
+
+    def add_review(self, sample_id: int, reviewer: str, verdict: str,
+                   note: str | None = None) -> tuple[int, int | None]:
+        """Judge the item's current label (see :mod:`app.store.reviews`); one transaction.
+
+        Returns the verdict's id and, for a rejection, the id of the unlabel row.
+        """
+        with self._write() as conn:
+            return reviews.add_review(conn, sample_id, reviewer, verdict, note)
+
+    def unreviewed_labels(self, annotator: str | None = None) -> list[tuple[int, int, str]]:
+        """``(sample_id, annotation_id, annotator)`` of current labels no verdict judged."""
+        return self._reading(lambda conn: reviews.unreviewed(conn, annotator))
+
+    def reviews_of(self, sample_ids: Sequence[int]) -> list[Review]:
+        """The verdicts on these items, oldest first."""
+        return self._reading(lambda conn: reviews.reviews_of(conn, sample_ids))
+
     # -- leases -----------------------------------------------------------
 
     def claim_items(self, candidates: Sequence[int], annotator: str, k: int,
@@ -633,22 +653,41 @@ class SqlStore:
             lambda conn: claims.count_active_leases(conn, time.time(), other_than))
 
     def add_label_batch(self, rows: Sequence[dict[str, Any]], annotator: str, source: str,
-                        label_batch: str) -> list[int]:
+                        label_batch: str, *, keyed: bool = False) -> list[int]:
         """Insert labels given with one key press, in one transaction, sharing ``label_batch``.
 
         Each row holds ``sample_id``, ``class_id`` and optionally
         ``predicted_class_id``, ``predicted_confidence``, ``model_version_id``
-        and ``seconds_spent``.  All or none are stored.
+        and ``seconds_spent``.  All or none are stored.  ``keyed``: each row
+        gets the client key ``label_batch:sample_id``, so the batch sent again
+        after a lost connection is stored once, and the transaction is retried
+        across a reconnect; the annotator's leases on the items end with it.
         """
         now = utc_now()
-        ids = []
-        with self._write() as conn:
+
+        def write(conn: Connection) -> list[int]:
+            ids = []
             for row in rows:
-                result = conn.execute(insert(annotations).values(
-                    created_at=now, annotator=annotator, source=source,
-                    label_batch=label_batch, **row))
-                ids.append(int(result.inserted_primary_key[0]))
-        return ids
+                values = dict(created_at=now, annotator=annotator, source=source,
+                              label_batch=label_batch, **row)
+                if not keyed:
+                    result = conn.execute(insert(annotations).values(**values))
+                    ids.append(int(result.inserted_primary_key[0]))
+                    continue
+                key = f"{label_batch}:{row['sample_id']}"
+                new_id = conn.execute(
+                    _INSERT_KEYED[self.dialect].values(client_key=key, **values)).scalar()
+                if new_id is None:  # sent before: that row stands
+                    new_id = conn.execute(_ID_BY_CLIENT_KEY, {"key": key}).scalar()
+                conn.execute(_RELEASE_LEASE, {"sample_id": row["sample_id"],
+                                              "annotator": annotator})
+                ids.append(int(new_id))
+            return ids
+
+        if keyed:
+            return self.retrying(write)
+        with self._write() as conn:
+            return write(conn)
 
     def annotator_names(self) -> list[str]:
         """Everyone who ever wrote an annotation, sorted (undo rows count: same people)."""

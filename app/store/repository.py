@@ -20,6 +20,7 @@ from app.domain.records import (
     Job,
     Media,
     ModelVersion,
+    Review,
     Sample,
 )
 
@@ -149,3 +150,12 @@ class ProjectRepository(Protocol):
     def active_leases(self) -> list[tuple[int, str, float]]: ...
 
     def count_active_leases(self, other_than: str | None = None) -> int: ...
+
+    # -- reviews (teams) ------------------------------------------------------
+
+    def add_review(self, sample_id: int, reviewer: str, verdict: str,
+                   note: str | None = None) -> tuple[int, int | None]: ...
+
+    def unreviewed_labels(self, annotator: str | None = None) -> list[tuple[int, int, str]]: ...
+
+    def reviews_of(self, sample_ids: Sequence[int]) -> list[Review]: ...

@@ -211,3 +211,19 @@ leases = Table(
     Column("expires_at", Double, nullable=False),
     Index("leases_annotator", "annotator"),
 )
+
+# A reviewer's verdict on a label: accepted, or rejected (the item went back
+# to the queue by an unlabel row the same transaction wrote; see
+# ``SqlStore.add_review``).  The label itself is never rewritten.
+reviews = Table(
+    "reviews", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sample_id", Integer, ForeignKey("samples.id"), nullable=False),
+    Column("annotation_id", Integer, ForeignKey("annotations.id"), nullable=False),
+    Column("reviewer", Text, nullable=False),
+    Column("verdict", Text, nullable=False),
+    Column("note", Text),
+    Column("created_at", Text, nullable=False),
+    Index("reviews_annotation", "annotation_id"),
+    Index("reviews_sample", "sample_id", "id"),
+)

@@ -40,3 +40,32 @@ def test_labels_given_offline_wait_in_order_and_are_sent_once_back_online(
         assert ids == sorted(ids) and len(ids) == 3  # in order, each once
         # Back online, the next label goes straight through again.
         assert session.label("cat") is not None
+
+
+def test_a_batch_labeled_offline_waits_whole_and_arrives_once_as_one_undo_step(
+        pg_server, pg_url, tmp_path):
+    root = pool_project(tmp_path / "proj", 6, pg_url)
+    with Workspace.open(root) as ws:
+        ws.set_reconnect_window(0.5)
+        session = LabelingSession(ws, "ann")
+        session.outbox = Outbox(ws.cache_dir / OUTBOX_NAME)
+        session.set_queue([RankedSample(s.id, s.path, 0.0, OpenedReason())
+                           for s in ws.samples()], "test")
+        pg_server.stop("fast")
+        try:
+            assert session.label_selected([1, 2, 3], "dog") is None  # waits
+            assert session.label("bird") is None   # queued behind the batch
+            assert len(session.outbox) == 4        # labels, not entries
+            saved = json.loads((ws.cache_dir / OUTBOX_NAME).read_text())
+            assert saved[0]["kind"] == "batch" and saved[0]["sample_ids"] == [1, 2, 3]
+            reloaded = Outbox(ws.cache_dir / OUTBOX_NAME)  # a restart finds the batch whole
+            assert len(reloaded) == 4
+        finally:
+            pg_server.start()
+        batch = reloaded._pending[0]
+        batch.send(ws)  # arrived, but the answer was lost: the outbox sends it again
+        assert session.outbox.flush(ws) == 4
+        assert ws.current_labels() == {1: "dog", 2: "dog", 3: "dog", 4: "bird"}
+        assert len(ws.all_annotations()) == 4  # the resent batch was stored once
+        assert session.undo() and ws.current_labels() == {1: "dog", 2: "dog", 3: "dog"}
+        assert len(session.undo()) == 3 and ws.current_labels() == {}  # one step: the batch

@@ -21,7 +21,7 @@ from app.learning.ranking import rank_unlabeled
 
 def test_the_window_lists_every_registered_queue_in_registry_order():
     assert QUEUE_KINDS == ("uncertain", "failures", "random", "unlabeled", "labeled",
-                           "mislabeled", "drift", "disagreements")
+                           "to_review", "mislabeled", "drift", "disagreements")
     assert list(QUEUE_TITLES) == list(QUEUE_KINDS)
     assert QUEUE_TITLES["unlabeled"] == "Unlabeled (import order)"
     assert all(queue_kind(name).name == name for name in QUEUE_KINDS)
@@ -31,7 +31,7 @@ def test_the_window_lists_every_registered_queue_in_registry_order():
 
 def test_an_unknown_queue_is_refused_with_the_known_ones_listed(project):
     with pytest.raises(UnknownQueueError, match=r"'newest'.*uncertain, failures, random, "
-                                                r"unlabeled, labeled, mislabeled, drift"):
+                                                r"unlabeled, labeled, to_review, mislabeled, drift"):
         queue_kind("newest")
     with pytest.raises(ValueError, match="unknown queue kind 'newest'"):
         QueueSpec(kind="newest")  # a remembered setting from elsewhere fails here, not later
@@ -68,7 +68,7 @@ def test_failures_without_a_chosen_set_is_empty(project):
 def test_batch_queues_and_counts(project):
     project.label(1, "cat", "ann")
     assert queue_counts(project) == {"uncertain": 11, "failures": 11, "random": 11,
-                                     "unlabeled": 11, "labeled": 1, "mislabeled": 1,
+                                     "unlabeled": 11, "labeled": 1, "to_review": 1, "mislabeled": 1,
                                      "drift": 12, "disagreements": 1}
     # Without a model a model-needing strategy gives the cold-start batch: capped.
     assert QueueSpec(kind="uncertain", strategy="margin").top(has_model=False) \

@@ -71,3 +71,43 @@ def _ranked(ws, sample_id):
     from app.learning.ranking import RankedSample
 
     return RankedSample(sample_id, ws.sample(sample_id).path, 0.0, OpenedReason())
+
+
+def test_import_labels_keeps_to_the_importers_role(team, tmp_path):
+    run_cli("label", team, "1", "cat", "--annotator", "a")
+    run_cli("label", team, "2", "dog", "--annotator", "b")
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,label\npool/item_00000.png,bird\npool/item_00001.png,bird\n"
+                      "pool/item_00002.png,bird\n")
+    report = json.loads(run_cli("import-labels", team, labels, "--annotator", "b",
+                                "--json").stdout)
+    # item 1 is a's: annotator b may not relabel it; item 2 is b's own; item 3 is free
+    assert report["labeled"] == 2
+    assert report["refused_by_role"] == [{
+        "path": "pool/item_00000.png",
+        "reason": "labeled by a; annotator b may not relabel it (a reviewer may)"}]
+    plain = run_cli("import-labels", team, labels, "--annotator", "b")
+    assert "refused by role 1" in plain.stdout
+    assert "item_00000.png" in plain.stderr and "left as it was" in plain.stderr
+    with Workspace.open(team) as ws:
+        assert [ws.current_label(i) for i in (1, 2, 3)] == ["cat", "bird", "bird"]
+    report = json.loads(run_cli("import-labels", team, labels, "--annotator", "rev",
+                                "--json").stdout)
+    assert report["refused_by_role"] == [] and report["labeled"] == 1  # a reviewer may
+    with Workspace.open(team) as ws:
+        assert ws.current_label(1) == "bird"
+
+
+def test_a_batch_with_an_item_another_annotator_labeled_is_refused_whole(team):
+    run_cli("label", team, "2", "cat", "--annotator", "a")
+    with Workspace.open(team) as ws:
+        session = LabelingSession(ws, "b")
+        session.set_queue([_ranked(ws, i) for i in (1, 2, 3)], "test")
+        with pytest.raises(WorkspaceError, match="sample 2 is labeled by a; annotator b may "
+                                                 "not relabel it.*nothing of the batch"):
+            session.label_selected([1, 2, 3], "dog")
+        assert ws.current_labels() == {2: "cat"}
+        session.label_selected([1, 3], "dog")
+        assert ws.current_labels() == {1: "dog", 2: "cat", 3: "dog"}
+        LabelingSession(ws, "rev").label_selected([1, 2, 3], "bird")  # a reviewer may
+        assert set(ws.current_labels().values()) == {"bird"}
