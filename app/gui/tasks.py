@@ -13,6 +13,7 @@ thread's delivery of its last signal — an occasional segmentation fault.
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import traceback
@@ -38,8 +39,18 @@ def import_torch_once() -> None:
     if "torch" in sys.modules and "torchvision" in sys.modules:
         return
     with _TORCH_IMPORT:
-        import torch  # noqa: F401
-        import torchvision  # noqa: F401
+        # A segmentation fault struck once in the UI thread's cycle
+        # collection while this thread was inside torch's import (its
+        # extension modules release the interpreter lock while they build
+        # objects): no automatic collection until the import is done.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            import torch  # noqa: F401
+            import torchvision  # noqa: F401
+        finally:
+            if collecting:
+                gc.enable()
 
 
 TaskFunction = Callable[[Workspace, Callable[[int, int], None]], Any]

@@ -39,7 +39,7 @@ from app.project.project_files import (
 )
 from app.project.records import WorkspaceRecords
 from app.store.backend import SqlStore, open_store, sqlite_url
-from app.store.errors import StoreError
+from app.store.errors import MissingReference, StoreError
 from app.store.postgres_engine import url_without_password
 
 DB_NAME = "labelloop.sqlite"
@@ -435,14 +435,18 @@ class Workspace(WorkspaceRecords):
         press, e.g. a uuid4) makes the label idempotent: sent again after a
         lost connection, it is stored once (see ``SqlStore.add_annotation``).
         """
-        self.sample(sample_id)
-        class_id = None if class_name is None else self._class_id(class_name)
-        predicted_id = None if predicted_class is None else self._class_id(predicted_class)
-        return self.store.add_annotation(
-            sample_id, class_id, annotator, seconds_spent, source,
-            predicted_class_id=predicted_id, predicted_confidence=predicted_confidence,
-            model_version_id=model_version_id, suggested=suggested, client_key=client_key,
-        )
+        try:
+            return self.store.add_named_annotation(
+                sample_id, class_name, annotator, seconds_spent, source,
+                predicted_class=predicted_class, predicted_confidence=predicted_confidence,
+                model_version_id=model_version_id, suggested=suggested, client_key=client_key,
+            )
+        except MissingReference as exc:
+            if exc.kind == "sample":
+                raise WorkspaceError(f"no sample with id {sample_id}") from None
+            raise WorkspaceError(
+                f"unknown class {exc.value!r}; the project's classes are: "
+                f"{', '.join(self.classes())}") from None
 
     def label_many(
         self,

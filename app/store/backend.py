@@ -51,7 +51,12 @@ from app.domain.timestamps import utc_now
 from app.files.os_errors import disk_full_hint
 from app.store import claims, dialects, postgres_engine, reviews, sqlite_engine
 from app.store.driver_sql import DriverStatements
-from app.store.errors import StoreError, StoreUnavailable, describe_database_error
+from app.store.errors import (
+    MissingReference,
+    StoreError,
+    StoreUnavailable,
+    describe_database_error,
+)
 from app.store.migrate import HEAD_REVISION, SCHEMA_VERSION, SchemaState, read_schema_state
 from app.store.migrate import upgrade as upgrade_schema
 from app.store.tables import (
@@ -596,16 +601,70 @@ class SqlStore:
             predicted_confidence=predicted_confidence, model_version_id=model_version_id,
             suggested=int(suggested), client_key=client_key,
         )
+        return self._store_annotation(lambda conn: values, client_key)
 
+    def add_named_annotation(
+        self,
+        sample_id: int,
+        class_name: str | None,
+        annotator: str,
+        seconds_spent: float | None,
+        source: str,
+        *,
+        predicted_class: str | None = None,
+        predicted_confidence: float | None = None,
+        model_version_id: int | None = None,
+        suggested: bool = False,
+        client_key: str | None = None,
+    ) -> int:
+        """:meth:`add_annotation` with classes by name, checked in the same transaction.
+
+        The sample and the (unarchived) classes are looked up by one
+        statement inside the write: a label is one transaction, not three,
+        which is most of a team's commit latency on a server.
+
+        Raises
+        ------
+        MissingReference
+            No such sample (kind ``"sample"``) or class (``"class"``); nothing written.
+        """
+        params = {"sample_id": sample_id, "class_name": class_name or "",
+                  "predicted": predicted_class or ""}
+
+        def values(conn: Connection) -> dict[str, Any]:
+            found = conn.execute(_LABEL_REFERENCES, params).one()
+            if found.sample is None:
+                raise MissingReference("sample", sample_id)
+            for name, class_id in ((class_name, found.class_id),
+                                   (predicted_class, found.predicted_id)):
+                if name is not None and class_id is None:
+                    raise MissingReference("class", name)
+            return dict(
+                sample_id=sample_id, class_id=found.class_id, annotator=annotator,
+                created_at=utc_now(), seconds_spent=seconds_spent, source=source,
+                undoes_id=None, predicted_class_id=found.predicted_id,
+                predicted_confidence=predicted_confidence, model_version_id=model_version_id,
+                suggested=int(suggested), client_key=client_key)
+
+        return self._store_annotation(values, client_key)
+
+    def _store_annotation(self, values: Callable[[Connection], dict[str, Any]],
+                          client_key: str | None) -> int:
+        """Insert the row ``values(conn)`` gives; keyed rows once, retried across reconnects.
+
+        The annotator's lease on the item ends with the label.
+        """
         def write(conn: Connection) -> int:
+            row = values(conn)
             if client_key is None:
-                new_id = conn.execute(insert(annotations).values(**values)) \
+                new_id = conn.execute(insert(annotations).values(**row)) \
                     .inserted_primary_key[0]
             else:
-                new_id = conn.execute(_INSERT_KEYED[self.dialect].values(**values)).scalar()
+                new_id = conn.execute(_INSERT_KEYED[self.dialect].values(**row)).scalar()
                 if new_id is None:  # sent before: that row stands
                     return int(conn.execute(_ID_BY_CLIENT_KEY, {"key": client_key}).scalar())
-            conn.execute(_RELEASE_LEASE, {"sample_id": sample_id, "annotator": annotator})
+            conn.execute(_RELEASE_LEASE, {"sample_id": row["sample_id"],
+                                          "annotator": row["annotator"]})
             return int(new_id)
 
         if client_key is None:
@@ -1014,6 +1073,15 @@ _ACTIVE_CLASSES = (select(*_CLASS_COLUMNS).where(classes.c.archived == 0)
                    .order_by(classes.c.position, classes.c.id))
 _ANY_CLASS_BY_NAME = select(*_CLASS_COLUMNS).where(classes.c.name == bindparam("name"))
 _CLASS_BY_NAME = _ANY_CLASS_BY_NAME.where(classes.c.archived == 0)
+# What a label names, checked in its own transaction (add_named_annotation).
+_LABEL_REFERENCES = select(
+    select(samples.c.id).where(samples.c.id == bindparam("sample_id"))
+    .scalar_subquery().label("sample"),
+    select(classes.c.id).where(classes.c.name == bindparam("class_name"),
+                               classes.c.archived == 0).scalar_subquery().label("class_id"),
+    select(classes.c.id).where(classes.c.name == bindparam("predicted"),
+                               classes.c.archived == 0).scalar_subquery().label("predicted_id"),
+)
 
 _SAMPLE_SELECT = select(
     samples.c.id, samples.c.path, samples.c.sha256, samples.c.width, samples.c.height,

@@ -22,6 +22,15 @@ class StoreUnavailable(StoreError):
     """
 
 
+class MissingReference(StoreError):
+    """A label named a sample or a class the project does not have (nothing was written)."""
+
+    def __init__(self, kind: str, value: object) -> None:
+        super().__init__(f"no {kind} {value!r}")
+        self.kind = kind
+        self.value = value
+
+
 def describe_database_error(reason: str, location: str) -> str:
     """``"LOCATION: what went wrong (driver's reason)"`` for a failed statement.
 

@@ -32,8 +32,14 @@ def window(qtbot, settings, demo_copy):
 
     Import order makes the first samples known (1, 2, 3...) to the tests.
     """
+    import json
+
     from app.labeling.queues import QueueSpec
 
+    # Opened on import order as a returning user would find it: the default
+    # opening queue (a cold-start pick over the whole pool) costs seconds per
+    # test and is tested on its own (test_defects).
+    settings.setValue(f"queue/{demo_copy}", json.dumps(QueueSpec(kind="unlabeled").to_json()))
     win = MainWindow(settings, "gui-tester")
     qtbot.addWidget(win)
     assert win.open_project(demo_copy)
