@@ -1,33 +1,44 @@
 """The per-process half of ``labelloop hash``: read, decode and hash a chunk of files.
 
-Worker processes run :func:`hash_chunk`. It imports Pillow, numpy and the
-hashing code, never the store, torch or Qt. Each file is read whole under
-:mod:`app.files.safe_files`' rules (one read call for a small file, and a FIFO or
-a device is never opened), decoded as stored, exactly as
+Worker processes run :func:`hash_chunk` (or :func:`format_chunk`, which also
+writes the chunk's output lines, so that the parent only copies text). It
+imports Pillow, numpy and the hashing code, never the store, scipy, torch or
+Qt. Each file is read whole under :mod:`app.files.safe_files`' rules (a FIFO
+or a device is never opened) and decoded as stored, exactly as
 ``imagehash.<method>(Image.open(path))`` sees it (first frame, no EXIF
-rotation), and the decoded images are hashed together with
-:func:`sampling.hashing.hash_images`, which is what makes many small files
-cheap: the per-image work left in Python is the decode, itself shortened
-for plain PNG files (:mod:`app.files.png_fast`).
+rotation); the whole chunk is then hashed at once by
+:func:`sampling.hashing.hash_greys` / :func:`~sampling.hashing.hash_images`.
+
+Plain 8-bit PNG files (most thumbnails) skip ``Image.open``: their scanlines
+are inflated here and unfiltered together, one Pillow call per mode and
+width (:func:`app.files.png_fast.decode_scanlines_together`), so what is
+left per file in Python is the read and a walk over a few PNG chunks.
+Every other file goes through Pillow as imagehash's would.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import warnings
+from dataclasses import dataclass, field
 
+import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
+from app.domain.text_safety import escape_controls
 from app.files.image_io import UnreadableImage, decode_image
-from app.files.png_fast import decode_plain_png
+from app.files.png_fast import PngScanlines, decode_scanlines_together, plain_png_scanlines
 from app.files.safe_files import UnreadableFile, read_regular_file
-from sampling.hashing import code_to_hex, hash_images
+from sampling.hashing import code_to_hex, hash_greys, hash_images
 
 # Decoded pixels a worker holds before hashing them (and letting them go):
 # a chunk of well-compressed large images would otherwise fill memory.
 _HELD_PIXELS = 1 << 23
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError,
                   Image.DecompressionBombError, MemoryError)
+LINE_FORMATS = ("text", "jsonl", "pairs")
 
 
 def _reason(data: bytes, exc: Exception) -> str:
@@ -41,12 +52,39 @@ def _reason(data: bytes, exc: Exception) -> str:
 
 def _decode(data: bytes) -> Image.Image:
     """The image as imagehash's ``Image.open`` gives it, with its pixels loaded."""
-    image = decode_plain_png(data)
-    if image is not None:
-        return image
     image = Image.open(io.BytesIO(data))
     image.load()
     return image
+
+
+@dataclass
+class _Held:
+    """Files decoded (or ready to decode) and not hashed yet, by position in the chunk."""
+
+    scanlines: dict[tuple[str, int], list[tuple[int, PngScanlines]]] = field(default_factory=dict)
+    images: list[tuple[int, Image.Image]] = field(default_factory=list)
+    pixels: int = 0
+
+    def hash_into(self, results: list, method: str) -> None:
+        """Hash everything held, write ``(hex, None)`` at each position, and let go."""
+        positions: list[int] = []
+        greys: list[NDArray[np.uint8]] = []
+        for members in self.scanlines.values():
+            tall, starts = decode_scanlines_together([scan for _, scan in members])
+            rows = np.asarray(tall if tall.mode == "L" else tall.convert("L"))
+            for (i, scan), start in zip(members, starts, strict=True):
+                positions.append(i)
+                greys.append(rows[start : start + scan.height])
+        for i, code in zip(positions, hash_greys(greys, method), strict=True):
+            results[i] = (code_to_hex(code), None)
+        if self.images:
+            codes = hash_images([image for _, image in self.images], method)
+            for (i, image), code in zip(self.images, codes, strict=True):
+                results[i] = (code_to_hex(code), None)
+                image.close()
+        self.scanlines.clear()
+        self.images.clear()
+        self.pixels = 0
 
 
 def hash_chunk(paths: list[str], method: str, max_bytes: int) -> list[tuple[str | None, str | None]]:
@@ -69,18 +107,7 @@ def hash_chunk(paths: list[str], method: str, max_bytes: int) -> list[tuple[str 
         not hashed; no file stops the others.
     """
     results: list[tuple[str | None, str | None]] = [(None, None)] * len(paths)
-    held: list[tuple[int, Image.Image]] = []
-    held_pixels = 0
-
-    def flush() -> None:
-        nonlocal held_pixels
-        codes = hash_images([image for _, image in held], method)
-        for (i, image), code in zip(held, codes, strict=True):
-            results[i] = (code_to_hex(code), None)
-            image.close()
-        held.clear()
-        held_pixels = 0
-
+    held = _Held()
     with warnings.catch_warnings():
         # Pillow warns on large images, once per file; imagehash would hash them all the same.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -90,16 +117,60 @@ def hash_chunk(paths: list[str], method: str, max_bytes: int) -> list[tuple[str 
             except UnreadableFile as exc:
                 results[i] = (None, str(exc))
                 continue
-            try:
-                image = _decode(data)
-            except _DECODE_ERRORS as exc:
-                results[i] = (None, _reason(data, exc))
-                continue
-            pixels = image.width * image.height
-            if held and held_pixels + pixels > _HELD_PIXELS:
-                flush()
-            held.append((i, image))
-            held_pixels += pixels
-        if held:
-            flush()
+            scan = plain_png_scanlines(data)
+            if scan is not None:
+                held.scanlines.setdefault((scan.mode, scan.width), []).append((i, scan))
+                pixels = scan.width * scan.height
+            else:
+                try:
+                    image = _decode(data)
+                except _DECODE_ERRORS as exc:
+                    results[i] = (None, _reason(data, exc))
+                    continue
+                held.images.append((i, image))
+                pixels = image.width * image.height
+            held.pixels += pixels
+            if held.pixels > _HELD_PIXELS:
+                held.hash_into(results, method)
+        held.hash_into(results, method)
     return results
+
+
+@dataclass(frozen=True)
+class ChunkOutput:
+    """What ``labelloop hash`` prints for one chunk of paths.
+
+    ``text``: the stdout lines of the hashed files (``text`` and ``jsonl``
+    formats); ``hashes``: ``(path, hex)`` of the hashed files (``pairs``
+    format, for a caller that lays them out itself); ``failures``:
+    ``(path, reason)`` of the others, in input order.
+    """
+
+    text: str
+    hashes: list[tuple[str, str]]
+    failures: list[tuple[str, str]]
+
+
+def format_chunk(paths: list[str], method: str, max_bytes: int, line_format: str) -> ChunkOutput:
+    """:func:`hash_chunk`, with the output lines already written.
+
+    ``text`` lines are ``HASH  PATH`` (control characters in the path
+    escaped), ``jsonl`` lines ``{"path": ..., "hash": ...}`` as ``json.dumps``
+    writes that dict.
+    """
+    if line_format not in LINE_FORMATS:
+        raise ValueError(f"unknown line format {line_format!r}; expected one of {LINE_FORMATS}")
+    lines: list[str] = []
+    hashes: list[tuple[str, str]] = []
+    failures: list[tuple[str, str]] = []
+    encode = json.encoder.encode_basestring_ascii  # what json.dumps uses for a str
+    for path, (hex_, reason) in zip(paths, hash_chunk(paths, method, max_bytes), strict=True):
+        if hex_ is None:
+            failures.append((path, reason or "not hashed"))
+        elif line_format == "jsonl":
+            lines.append(f'{{"path": {encode(path)}, "hash": "{hex_}"}}\n')
+        elif line_format == "text":
+            lines.append(f"{hex_}  {escape_controls(path)}\n")
+        else:
+            hashes.append((path, hex_))
+    return ChunkOutput("".join(lines), hashes, failures)

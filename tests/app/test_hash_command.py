@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.cli import targeted
+from app.cli import hash_command
 from app.cli.main import LIGHT_COMMANDS, build_parser
 from app.files.png_fast import decode_plain_png
 from app.pool.hash_pipeline import hash_stream
@@ -287,8 +287,8 @@ def test_light_commands_are_registered_by_their_module_and_methods_agree():
         parser = build_parser((module,))
         assert parser.parse_args([command, "x.png"]).command == command
     full = build_parser()
-    assert full.parse_args(["hash", "x.png"]).run is targeted.run_hash
-    assert targeted.HASH_METHODS == hashing.HASH_METHODS
+    assert full.parse_args(["hash", "x.png"]).run is hash_command.run_hash
+    assert hash_command.HASH_METHODS == hashing.HASH_METHODS
 
 
 def test_large_images_match(tmp_path):
