@@ -21,7 +21,7 @@ from PIL import Image
 
 from app.cli import hash_command
 from app.cli.main import LIGHT_COMMANDS, build_parser
-from app.files.png_fast import decode_plain_png
+from app.files.png_fast import decode_plain_png, decode_scanlines_together, plain_png_scanlines
 from app.pool.hash_pipeline import hash_stream
 from sampling import hashing
 from tests.conftest import REPO, run_cli
@@ -67,6 +67,9 @@ def _gallery(folder: Path) -> list[Path]:
         "rgb.bmp": (noise, {}),
         "rgba.webp": (rgba, {"lossless": True}),
         "tiled.tif": (rgb, {}),
+        # imagehash hashes the file as stored: the EXIF turn is not applied.
+        "exif_rotated.jpg": (rgb, {"exif": _exif_orientation(6)}),
+        "grey_alpha16.png": (rgb.convert("LA").resize((61, 44)), {}),
     }
     paths = []
     for name, (image, options) in saves.items():
@@ -77,6 +80,12 @@ def _gallery(folder: Path) -> list[Path]:
             image.save(path, **options)
         paths.append(path)
     return paths
+
+
+def _exif_orientation(value: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = value
+    return exif.tobytes()
 
 
 def _text_info():
@@ -141,13 +150,62 @@ def test_short_png_path_decodes_as_pillow_and_steps_aside_otherwise(tmp_path):
         assert image.mode == reference.mode and image.size == reference.size
         assert np.array_equal(np.asarray(image), np.asarray(reference))
     assert taken == {"rgb.png", "noise_17x33.png", "grey.png", "grey_alpha.png", "rgba.png",
-                     "one_pixel.png", "thin_3x200.png", "wide_200x2.png", "text_chunk.png"}
+                     "one_pixel.png", "thin_3x200.png", "wide_200x2.png", "text_chunk.png",
+                     "grey_alpha16.png"}
     good = (tmp_path / "rgb.png").read_bytes()
     corrupt = bytearray(good)
     corrupt[60] ^= 0xFF  # inside the image data: the CRC no longer matches
     assert decode_plain_png(bytes(corrupt)) is None
     assert decode_plain_png(good[: len(good) // 2]) is None
     assert decode_plain_png(b"") is None
+
+
+def test_scanlines_unfiltered_together_give_each_image_as_pillow_decodes_it(tmp_path):
+    rng = np.random.default_rng(11)
+    for mode, channels in (("L", 1), ("LA", 2), ("RGB", 3), ("RGBA", 4)):
+        files = []
+        for i, height in enumerate((1, 7, 30, 2, 19)):
+            # Smooth rows make Pillow pick every PNG filter (Sub, Up, Average,
+            # Paeth): the first row of each image must see a row of zeros above.
+            base = rng.integers(0, 256, (height, 1, channels)) + np.arange(23)[None, :, None] * 3
+            pixels = (base + i).astype(np.uint8).squeeze(-1 if channels == 1 else ())
+            path = tmp_path / f"{mode}_{i}.png"
+            Image.fromarray(pixels, mode).save(path, optimize=i % 2 == 0)
+            files.append(path)
+        scans = [plain_png_scanlines(p.read_bytes()) for p in files]
+        assert all(s is not None and s.mode == mode for s in scans)
+        tall, starts = decode_scanlines_together(scans)
+        assert tall.mode == mode and tall.size == (23, sum(s.height for s in scans) + 4)
+        stacked = np.asarray(tall)
+        for path, scan, start in zip(files, scans, starts, strict=True):
+            assert np.array_equal(stacked[start : start + scan.height],
+                                  np.asarray(Image.open(path))), path
+    with pytest.raises(ValueError, match="one mode and width"):
+        decode_scanlines_together([scans[0], plain_png_scanlines(files[0].read_bytes()),
+                                   plain_png_scanlines((tmp_path / "L_0.png").read_bytes())])
+
+
+def test_scanlines_are_refused_unless_they_inflate_to_exactly_the_announced_rows():
+    import struct
+    import zlib
+
+    def png(width: int, height: int, raw: bytes) -> bytes:
+        def chunk(kind: bytes, body: bytes) -> bytes:
+            return (struct.pack(">I", len(body)) + kind + body
+                    + struct.pack(">I", zlib.crc32(body, zlib.crc32(kind))))
+        header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+    rows = b"".join(b"\x00" + bytes(range(i, i + 5)) for i in range(3))
+    exact = plain_png_scanlines(png(5, 3, rows))
+    assert exact is not None and exact.raw == rows and (exact.width, exact.height) == (5, 3)
+    assert plain_png_scanlines(png(5, 3, rows[:-1])) is None  # a row short
+    assert plain_png_scanlines(png(5, 3, rows + b"\x00")) is None  # a byte to spare
+    # A small file announcing a few rows but inflating to 100 MB is cut off at
+    # the announced size, not inflated whole.
+    bomb = png(5, 3, rows + bytes(100 << 20))
+    assert len(bomb) < 200_000 and plain_png_scanlines(bomb) is None
 
 
 def test_folders_are_walked_recursively_as_by_import(tmp_path):
@@ -273,7 +331,7 @@ def test_hash_imports_neither_torch_nor_qt(tmp_path):
         "from app.cli import main\n"
         f"code = main(['hash', '--jsonl', {str(path)!r}])\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('torch', 'PySide6', 'faiss', 'sklearn'))\n"
+        "('torch', 'PySide6', 'faiss', 'sklearn', 'scipy', 'sqlalchemy', 'tqdm'))\n"
         "print('HEAVY', heavy, code, file=sys.stderr)\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
