@@ -38,8 +38,14 @@ _HEADER = struct.Struct(">I4s")
 _IHDR = struct.Struct(">IIBBBBB")
 
 
-def _plain_png_parts(data: bytes) -> tuple[str, tuple[int, int], bytes] | None:
-    """(mode, size, the concatenated image data) of a plain PNG file, else None."""
+# Chunks from which Pillow's getexif() can read an orientation (eXIf, an
+# ImageMagick "Raw profile type exif" text, XMP in iTXt).
+_MAY_HOLD_ORIENTATION = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
+
+
+def _plain_png_parts(data: bytes) -> tuple[str, tuple[int, int], bytes, bool] | None:
+    """(mode, size, the concatenated image data, whether a chunk may hold an EXIF
+    orientation) of a plain PNG file, else None."""
     if not data.startswith(_SIGNATURE):
         return None
     end = len(data)
@@ -47,6 +53,7 @@ def _plain_png_parts(data: bytes) -> tuple[str, tuple[int, int], bytes] | None:
     mode = None
     size = (0, 0)
     idat: list[bytes] = []
+    orientation = False
     while True:
         if pos + 12 > end:
             return None  # truncated: Pillow names the error
@@ -73,10 +80,12 @@ def _plain_png_parts(data: bytes) -> tuple[str, tuple[int, int], bytes] | None:
             break
         elif kind not in _HARMLESS:
             return None
+        else:
+            orientation = orientation or kind in _MAY_HOLD_ORIENTATION
         pos = body_end + 4
     if not idat:
         return None
-    return mode, size, idat[0] if len(idat) == 1 else b"".join(idat)
+    return mode, size, idat[0] if len(idat) == 1 else b"".join(idat), orientation
 
 
 def decode_plain_png(data: bytes) -> Image.Image | None:
@@ -95,7 +104,7 @@ def decode_plain_png(data: bytes) -> Image.Image | None:
     parts = _plain_png_parts(data)
     if parts is None:
         return None
-    mode, size, compressed = parts
+    mode, size, compressed, _ = parts
     try:
         return Image.frombytes(mode, size, compressed, "zip", mode)
     except (ValueError, OSError, MemoryError):
@@ -107,13 +116,17 @@ class PngScanlines:
     """A plain PNG's filtered scanlines: inflated, not yet unfiltered.
 
     ``raw`` is ``height`` rows of one filter-type byte followed by the row's
-    bytes, as in the file's image data once decompressed.
+    bytes, as in the file's image data once decompressed. ``may_turn``: the
+    file has a chunk from which Pillow may read an EXIF orientation (an
+    ``import`` turns such images upright, so it leaves them to Pillow;
+    ``hash``, like imagehash, ignores orientation).
     """
 
     mode: str
     width: int
     height: int
     raw: bytes
+    may_turn: bool = False
 
 
 def plain_png_scanlines(data: bytes) -> PngScanlines | None:
@@ -128,7 +141,7 @@ def plain_png_scanlines(data: bytes) -> PngScanlines | None:
     parts = _plain_png_parts(data)
     if parts is None:
         return None
-    mode, (width, height), compressed = parts
+    mode, (width, height), compressed, may_turn = parts
     expected = height * (1 + width * _BYTES_PER_PIXEL[mode])
     inflater = zlib.decompressobj()
     try:
@@ -137,7 +150,7 @@ def plain_png_scanlines(data: bytes) -> PngScanlines | None:
         return None
     if len(raw) != expected or not inflater.eof:
         return None
-    return PngScanlines(mode, width, height, raw)
+    return PngScanlines(mode, width, height, raw, may_turn)
 
 
 def decode_scanlines_together(images: Sequence[PngScanlines]) -> tuple[Image.Image, list[int]]:

@@ -35,7 +35,7 @@ from sampling.hashing import code_to_hex, hash_greys, hash_images
 
 # Decoded pixels a worker holds before hashing them (and letting them go):
 # a chunk of well-compressed large images would otherwise fill memory.
-_HELD_PIXELS = 1 << 23
+HELD_PIXELS = 1 << 23
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError,
                   Image.DecompressionBombError, MemoryError)
 LINE_FORMATS = ("text", "jsonl", "pairs")
@@ -58,15 +58,31 @@ def _decode(data: bytes) -> Image.Image:
 
 
 @dataclass
-class _Held:
-    """Files decoded (or ready to decode) and not hashed yet, by position in the chunk."""
+class HashBatch:
+    """Images waiting to be hashed together, each under a key (its place in a chunk).
 
+    Plain PNG scanlines are unfiltered together per mode and width when the
+    batch is hashed; other images come decoded by Pillow. ``pixels`` counts
+    what is held, for the caller to hash before memory fills.
+    ``labelloop import`` and ``labelloop hash`` both hash through this.
+    """
+
+    method: str = "phash"
     scanlines: dict[tuple[str, int], list[tuple[int, PngScanlines]]] = field(default_factory=dict)
     images: list[tuple[int, Image.Image]] = field(default_factory=list)
     pixels: int = 0
 
-    def hash_into(self, results: list, method: str) -> None:
-        """Hash everything held, write ``(hex, None)`` at each position, and let go."""
+    def add_scanlines(self, key: int, scan: PngScanlines) -> None:
+        self.scanlines.setdefault((scan.mode, scan.width), []).append((key, scan))
+        self.pixels += scan.width * scan.height
+
+    def add_image(self, key: int, image: Image.Image) -> None:
+        self.images.append((key, image))
+        self.pixels += image.width * image.height
+
+    def hash_all(self) -> dict[int, NDArray[np.uint8]]:
+        """``{key: [8] code}`` of everything held; the batch is empty afterwards."""
+        found: dict[int, NDArray[np.uint8]] = {}
         positions: list[int] = []
         greys: list[NDArray[np.uint8]] = []
         for members in self.scanlines.values():
@@ -75,16 +91,16 @@ class _Held:
             for (i, scan), start in zip(members, starts, strict=True):
                 positions.append(i)
                 greys.append(rows[start : start + scan.height])
-        for i, code in zip(positions, hash_greys(greys, method), strict=True):
-            results[i] = (code_to_hex(code), None)
+        found.update(zip(positions, hash_greys(greys, self.method), strict=True))
         if self.images:
-            codes = hash_images([image for _, image in self.images], method)
+            codes = hash_images([image for _, image in self.images], self.method)
             for (i, image), code in zip(self.images, codes, strict=True):
-                results[i] = (code_to_hex(code), None)
+                found[i] = code
                 image.close()
         self.scanlines.clear()
         self.images.clear()
         self.pixels = 0
+        return found
 
 
 def hash_chunk(paths: list[str], method: str, max_bytes: int) -> list[tuple[str | None, str | None]]:
@@ -107,7 +123,11 @@ def hash_chunk(paths: list[str], method: str, max_bytes: int) -> list[tuple[str 
         not hashed; no file stops the others.
     """
     results: list[tuple[str | None, str | None]] = [(None, None)] * len(paths)
-    held = _Held()
+    held = HashBatch(method)
+
+    def hash_held() -> None:
+        for i, code in held.hash_all().items():
+            results[i] = (code_to_hex(code), None)
     with warnings.catch_warnings():
         # Pillow warns on large images, once per file; imagehash would hash them all the same.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -119,20 +139,16 @@ def hash_chunk(paths: list[str], method: str, max_bytes: int) -> list[tuple[str 
                 continue
             scan = plain_png_scanlines(data)
             if scan is not None:
-                held.scanlines.setdefault((scan.mode, scan.width), []).append((i, scan))
-                pixels = scan.width * scan.height
+                held.add_scanlines(i, scan)
             else:
                 try:
-                    image = _decode(data)
+                    held.add_image(i, _decode(data))
                 except _DECODE_ERRORS as exc:
                     results[i] = (None, _reason(data, exc))
                     continue
-                held.images.append((i, image))
-                pixels = image.width * image.height
-            held.pixels += pixels
-            if held.pixels > _HELD_PIXELS:
-                held.hash_into(results, method)
-        held.hash_into(results, method)
+            if held.pixels > HELD_PIXELS:
+                hash_held()
+        hash_held()
     return results
 
 

@@ -226,15 +226,18 @@ def _record_chunk(
         if r.reason is not None:
             report.failed.append(ImportFailure(r.path, r.reason))
     known = workspace.known_sha256([r.sha256 for r in readable])
+    stored_paths = {r.path: workspace.stored_path(r.path) for r in readable}
+    # One query for the chunk, not one per file: at thousands of files a
+    # second, a query (and its transaction) per file cost more than decoding.
+    taken = workspace.known_paths(list(stored_paths.values()))
     rows = []
     for r in readable:
         if r.sha256 in known or r.sha256 in seen_sha:
             report.duplicates += 1
             continue
         seen_sha.add(r.sha256)
-        stored = workspace.stored_path(r.path)
-        existing = workspace.sample_by_path(stored)
-        if existing is not None:
+        stored = stored_paths[r.path]
+        if stored in taken:
             report.failed.append(
                 ImportFailure(r.path, "content changed since it was imported (same path)")
             )
