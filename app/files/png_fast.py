@@ -43,7 +43,8 @@ _IHDR = struct.Struct(">IIBBBBB")
 _MAY_HOLD_ORIENTATION = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
 
 
-def _plain_png_parts(data: bytes) -> tuple[str, tuple[int, int], bytes, bool] | None:
+def _plain_png_parts(data: bytes, max_pixels: int = _MAX_PIXELS
+                     ) -> tuple[str, tuple[int, int], bytes, bool] | None:
     """(mode, size, the concatenated image data, whether a chunk may hold an EXIF
     orientation) of a plain PNG file, else None."""
     if not data.startswith(_SIGNATURE):
@@ -71,7 +72,7 @@ def _plain_png_parts(data: bytes) -> tuple[str, tuple[int, int], bytes, bool] | 
             width, height, depth, colour, compression, filtering, interlace = _IHDR.unpack(body)
             mode = _MODES.get((depth, colour))
             if (mode is None or compression or filtering or interlace
-                    or not 0 < width * height <= _MAX_PIXELS):
+                    or not 0 < width * height <= max_pixels):
                 return None
             size = (width, height)
         elif kind == b"IDAT":
@@ -129,8 +130,11 @@ class PngScanlines:
     may_turn: bool = False
 
 
-def plain_png_scanlines(data: bytes) -> PngScanlines | None:
+def plain_png_scanlines(data: bytes, max_pixels: int = _MAX_PIXELS) -> PngScanlines | None:
     """The filtered scanlines of a plain PNG file, or ``None`` for anything else.
+
+    An image of more than ``max_pixels`` pixels is refused as soon as its
+    header is read (the caller decodes it with Pillow).
 
     Besides what :func:`decode_plain_png` refuses, a file whose image data
     does not inflate to exactly the rows its header announces (truncated,
@@ -138,7 +142,7 @@ def plain_png_scanlines(data: bytes) -> PngScanlines | None:
     or to name. Inflating stops one byte past the expected size, so a small
     file cannot expand into gigabytes here.
     """
-    parts = _plain_png_parts(data)
+    parts = _plain_png_parts(data, min(max_pixels, _MAX_PIXELS))
     if parts is None:
         return None
     mode, (width, height), compressed, may_turn = parts

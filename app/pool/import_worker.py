@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from app.files.image_io import UnreadableImage, decode_image, read_image_bytes
 from app.files.png_fast import plain_png_scanlines
-from app.pool.hash_worker import HELD_PIXELS, HashBatch
+from app.pool.hash_worker import HELD_PIXELS, STACKED_PNG_PIXELS, HashBatch
 from sampling.hashing import codes_to_int64
 
 
@@ -53,7 +53,7 @@ def inspect_chunk(paths: list[str], max_bytes: int | None = None) -> list[FileRe
     for i, path in enumerate(paths):
         try:
             data = read_image_bytes(path, max_bytes)
-            scan = plain_png_scanlines(data)
+            scan = plain_png_scanlines(data, STACKED_PNG_PIXELS)
             if scan is not None and not scan.may_turn:
                 facts[i] = (hashlib.sha256(data).hexdigest(), scan.width, scan.height)
                 batch.add_scanlines(i, scan)
