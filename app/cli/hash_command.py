@@ -93,7 +93,8 @@ def run_hash(args: argparse.Namespace) -> int:
     if "numpy" not in sys.modules:
         for name in _ONE_BLAS_THREAD:
             os.environ.setdefault(name, "1")
-    from app.pool.hash_pipeline import hash_output, keep_freed_memory
+    from app.pool.hash_pipeline import hash_output
+    from app.pool.hash_worker import keep_freed_memory
 
     keep_freed_memory()
 

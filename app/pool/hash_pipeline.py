@@ -31,7 +31,7 @@ from typing import TypeVar
 import numpy as np
 from PIL import Image
 
-from app.pool.hash_worker import ChunkOutput, format_chunk, hash_chunk
+from app.pool.hash_worker import ChunkOutput, format_chunk, hash_chunk, keep_freed_memory
 from sampling.hashing import HASH_METHODS, hash_images
 
 _R = TypeVar("_R")
@@ -92,35 +92,6 @@ def _warm_up(method: str) -> None:
     index = np.arange(4 * 30 * 40 * 3, dtype=np.uint64)
     noise = ((index * 2654435761) >> 11).astype(np.uint8).reshape(4, 30, 40, 3)
     hash_images([Image.fromarray(pixels, "RGB") for pixels in noise], method)
-
-
-# glibc's mallopt parameters (malloc.h) and the values set by keep_freed_memory.
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-_MMAP_THRESHOLD = 64 << 20
-_TRIM_THRESHOLD = 128 << 20
-
-
-def keep_freed_memory() -> bool:
-    """Let this process (and workers forked from it) reuse freed memory instead of
-    handing it back to the system; True where that could be set (glibc).
-
-    Hashing a chunk allocates and frees buffers of a few hundred kilobytes
-    (pixels, scanlines, arrays) over and over. By default glibc maps each
-    such buffer afresh and returns the memory on free, so every chunk pays
-    page faults for memory it just gave away: measured, 300,000 faults and
-    0.6 s of system time for 20,000 thumbnails, a third of the whole run.
-    Raising the thresholds keeps up to 128 MiB of freed memory for reuse.
-    A long-lived process with other work (the GUI) should not call this.
-    """
-    import ctypes  # numpy has imported it already
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt  # the C library this process runs on
-    except (OSError, AttributeError):
-        return False  # not glibc: nothing to tune
-    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-                and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -200,7 +171,8 @@ def _run_in_order(paths: Iterable[str], method: str, task: Callable[[list[str]],
             yield chunk, task(chunk)
         return
     queue = chain(first, chunks)
-    with _context().Pool(workers) as pool:
+    # Workers do nothing but decode and hash: they keep freed buffers for reuse.
+    with _context().Pool(workers, initializer=keep_freed_memory) as pool:
         pending: deque = deque()
         for chunk in islice(queue, workers * _AHEAD):
             pending.append((chunk, pool.apply_async(task, (chunk,))))

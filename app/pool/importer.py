@@ -27,6 +27,7 @@ from app.files.video_probe import (
     VideoInfo,
     probe_video,
 )
+from app.pool.hash_worker import keep_freed_memory
 from app.pool.import_worker import FileResult, inspect_chunk
 from app.pool.video_import import FrameSampling, FrameWriters, VideoProgress, import_video
 from app.project.workspace import SUBFOLDERS, Workspace, WorkspaceError
@@ -117,7 +118,9 @@ def _inspect_all(
     method = "fork" if single_threaded and "fork" in multiprocessing.get_all_start_methods() \
         else "spawn"
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    # Workers do nothing but decode and hash: they keep freed buffers for reuse.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=keep_freed_memory) as pool:
         yield from pool.map(inspect, chunks)
 
 

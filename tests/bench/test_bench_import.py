@@ -1,7 +1,9 @@
 """Import throughput against decoding + sha256 alone on the same files.
 
-Target: the import runs at >= 0.7 of the baseline rate (it also hashes,
-measures and records every file).  Printed, never asserted on time.
+Target (issue 20): the import runs at >= 0.9 of the baseline rate (it also
+hashes, measures and records every file; the pHash takes the path of
+``labelloop hash``).  Printed with the load average seen (the machines are
+shared), never asserted on time.
 """
 
 from __future__ import annotations
@@ -52,5 +54,6 @@ def test_import_throughput_vs_decode_and_hash(tmp_path):
     print(
         f"\nimport: {N_FILES} files, baseline (decode+sha256, 1 process) "
         f"{N_FILES / baseline_s:.0f} files/s, import ({os.cpu_count()} workers) "
-        f"{N_FILES / import_s:.0f} files/s, ratio {ratio:.2f} (target >= 0.7)"
+        f"{N_FILES / import_s:.0f} files/s, ratio {ratio:.2f} (target >= 0.9), "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
