@@ -37,6 +37,7 @@ INTEGER column the same 8 bytes are read as one signed big-endian int64.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -290,7 +291,9 @@ class _BlasLimit:
 
     lock = threading.Lock()
     controller: object | None = None
+    modules_seen = 0  # len(sys.modules) when the controller was made
     held = False
+    for_good = False  # set by use_one_blas_thread
 
 
 # Environment variables with which the BLAS libraries numpy may load start on
@@ -300,17 +303,37 @@ _ONE_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THR
 
 
 def _blas_started_on_one_thread() -> bool:
-    return all(os.environ.get(name) == "1" for name in _ONE_THREAD_VARIABLES)
+    return _BlasLimit.for_good or all(
+        os.environ.get(name) == "1" for name in _ONE_THREAD_VARIABLES)
+
+
+def use_one_blas_thread() -> None:
+    """Put BLAS on one thread for the rest of this process (a worker that only hashes).
+
+    :func:`hash_images` otherwise limits BLAS around every call and restores
+    it afterwards; OpenBLAS then starts its threads again each time, which
+    cost an import's workers about as much as hashing 128 px images (250 us
+    per file, measured). A process that hashes for its whole life sets the
+    limit once instead.
+    """
+    if not _blas_started_on_one_thread():  # else there is nothing to limit
+        controller = _blas_controller()
+        if controller is not None:
+            controller.limit(limits=1, user_api="blas")  # not restored: for good
+    _BlasLimit.for_good = True
 
 
 def _blas_controller() -> object | None:
-    """threadpoolctl's controller, made once (it inspects every loaded library)."""
-    if _BlasLimit.controller is None:
+    """threadpoolctl's controller (it inspects every loaded library, so it is kept),
+    made again after modules were imported: one may have loaded another BLAS
+    (scipy brings its own, and is imported late, see _low_dct_by_scipy)."""
+    if _BlasLimit.controller is None or _BlasLimit.modules_seen != len(sys.modules):
         try:  # a dependency of scikit-learn, so normally present; imported late (40 ms)
             from threadpoolctl import ThreadpoolController
         except ImportError:  # pragma: no cover
             return None
         _BlasLimit.controller = ThreadpoolController()
+        _BlasLimit.modules_seen = len(sys.modules)
     return _BlasLimit.controller
 
 

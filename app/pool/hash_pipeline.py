@@ -31,7 +31,7 @@ from typing import TypeVar
 import numpy as np
 from PIL import Image
 
-from app.pool.hash_worker import ChunkOutput, format_chunk, hash_chunk, keep_freed_memory
+from app.pool.hash_worker import ChunkOutput, format_chunk, hash_chunk, set_up_worker
 from sampling.hashing import HASH_METHODS, hash_images
 
 _R = TypeVar("_R")
@@ -171,8 +171,8 @@ def _run_in_order(paths: Iterable[str], method: str, task: Callable[[list[str]],
             yield chunk, task(chunk)
         return
     queue = chain(first, chunks)
-    # Workers do nothing but decode and hash: they keep freed buffers for reuse.
-    with _context().Pool(workers, initializer=keep_freed_memory) as pool:
+    # Workers do nothing but decode and hash (see set_up_worker).
+    with _context().Pool(workers, initializer=set_up_worker) as pool:
         pending: deque = deque()
         for chunk in islice(queue, workers * _AHEAD):
             pending.append((chunk, pool.apply_async(task, (chunk,))))

@@ -31,7 +31,7 @@ from app.domain.text_safety import escape_controls
 from app.files.image_io import UnreadableImage, decode_image
 from app.files.png_fast import PngScanlines, decode_scanlines_together, plain_png_scanlines
 from app.files.safe_files import UnreadableFile, read_regular_file
-from sampling.hashing import code_to_hex, hash_greys, hash_images
+from sampling.hashing import code_to_hex, hash_greys, hash_images, use_one_blas_thread
 
 # Decoded pixels a worker holds before hashing them (and letting them go):
 # a chunk of well-compressed large images would otherwise fill memory.
@@ -51,6 +51,12 @@ _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD = 64 << 20
 _TRIM_THRESHOLD = 128 << 20
+
+
+def set_up_worker() -> None:
+    """What a process that only decodes and hashes sets once (a pool's initializer)."""
+    keep_freed_memory()
+    use_one_blas_thread()
 
 
 def keep_freed_memory() -> bool:

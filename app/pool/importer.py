@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -27,12 +28,16 @@ from app.files.video_probe import (
     VideoInfo,
     probe_video,
 )
-from app.pool.hash_worker import keep_freed_memory
+from app.pool.hash_worker import set_up_worker
 from app.pool.import_worker import FileResult, inspect_chunk
 from app.pool.video_import import FrameSampling, FrameWriters, VideoProgress, import_video
 from app.project.workspace import SUBFOLDERS, Workspace, WorkspaceError
 
 CHUNK_SIZE = 64
+# Results are recorded (one transaction) per this many files, or sooner when
+# this long has passed since the last record (progress stays lively).
+RECORD_FILES = 1024
+RECORD_SECONDS = 0.5
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 2 * CHUNK_SIZE
 
@@ -118,10 +123,28 @@ def _inspect_all(
     method = "fork" if single_threaded and "fork" in multiprocessing.get_all_start_methods() \
         else "spawn"
     context = multiprocessing.get_context(method)
-    # Workers do nothing but decode and hash: they keep freed buffers for reuse.
+    # Workers do nothing but decode and hash (see set_up_worker).
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=keep_freed_memory) as pool:
+                             initializer=set_up_worker) as pool:
         yield from pool.map(inspect, chunks)
+
+
+def _grouped(chunks: Iterable[list[FileResult]]) -> Iterator[list[FileResult]]:
+    """Consecutive chunks joined until RECORD_FILES files or RECORD_SECONDS have gathered.
+
+    Each recorded group is one transaction, and a durable commit costs
+    milliseconds (an fsync), more on a busy disk: one per chunk of small files
+    made this process, not the decoding workers, the bottleneck of an import.
+    """
+    group: list[FileResult] = []
+    started = time.monotonic()
+    for chunk in chunks:
+        group.extend(chunk)
+        if len(group) >= RECORD_FILES or time.monotonic() - started >= RECORD_SECONDS:
+            yield group
+            group, started = [], time.monotonic()
+    if group:
+        yield group
 
 
 def split_videos(
@@ -188,7 +211,7 @@ def import_images(
     done = 0
     if progress:
         progress(0, len(paths))
-    for results in _inspect_all(paths, workers, limit):
+    for results in _grouped(_inspect_all(paths, workers, limit)):
         _record_chunk(workspace, batch_id, results, seen_sha, report)
         done += len(results)
         if progress:
