@@ -28,11 +28,8 @@ from functools import partial
 from itertools import chain, islice
 from typing import TypeVar
 
-import numpy as np
-from PIL import Image
-
-from app.pool.hash_worker import ChunkOutput, format_chunk, hash_chunk, set_up_worker
-from sampling.hashing import HASH_METHODS, hash_images
+from app.pool.hash_worker import ChunkOutput, format_chunk, hash_chunk, set_up_worker, warm_up
+from sampling.hashing import HASH_METHODS
 
 _R = TypeVar("_R")
 
@@ -76,22 +73,6 @@ def chunk_paths(paths: Iterable[str], max_files: int = CHUNK_FILES,
             chunk, size = [], 0
     if chunk:
         yield chunk
-
-
-def _warm_up(method: str) -> None:
-    """Run the hasher once here, so forked workers inherit its one-off work.
-
-    The first batch resize checks itself against Pillow and the first BLAS
-    limit loads threadpoolctl; done before the fork, neither is repeated
-    per worker.
-    """
-    # Noise, not a plain colour: a uniform image is a near-tie of the DCT and
-    # would import scipy (see sampling.hashing._phash_bits), which the
-    # workers would then inherit for nothing.
-    # (A multiplicative hash of the pixel index: numpy.random costs 20 ms to import.)
-    index = np.arange(4 * 30 * 40 * 3, dtype=np.uint64)
-    noise = ((index * 2654435761) >> 11).astype(np.uint8).reshape(4, 30, 40, 3)
-    hash_images([Image.fromarray(pixels, "RGB") for pixels in noise], method)
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -159,7 +140,7 @@ def _run_in_order(paths: Iterable[str], method: str, task: Callable[[list[str]],
         raise ValueError(f"unknown hash method {method!r}; expected one of {HASH_METHODS}")
     workers = workers or os.cpu_count() or 1
     chunks = chunk_paths(paths)
-    _warm_up(method)
+    warm_up(method)
     # A few files in all are hashed here; a short first chunk of large files
     # is not "a few" when a second one follows. Only then is the input read
     # ahead, so that paths fed slowly on stdin still stream out.

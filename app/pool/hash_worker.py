@@ -53,6 +53,22 @@ _MMAP_THRESHOLD = 64 << 20
 _TRIM_THRESHOLD = 128 << 20
 
 
+def warm_up(method: str = "phash") -> None:
+    """Run the hasher once here, so forked workers inherit its one-off work.
+
+    The first batch resize checks itself against Pillow and the first BLAS
+    limit loads threadpoolctl and inspects the loaded libraries; done before
+    the fork, none of it is repeated per worker (some 50 ms each).
+    """
+    # Noise, not a plain colour: a uniform image is a near-tie of the DCT and
+    # would import scipy (see sampling.hashing._phash_bits), which the
+    # workers would then inherit for nothing.
+    # (A multiplicative hash of the pixel index: numpy.random costs 20 ms to import.)
+    index = np.arange(4 * 30 * 40 * 3, dtype=np.uint64)
+    noise = ((index * 2654435761) >> 11).astype(np.uint8).reshape(4, 30, 40, 3)
+    hash_images([Image.fromarray(pixels, "RGB") for pixels in noise], method)
+
+
 def set_up_worker() -> None:
     """What a process that only decodes and hashes sets once (a pool's initializer)."""
     keep_freed_memory()

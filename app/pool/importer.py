@@ -28,7 +28,7 @@ from app.files.video_probe import (
     VideoInfo,
     probe_video,
 )
-from app.pool.hash_worker import set_up_worker
+from app.pool.hash_worker import set_up_worker, warm_up
 from app.pool.import_worker import FileResult, inspect_chunk
 from app.pool.video_import import FrameSampling, FrameWriters, VideoProgress, import_video
 from app.project.workspace import SUBFOLDERS, Workspace, WorkspaceError
@@ -123,6 +123,8 @@ def _inspect_all(
     method = "fork" if single_threaded and "fork" in multiprocessing.get_all_start_methods() \
         else "spawn"
     context = multiprocessing.get_context(method)
+    if method == "fork":
+        warm_up()  # the forked workers inherit what it sets up
     # Workers do nothing but decode and hash (see set_up_worker).
     with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                              initializer=set_up_worker) as pool:
