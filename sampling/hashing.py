@@ -36,9 +36,10 @@ INTEGER column the same 8 bytes are read as one signed big-endian int64.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from itertools import islice
@@ -46,16 +47,10 @@ from os import PathLike
 from typing import TypeVar
 
 import numpy as np
-import scipy.fftpack
 from numpy.typing import ArrayLike, NDArray
 from PIL import Image
 
 from sampling.lanczos import plan_known, resize_matches_pil, resize_stack
-
-try:  # a dependency of scikit-learn, so normally present
-    from threadpoolctl import ThreadpoolController
-except ImportError:  # pragma: no cover
-    ThreadpoolController = None
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -187,12 +182,59 @@ def _resize_greys(greys: list[NDArray[np.uint8]], method: str) -> NDArray[np.uin
 def _phash_bits(pixels: NDArray[np.uint8]) -> NDArray[np.bool_]:
     """Bits of the 8 x 8 low-frequency DCT block above its median.
 
-    ``pixels`` is ``[n, 32, 32]``; returns ``[n, 8, 8]``. scipy.fftpack.dct
-    is the transform imagehash uses, applied here along axes 1 then 2 of the
-    stack, so each image gets exactly the floats imagehash gets. A hand-written
-    DCT (matrix product) differs in the last bits, and that flips hash bits
-    wherever coefficients tie: every uniform image, for one.
+    ``pixels`` is ``[n, 32, 32]``; returns ``[n, 8, 8]``. The bits are those
+    of imagehash, which takes the DCT with ``scipy.fftpack.dct``. Importing
+    scipy costs a quarter of a second per process, more than hashing a few
+    thousand thumbnails, so the coefficients are first taken here as two
+    float64 matrix products (:func:`_low_dct_by_matrix`). They differ from
+    scipy's only in the last bits, which decides a bit only where a
+    coefficient lies next to the median: every image with such a near-tie
+    (a uniform image, a mirror-symmetric one) is done again with scipy's
+    own transform (:func:`_low_dct_by_scipy`), so every bit is imagehash's.
     """
+    n = len(pixels)
+    flat = _low_dct_by_matrix(pixels)
+    bits, doubtful = _above_median(flat, _DCT_MARGIN)
+    if doubtful.any():
+        exact = _low_dct_by_scipy(pixels[doubtful])
+        bits[doubtful] = _above_median(exact, 0.0)[0]
+    return bits.reshape(n, _HASH_SIDE, _HASH_SIDE)
+
+
+# The unnormalised DCT-II of scipy.fftpack.dct for the 8 lowest frequencies of
+# 32 samples: y[k] = 2 * sum_n x[n] * cos(pi * k * (2n + 1) / 64), as [8, 32].
+_DCT_LOW: NDArray[np.float64] = 2.0 * np.cos(
+    np.pi * np.arange(_HASH_SIDE)[:, None] * (2 * np.arange(_PHASH_SIDE)[None, :] + 1)
+    / (2 * _PHASH_SIDE)
+)
+# How far a coefficient of _low_dct_by_matrix may lie from scipy's. Both are
+# within float64 rounding of the exact value: the matrix products within
+# gamma_68 * sum|c * x| <= 68 * 2**-53 * (4 * 1024 * 255), about 8e-9 (the
+# standard dot-product bound, whatever order BLAS sums in, cosines rounded
+# included), and pocketfft's transform closer still (measured: under 3e-10
+# on these inputs). 1e-7 keeps a margin of ten over the sum of the two.
+_DCT_ERROR = 1e-7
+# A bit is certain when its coefficient is further than this from the median:
+# the coefficient and the median (a mean of two order statistics, each as far
+# off as the coefficients) can each move by twice _DCT_ERROR.
+_DCT_MARGIN = 4 * _DCT_ERROR
+
+
+def _low_dct_by_matrix(pixels: NDArray[np.uint8]) -> NDArray[np.float64]:
+    """The 8 x 8 low-frequency block of the 2-D DCT, ``[n, 32, 32]`` -> ``[n, 64]`` (row-major)."""
+    n = len(pixels)
+    columns = pixels.reshape(n * _PHASH_SIDE, _PHASH_SIDE).astype(np.float64) @ _DCT_LOW.T
+    # columns[i, r, b]: along axis 2; now along axis 1, rows made the last axis.
+    by_row = np.ascontiguousarray(columns.reshape(n, _PHASH_SIDE, _HASH_SIDE).transpose(0, 2, 1))
+    low = (by_row.reshape(n * _HASH_SIDE, _PHASH_SIDE) @ _DCT_LOW.T).reshape(
+        n, _HASH_SIDE, _HASH_SIDE)
+    return low.transpose(0, 2, 1).reshape(n, HASH_BITS)
+
+
+def _low_dct_by_scipy(pixels: NDArray[np.uint8]) -> NDArray[np.float64]:
+    """:func:`_low_dct_by_matrix` with imagehash's own transform, exactly its floats."""
+    import scipy.fftpack  # imported on the first near-tie only: see _phash_bits
+
     n = len(pixels)
     # Each 1-D transform is independent, so keeping only the 8 low rows after
     # the first pass changes no value and quarters the second pass.
@@ -200,12 +242,18 @@ def _phash_bits(pixels: NDArray[np.uint8]) -> NDArray[np.bool_]:
     rows = scipy.fftpack.dct(pixels.astype(np.float64), axis=1, overwrite_x=True)
     rows = np.ascontiguousarray(rows[:, :_HASH_SIDE, :])
     low = scipy.fftpack.dct(rows, axis=2, overwrite_x=True)[:, :, :_HASH_SIDE]
-    flat = low.reshape(n, HASH_BITS)
+    return low.reshape(n, HASH_BITS)
+
+
+def _above_median(flat: NDArray[np.float64], margin: float
+                  ) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """``flat > median`` per row, and per row whether any value is within ``margin`` of it."""
     # numpy.median of 64 values is the mean of the 32nd and 33rd smallest;
     # partitioning for just those two is the same arithmetic, faster.
     middle = np.partition(flat, (HASH_BITS // 2 - 1, HASH_BITS // 2), axis=1)
     med = (middle[:, HASH_BITS // 2 - 1] + middle[:, HASH_BITS // 2]) / 2
-    return (flat > med[:, None]).reshape(n, _HASH_SIDE, _HASH_SIDE)
+    gap = flat - med[:, None]
+    return gap > 0, (np.abs(gap) <= margin).any(axis=1)
 
 
 def _dhash_bits(pixels: NDArray[np.uint8]) -> NDArray[np.bool_]:
@@ -242,8 +290,51 @@ class _BlasLimit:
     """Who holds the one-thread BLAS limit (see :func:`_one_blas_thread`)."""
 
     lock = threading.Lock()
-    controller: ThreadpoolController | None = None
+    controller: object | None = None
+    modules_seen = 0  # len(sys.modules) when the controller was made
     held = False
+    for_good = False  # set by use_one_blas_thread
+
+
+# Environment variables with which the BLAS libraries numpy may load start on
+# one thread; a process that sets them all (``labelloop hash`` does, before
+# numpy is imported) has nothing to limit.
+_ONE_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _blas_started_on_one_thread() -> bool:
+    return _BlasLimit.for_good or all(
+        os.environ.get(name) == "1" for name in _ONE_THREAD_VARIABLES)
+
+
+def use_one_blas_thread() -> None:
+    """Put BLAS on one thread for the rest of this process (a worker that only hashes).
+
+    :func:`hash_images` otherwise limits BLAS around every call and restores
+    it afterwards; OpenBLAS then starts its threads again each time, which
+    cost an import's workers about as much as hashing 128 px images (250 us
+    per file, measured). A process that hashes for its whole life sets the
+    limit once instead.
+    """
+    if not _blas_started_on_one_thread():  # else there is nothing to limit
+        controller = _blas_controller()
+        if controller is not None:
+            controller.limit(limits=1, user_api="blas")  # not restored: for good
+    _BlasLimit.for_good = True
+
+
+def _blas_controller() -> object | None:
+    """threadpoolctl's controller (it inspects every loaded library, so it is kept),
+    made again after modules were imported: one may have loaded another BLAS
+    (scipy brings its own, and is imported late, see _low_dct_by_scipy)."""
+    if _BlasLimit.controller is None or _BlasLimit.modules_seen != len(sys.modules):
+        try:  # a dependency of scikit-learn, so normally present; imported late (40 ms)
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover
+            return None
+        _BlasLimit.controller = ThreadpoolController()
+        _BlasLimit.modules_seen = len(sys.modules)
+    return _BlasLimit.controller
 
 
 @contextmanager
@@ -259,17 +350,18 @@ def _one_blas_thread() -> Iterator[None]:
     (threadpoolctl ties OpenBLAS limits to the thread that set them); calls
     that overlap it just run under it, or without it once it has ended.
     """
-    if ThreadpoolController is None:
+    if _blas_started_on_one_thread():
         yield
         return
     with _BlasLimit.lock:
         mine = not _BlasLimit.held
         if mine:
             _BlasLimit.held = True
-            if _BlasLimit.controller is None:
-                _BlasLimit.controller = ThreadpoolController()
-            controller = _BlasLimit.controller
-    if not mine:
+    controller = _blas_controller() if mine else None
+    if controller is None:
+        if mine:
+            with _BlasLimit.lock:
+                _BlasLimit.held = False
         yield
         return
     try:
@@ -298,6 +390,9 @@ def _map(fn: Callable[[_T], _R], items: Iterable[_T], workers: int) -> list[_R]:
         raise ValueError(f"workers must be >= 1, got {workers}")
     if workers == 1:
         return [fn(item) for item in items]
+    # Imported here: concurrent.futures brings logging, and most callers run one thread.
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(fn, items))
 
@@ -373,6 +468,30 @@ def hash_images(
     with _one_blas_thread():
         reduced = _reduce_all(_image_batches(images), _greys, method, workers)
     return _hash_reduced(reduced, method)
+
+
+def hash_greys(greys: Sequence[NDArray[np.uint8]], method: str = "phash") -> NDArray[np.uint8]:
+    """Perceptual hashes of grey images given as pixel arrays.
+
+    Parameters
+    ----------
+    greys : sequence of NDArray[np.uint8]
+        ``[H, W]`` pixels each, as ``np.asarray(image.convert("L"))`` gives
+        them (sizes may differ; same-size ones are resampled together).
+    method : {"phash", "dhash", "ahash"}
+        As in :func:`hash_images`.
+
+    Returns
+    -------
+    NDArray[np.uint8]
+        ``[n, 8]`` codes; ``codes[i]`` is :func:`hash_images` of the image
+        whose grey pixels are ``greys[i]``.
+    """
+    _check_method(method)
+    if not len(greys):
+        return np.zeros((0, HASH_BYTES), dtype=np.uint8)
+    with _one_blas_thread():
+        return _hash_reduced(_resize_greys(list(greys), method), method)
 
 
 def hash_files(

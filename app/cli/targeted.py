@@ -1,58 +1,28 @@
-"""Targeted-learning commands: ``hash``, ``failures``, ``mine``, ``duplicates``, ``similar``.
+"""Targeted-learning commands: ``failures``, ``mine``, ``duplicates``, ``similar``.
 
 Exit status: 0 on success, 1 on a project error (printed by ``app.cli.main``).
-``hash`` follows ``sha256sum``: every readable file is printed, each
-unreadable one gets an error line on stderr naming it, and the status is 1
-when any file could not be hashed. ``failures add`` follows ``import``: the
-readable images go in, unreadable ones are listed, and the status is 0 unless
-nothing at all could be added.
+``failures add`` follows ``import``: the readable images go in, unreadable
+ones are listed, and the status is 0 unless nothing at all could be added.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Iterator
 
 from app.cli import validators
 from app.cli.output import print_json, print_table, progress_bar, shown
-from app.files.safe_files import max_file_bytes
 from app.pool.frame_rows import with_frame_fields
 from app.project.workspace import Workspace, WorkspaceError
 
-# Same values as sampling.hashing's and app.targeted.failure_mining's, repeated so that
-# building the parser imports neither numpy/scipy nor faiss (half a second on
-# every command); a test keeps them equal.
-HASH_METHODS = ("phash", "dhash", "ahash")
+# Same values as app.targeted.failure_mining's, repeated so that building the
+# parser imports neither numpy/scipy nor faiss (half a second on every
+# command); a test keeps them equal. (``hash`` is app.cli.hash_command.)
 MINING_METHODS = ("phash", "embedding", "both")
 DEFAULT_DUPLICATE_HAMMING = 6
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    hashing = commands.add_parser(
-        "hash", help="perceptual hashes of image files (bit for bit as imagehash)",
-        description="Prints 'HASH  FILE' per file, as str(imagehash.phash(Image.open(FILE))) "
-                    "(dhash: imagehash.dhash, ahash: imagehash.average_hash), in input order "
-                    "and as the results arrive. A folder is walked recursively for image "
-                    "files (as by import). Unreadable files get an error line on stderr "
-                    "and the rest carries on; the exit status is then 1.",
-    )
-    hashing.add_argument("files", nargs="*", metavar="PATH", help="image files or folders")
-    hashing.add_argument("--from-file", metavar="LIST",
-                         help="also hash the paths listed in LIST, one per line "
-                              "('-': standard input)")
-    hashing.add_argument("--method", choices=HASH_METHODS, default="phash")
-    output = hashing.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true",
-                        help='print [{"path", "hash"}] for the files that could be read')
-    output.add_argument("--jsonl", action="store_true",
-                        help='print {"path", "hash"} per line, for the files that could be read')
-    hashing.add_argument("--workers", type=validators.count, metavar="N",
-                         help="decoding processes (default: one per core)")
-    validators.add_max_file_size_option(hashing)
-    hashing.set_defaults(run=run_hash)
-
     failures = commands.add_parser("failures", help="failure sets: add, list, remove")
     actions = failures.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = actions.add_parser(
@@ -124,66 +94,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     similar.add_argument("--unlabeled", action="store_true", help="only unlabeled samples")
     similar.add_argument("--json", action="store_true")
     similar.set_defaults(run=run_similar)
-
-
-# -- hash -----------------------------------------------------------------------
-
-
-def _hash_sources(args: argparse.Namespace) -> Iterator[str]:
-    """Paths named on the command line, then those of ``--from-file``, folders expanded."""
-    from app.files.image_walk import expand_paths, read_path_list
-
-    yield from expand_paths(args.files)
-    if args.from_file is None:
-        return
-    if args.from_file == "-":
-        yield from expand_paths(read_path_list(sys.stdin))
-        return
-    try:
-        # Only the list itself is opened here; every path in it is read under safe_files.
-        with open(args.from_file, encoding="utf-8", errors="surrogateescape") as listing:
-            yield from expand_paths(read_path_list(listing))
-    except OSError as exc:
-        raise WorkspaceError(f"--from-file {args.from_file}: {exc.strerror or exc}") from exc
-
-
-def _json_item(path: str, hex_: str, first: bool) -> str:
-    """One element of the --json list, laid out as print_json lays it out."""
-    body = json.dumps({"path": path, "hash": hex_}, indent=2).replace("\n", "\n  ")
-    return ("[\n  " if first else ",\n  ") + body
-
-
-def run_hash(args: argparse.Namespace) -> int:
-    from app.pool.hash_pipeline import hash_batches
-
-    if not args.files and args.from_file is None:
-        raise WorkspaceError("give image files or folders to hash, or --from-file LIST")
-    try:
-        limit = max_file_bytes(args.max_file_size)
-    except ValueError as exc:
-        raise WorkspaceError(str(exc)) from exc
-    failed = 0
-    written = 0
-    out = sys.stdout
-    for batch in hash_batches(_hash_sources(args), args.method, limit, args.workers):
-        lines = []
-        for result in batch:
-            if result.hash is None:
-                failed += 1
-                print(f"labelloop hash: {shown(result.path)}: {shown(result.reason)}",
-                      file=sys.stderr)
-            elif args.jsonl:
-                lines.append(json.dumps({"path": result.path, "hash": result.hash}) + "\n")
-            elif args.json:
-                lines.append(_json_item(result.path, result.hash, first=written == 0))
-                written += 1
-            else:
-                lines.append(f"{result.hash}  {shown(result.path)}\n")
-        out.write("".join(lines))
-        out.flush()  # a reader sees each chunk as soon as it is done
-    if args.json:
-        out.write("\n]\n" if written else "[]\n")
-    return 1 if failed else 0
 
 
 # -- failures -------------------------------------------------------------------

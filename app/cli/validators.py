@@ -21,7 +21,6 @@ from datetime import date
 from typing import NoReturn
 
 from app.files.safe_files import DEFAULT_MAX_FILE_BYTES, MAX_FILE_SIZE_ENV, format_size, parse_size
-from app.project.workspace import WorkspaceError
 
 #: Seeds go to numpy and scikit-learn, which take 0 .. 2**32 - 1.
 MAX_SEED = 2**32 - 1
@@ -126,6 +125,9 @@ def add_max_file_size_option(parser: argparse.ArgumentParser) -> None:
 
 def check_input_size(arch: str, size: int | None) -> None:
     """Refuse an input side the architecture cannot take (argparse checks each option alone)."""
+    # Imported here: the parser of a light command (hash) must not load the store.
+    from app.project.workspace import WorkspaceError
+
     if size is not None and size < MIN_INPUT_SIZE[arch]:
         raise WorkspaceError(
             f"--input-size for {arch} must be from {MIN_INPUT_SIZE[arch]} to "

@@ -48,6 +48,11 @@ def escape_controls(text: str) -> str:
     ordinary Windows paths print as they are while an escaped name can never
     be mistaken for a clean one.
     """
+    # Every unsafe character is one str.isprintable refuses (categories Cc,
+    # Zl, Zp; the bidi controls are Cf): one C call clears the common case,
+    # which matters where a name is printed per file (``labelloop hash``).
+    if text.isprintable():
+        return text
     if not any(is_unsafe_character(char) for char in text):
         return text
     return "".join(

@@ -122,6 +122,27 @@ def _os_reason(path: str | os.PathLike[str], exc: OSError) -> str:
     return f"cannot read: {exc.strerror or exc}"
 
 
+def _open_regular_fd(path: str | os.PathLike[str], limit: int) -> tuple[int, os.stat_result]:
+    """A descriptor open for reading on a regular file within ``limit``, and its fstat."""
+    try:
+        # Checked before opening: opening a FIFO or a tape device can block or
+        # have side effects even with O_NONBLOCK on some systems.
+        _check_mode_and_size(os.stat(path), limit)
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        raise UnreadableFile(_os_reason(path, exc)) from exc
+    try:
+        # The path may have been swapped since the stat: trust only the descriptor.
+        st = os.fstat(fd)
+        _check_mode_and_size(st, limit)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)  # a regular file: plain blocking reads from here
+        return fd, st
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def open_regular_file(path: str | os.PathLike[str], max_bytes: int | None = None) -> BinaryIO:
     """Open ``path`` for binary reading if it is a regular file within the size cap.
 
@@ -143,23 +164,26 @@ def open_regular_file(path: str | os.PathLike[str], max_bytes: int | None = None
         With the reason: missing, broken link, permission denied, a folder,
         a FIFO or device, too large, ...
     """
-    limit = max_file_bytes(max_bytes)
+    fd, _ = _open_regular_fd(path, max_file_bytes(max_bytes))
     try:
-        # Checked before opening: opening a FIFO or a tape device can block or
-        # have side effects even with O_NONBLOCK on some systems.
-        _check_mode_and_size(os.stat(path), limit)
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        raise UnreadableFile(_os_reason(path, exc)) from exc
-    try:
-        # The path may have been swapped since the stat: trust only the descriptor.
-        _check_mode_and_size(os.fstat(fd), limit)
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)  # a regular file: plain blocking reads from here
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+
+
+def _read_up_to(fd: int, count: int) -> bytes:
+    """Up to ``count`` bytes from ``fd``, fewer only at the end of the file."""
+    parts = []
+    while count > 0:
+        # One read returns at most about 2 GiB on Linux; loop past that (and
+        # past a read cut short by a signal).
+        part = os.read(fd, min(count, 1 << 30))
+        if not part:
+            break
+        parts.append(part)
+        count -= len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def read_regular_file(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
@@ -167,7 +191,9 @@ def read_regular_file(path: str | os.PathLike[str], max_bytes: int | None = None
 
     A file that grows past the cap while it is read is refused too. The read
     is sized from the open descriptor: asking for ``limit + 1`` bytes at once
-    would allocate a buffer as large as the cap for every small file.
+    would allocate a buffer as large as the cap for every small file. Reads
+    go straight to the descriptor (no buffered file object): ``hash`` reads
+    thumbnails by the thousand, where that object cost as much as the reading.
 
     Raises
     ------
@@ -175,15 +201,17 @@ def read_regular_file(path: str | os.PathLike[str], max_bytes: int | None = None
         With the reason.
     """
     limit = max_file_bytes(max_bytes)
-    with open_regular_file(path, limit) as handle:
-        try:
-            size = os.fstat(handle.fileno()).st_size
-            # One byte more than expected shows a file that grew since fstat.
-            data = handle.read(min(size, limit) + 1)
-            if len(data) > size:
-                data += handle.read(limit + 1 - len(data))
-        except OSError as exc:
-            raise UnreadableFile(_os_reason(path, exc)) from exc
+    fd, st = _open_regular_fd(path, limit)
+    try:
+        size = st.st_size
+        # One byte more than expected shows a file that grew since fstat.
+        data = _read_up_to(fd, min(size, limit) + 1)
+        if len(data) > size:
+            data += _read_up_to(fd, limit + 1 - len(data))
+    except OSError as exc:
+        raise UnreadableFile(_os_reason(path, exc)) from exc
+    finally:
+        os.close(fd)
     if len(data) > limit:
         raise UnreadableFile(f"too large (grew past the limit of {format_size(limit)} while "
                              "being read)")

@@ -1,16 +1,19 @@
 """Perceptual hashes of a stream of files, decoded in parallel processes, in order.
 
-``labelloop hash`` runs :func:`hash_stream`: paths come from an iterator (a
+``labelloop hash`` runs :func:`hash_output`: paths come from an iterator (a
 folder walk, a list file, stdin), are cut into chunks, and each chunk is
-read, decoded and hashed by :func:`app.pool.hash_worker.hash_chunk` in a worker
-process. Results come back in input order as soon as the chunks before them
-are done, with a bounded number of chunks in flight, so a million paths are
-never held at once, and the output starts at once.
+read, decoded, hashed and written as output lines by
+:func:`app.pool.hash_worker.format_chunk` in a worker process
+(:func:`hash_stream` gives the results as objects instead). Results come
+back in input order as soon as the chunks before them are done, with a
+bounded number of chunks in flight, so a million paths are never held at
+once, and the output starts at once.
 
-Processes, not threads: decoding a small PNG is mostly Python code in
-Pillow's plugin, which holds the GIL. The workers are forked from a process
-that has already imported numpy, scipy and Pillow and run the resampler's
-one-off self-check, so each starts in milliseconds and inherits all of it.
+Processes, not threads: decoding a small PNG is mostly Python code, which
+holds the GIL. The workers are forked from a process that has already
+imported numpy and Pillow and run the resampler's one-off self-check, so
+each starts in milliseconds and inherits all of it. This process only reads
+paths, hands out chunks and copies the text that comes back.
 """
 
 from __future__ import annotations
@@ -19,15 +22,16 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain, islice
+from typing import TypeVar
 
-from PIL import Image
+from app.pool.hash_worker import ChunkOutput, format_chunk, hash_chunk, set_up_worker, warm_up
+from sampling.hashing import HASH_METHODS
 
-from app.pool.hash_worker import hash_chunk
-from sampling.hashing import HASH_METHODS, hash_images
+_R = TypeVar("_R")
 
 # A chunk closes at this many files or this many bytes of files, whichever
 # comes first: small files go by the hundred (the cost of a task is then
@@ -71,17 +75,6 @@ def chunk_paths(paths: Iterable[str], max_files: int = CHUNK_FILES,
         yield chunk
 
 
-def _warm_up(method: str) -> None:
-    """Run the hasher once here, so forked workers inherit its one-off work.
-
-    The first batch resize checks itself against Pillow and the first BLAS
-    limit loads threadpoolctl; done before the fork, neither is repeated
-    per worker.
-    """
-    tiny = [Image.new("RGB", (40, 30), (i, 2 * i, 3 * i)) for i in range(4)]
-    hash_images(tiny, method)
-
-
 def _context() -> multiprocessing.context.BaseContext:
     # Forking a multi-threaded process can deadlock the child; the CLI has one
     # thread, a GUI caller would not, and gets spawned workers instead.
@@ -118,12 +111,36 @@ def hash_stream(paths: Iterable[str], method: str, max_bytes: int,
 def hash_batches(paths: Iterable[str], method: str, max_bytes: int,
                  workers: int | None = None) -> Iterator[list[HashResult]]:
     """:func:`hash_stream`, one list per chunk of paths (a writer flushes once per list)."""
+    task = partial(hash_chunk, method=method, max_bytes=max_bytes)
+    for chunk, done in _run_in_order(paths, method, task, workers):
+        yield _results(chunk, done)
+
+
+def hash_output(paths: Iterable[str], method: str, max_bytes: int,
+                workers: int | None = None, line_format: str = "text"
+                ) -> Iterator[ChunkOutput]:
+    """What ``labelloop hash`` prints, one :class:`ChunkOutput` per chunk of paths, in order.
+
+    Parameters
+    ----------
+    paths, method, max_bytes, workers
+        As in :func:`hash_stream`.
+    line_format : {"text", "jsonl", "pairs"}
+        See :func:`app.pool.hash_worker.format_chunk`.
+    """
+    task = partial(format_chunk, method=method, max_bytes=max_bytes, line_format=line_format)
+    for _, output in _run_in_order(paths, method, task, workers):
+        yield output
+
+
+def _run_in_order(paths: Iterable[str], method: str, task: Callable[[list[str]], _R],
+                  workers: int | None) -> Iterator[tuple[list[str], _R]]:
+    """``(chunk, task(chunk))`` for each chunk of ``paths``, in order, run in worker processes."""
     if method not in HASH_METHODS:
         raise ValueError(f"unknown hash method {method!r}; expected one of {HASH_METHODS}")
     workers = workers or os.cpu_count() or 1
     chunks = chunk_paths(paths)
-    task = partial(hash_chunk, method=method, max_bytes=max_bytes)
-    _warm_up(method)
+    warm_up(method)
     # A few files in all are hashed here; a short first chunk of large files
     # is not "a few" when a second one follows. Only then is the input read
     # ahead, so that paths fed slowly on stdin still stream out.
@@ -132,10 +149,11 @@ def hash_batches(paths: Iterable[str], method: str, max_bytes: int,
         first += islice(chunks, 1)
     if workers == 1 or len(first) < 2 and sum(map(len, first)) < _SERIAL_FILES:
         for chunk in chain(first, chunks):
-            yield _results(chunk, task(chunk))
+            yield chunk, task(chunk)
         return
     queue = chain(first, chunks)
-    with _context().Pool(workers) as pool:
+    # Workers do nothing but decode and hash (see set_up_worker).
+    with _context().Pool(workers, initializer=set_up_worker) as pool:
         pending: deque = deque()
         for chunk in islice(queue, workers * _AHEAD):
             pending.append((chunk, pool.apply_async(task, (chunk,))))
@@ -145,7 +163,7 @@ def hash_batches(paths: Iterable[str], method: str, max_bytes: int,
             # Refill before yielding, so the workers keep busy while the caller writes.
             for more in islice(queue, 1):
                 pending.append((more, pool.apply_async(task, (more,))))
-            yield _results(chunk, done)
+            yield chunk, done
 
 
 def _results(chunk: list[str], done: list[tuple[str | None, str | None]]

@@ -2,15 +2,22 @@
 
 Kept in its own small module because worker processes import it: it pulls in
 Pillow, numpy and the hashing code, never the store, torch or Qt, so a
-worker starts quickly.
+worker starts quickly. The perceptual hash takes the path of ``labelloop
+hash`` (:class:`app.pool.hash_worker.HashBatch`): plain PNG files are
+unfiltered together, everything is hashed as one batch. An import differs
+only in turning images upright (EXIF orientation), so a PNG that may carry
+an orientation is decoded by Pillow, as every other format is.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
-from app.files.image_io import UnreadableImage, load_image
-from sampling.hashing import codes_to_int64, hash_images
+from app.files.image_io import UnreadableImage, decode_image, read_image_bytes
+from app.files.png_fast import plain_png_scanlines
+from app.pool.hash_worker import HELD_PIXELS, STACKED_PNG_PIXELS, HashBatch
+from sampling.hashing import codes_to_int64
 
 
 @dataclass(frozen=True)
@@ -30,20 +37,34 @@ def inspect_chunk(paths: list[str], max_bytes: int | None = None) -> list[FileRe
 
     ``max_bytes`` caps the size of a file that is read at all (see
     :mod:`app.files.safe_files`); larger files, FIFOs and devices fail with a reason.
+    Results are in the order of ``paths``.
     """
-    results: list[FileResult] = []
-    loaded = []
-    for path in paths:
+    results: list[FileResult | None] = [None] * len(paths)
+    facts: dict[int, tuple[str, int, int]] = {}  # sha256, width, height
+    batch = HashBatch("phash")
+
+    def hash_batch() -> None:
+        found = batch.hash_all()
+        keys = list(found)
+        for i, code in zip(keys, codes_to_int64([found[k] for k in keys]), strict=True):
+            sha256, width, height = facts.pop(i)
+            results[i] = FileResult(paths[i], sha256, width, height, int(code))
+
+    for i, path in enumerate(paths):
         try:
-            image = load_image(path, max_bytes)
+            data = read_image_bytes(path, max_bytes)
+            scan = plain_png_scanlines(data, STACKED_PNG_PIXELS)
+            if scan is not None and not scan.may_turn:
+                facts[i] = (hashlib.sha256(data).hexdigest(), scan.width, scan.height)
+                batch.add_scanlines(i, scan)
+            else:
+                item = decode_image(data)
+                facts[i] = (item.sha256, item.width, item.height)
+                batch.add_image(i, item.image)
         except UnreadableImage as exc:
-            results.append(FileResult(path, reason=str(exc)))
+            results[i] = FileResult(path, reason=str(exc))
             continue
-        loaded.append((path, image))
-    if loaded:
-        codes = codes_to_int64(hash_images([item.image for _, item in loaded], "phash"))
-        for (path, item), code in zip(loaded, codes, strict=True):
-            results.append(FileResult(path, item.sha256, item.width, item.height, int(code)))
-    order = {p: i for i, p in enumerate(paths)}
-    results.sort(key=lambda r: order[r.path])
-    return results
+        if batch.pixels > HELD_PIXELS:
+            hash_batch()
+    hash_batch()
+    return [r for r in results if r is not None]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -27,11 +28,16 @@ from app.files.video_probe import (
     VideoInfo,
     probe_video,
 )
+from app.pool.hash_worker import set_up_worker, warm_up
 from app.pool.import_worker import FileResult, inspect_chunk
 from app.pool.video_import import FrameSampling, FrameWriters, VideoProgress, import_video
 from app.project.workspace import SUBFOLDERS, Workspace, WorkspaceError
 
 CHUNK_SIZE = 64
+# Results are recorded (one transaction) per this many files, or sooner when
+# this long has passed since the last record (progress stays lively).
+RECORD_FILES = 1024
+RECORD_SECONDS = 0.5
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 2 * CHUNK_SIZE
 
@@ -117,8 +123,30 @@ def _inspect_all(
     method = "fork" if single_threaded and "fork" in multiprocessing.get_all_start_methods() \
         else "spawn"
     context = multiprocessing.get_context(method)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    if method == "fork":
+        warm_up()  # the forked workers inherit what it sets up
+    # Workers do nothing but decode and hash (see set_up_worker).
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=set_up_worker) as pool:
         yield from pool.map(inspect, chunks)
+
+
+def _grouped(chunks: Iterable[list[FileResult]]) -> Iterator[list[FileResult]]:
+    """Consecutive chunks joined until RECORD_FILES files or RECORD_SECONDS have gathered.
+
+    Each recorded group is one transaction, and a durable commit costs
+    milliseconds (an fsync), more on a busy disk: one per chunk of small files
+    made this process, not the decoding workers, the bottleneck of an import.
+    """
+    group: list[FileResult] = []
+    started = time.monotonic()
+    for chunk in chunks:
+        group.extend(chunk)
+        if len(group) >= RECORD_FILES or time.monotonic() - started >= RECORD_SECONDS:
+            yield group
+            group, started = [], time.monotonic()
+    if group:
+        yield group
 
 
 def split_videos(
@@ -185,7 +213,7 @@ def import_images(
     done = 0
     if progress:
         progress(0, len(paths))
-    for results in _inspect_all(paths, workers, limit):
+    for results in _grouped(_inspect_all(paths, workers, limit)):
         _record_chunk(workspace, batch_id, results, seen_sha, report)
         done += len(results)
         if progress:
@@ -226,15 +254,18 @@ def _record_chunk(
         if r.reason is not None:
             report.failed.append(ImportFailure(r.path, r.reason))
     known = workspace.known_sha256([r.sha256 for r in readable])
+    stored_paths = {r.path: workspace.stored_path(r.path) for r in readable}
+    # One query for the chunk, not one per file: at thousands of files a
+    # second, a query (and its transaction) per file cost more than decoding.
+    taken = workspace.known_paths(list(stored_paths.values()))
     rows = []
     for r in readable:
         if r.sha256 in known or r.sha256 in seen_sha:
             report.duplicates += 1
             continue
         seen_sha.add(r.sha256)
-        stored = workspace.stored_path(r.path)
-        existing = workspace.sample_by_path(stored)
-        if existing is not None:
+        stored = stored_paths[r.path]
+        if stored in taken:
             report.failed.append(
                 ImportFailure(r.path, "content changed since it was imported (same path)")
             )

@@ -69,6 +69,10 @@ class WorkspaceRecords:
         """Those of ``digests`` that a sample already has."""
         return self.store.known_sha256(digests)
 
+    def known_paths(self, paths: Sequence[str]) -> set[str]:
+        """Those of ``paths`` (stored paths) that a sample already has."""
+        return self.store.known_paths(paths)
+
     def insert_samples(self, rows: Sequence[tuple[str, str, int, int, int]],
                        batch_id: int) -> int:
         """Add ``(path, sha256, width, height, phash)`` rows; returns how many were new."""

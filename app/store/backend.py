@@ -459,6 +459,16 @@ class SqlStore:
                     select(samples.c.sha256).where(samples.c.sha256.in_(chunk))).scalars())
         return found
 
+    def known_paths(self, paths: Sequence[str]) -> set[str]:
+        """Those of ``paths`` (stored paths) that a sample already has: one query per 500."""
+        found: set[str] = set()
+        with self._read() as conn:
+            for start in range(0, len(paths), _CHUNK):
+                chunk = list(paths[start : start + _CHUNK])
+                found.update(conn.execute(
+                    select(samples.c.path).where(samples.c.path.in_(chunk))).scalars())
+        return found
+
     def insert_samples(self, rows: Sequence[tuple[str, str, int, int, int]], batch_id: int) -> int:
         """Insert ``(path, sha256, width, height, phash)`` rows; return how many were new.
 

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.cli import targeted
+from app.cli import hash_command
 from app.cli.main import LIGHT_COMMANDS, build_parser
-from app.files.png_fast import decode_plain_png
+from app.files.png_fast import decode_plain_png, decode_scanlines_together, plain_png_scanlines
 from app.pool.hash_pipeline import hash_stream
 from sampling import hashing
 from tests.conftest import REPO, run_cli
@@ -67,6 +67,9 @@ def _gallery(folder: Path) -> list[Path]:
         "rgb.bmp": (noise, {}),
         "rgba.webp": (rgba, {"lossless": True}),
         "tiled.tif": (rgb, {}),
+        # imagehash hashes the file as stored: the EXIF turn is not applied.
+        "exif_rotated.jpg": (rgb, {"exif": _exif_orientation(6)}),
+        "grey_alpha16.png": (rgb.convert("LA").resize((61, 44)), {}),
     }
     paths = []
     for name, (image, options) in saves.items():
@@ -77,6 +80,12 @@ def _gallery(folder: Path) -> list[Path]:
             image.save(path, **options)
         paths.append(path)
     return paths
+
+
+def _exif_orientation(value: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = value
+    return exif.tobytes()
 
 
 def _text_info():
@@ -141,13 +150,62 @@ def test_short_png_path_decodes_as_pillow_and_steps_aside_otherwise(tmp_path):
         assert image.mode == reference.mode and image.size == reference.size
         assert np.array_equal(np.asarray(image), np.asarray(reference))
     assert taken == {"rgb.png", "noise_17x33.png", "grey.png", "grey_alpha.png", "rgba.png",
-                     "one_pixel.png", "thin_3x200.png", "wide_200x2.png", "text_chunk.png"}
+                     "one_pixel.png", "thin_3x200.png", "wide_200x2.png", "text_chunk.png",
+                     "grey_alpha16.png"}
     good = (tmp_path / "rgb.png").read_bytes()
     corrupt = bytearray(good)
     corrupt[60] ^= 0xFF  # inside the image data: the CRC no longer matches
     assert decode_plain_png(bytes(corrupt)) is None
     assert decode_plain_png(good[: len(good) // 2]) is None
     assert decode_plain_png(b"") is None
+
+
+def test_scanlines_unfiltered_together_give_each_image_as_pillow_decodes_it(tmp_path):
+    rng = np.random.default_rng(11)
+    for mode, channels in (("L", 1), ("LA", 2), ("RGB", 3), ("RGBA", 4)):
+        files = []
+        for i, height in enumerate((1, 7, 30, 2, 19)):
+            # Smooth rows make Pillow pick every PNG filter (Sub, Up, Average,
+            # Paeth): the first row of each image must see a row of zeros above.
+            base = rng.integers(0, 256, (height, 1, channels)) + np.arange(23)[None, :, None] * 3
+            pixels = (base + i).astype(np.uint8).squeeze(-1 if channels == 1 else ())
+            path = tmp_path / f"{mode}_{i}.png"
+            Image.fromarray(pixels, mode).save(path, optimize=i % 2 == 0)
+            files.append(path)
+        scans = [plain_png_scanlines(p.read_bytes()) for p in files]
+        assert all(s is not None and s.mode == mode for s in scans)
+        tall, starts = decode_scanlines_together(scans)
+        assert tall.mode == mode and tall.size == (23, sum(s.height for s in scans) + 4)
+        stacked = np.asarray(tall)
+        for path, scan, start in zip(files, scans, starts, strict=True):
+            assert np.array_equal(stacked[start : start + scan.height],
+                                  np.asarray(Image.open(path))), path
+    with pytest.raises(ValueError, match="one mode and width"):
+        decode_scanlines_together([scans[0], plain_png_scanlines(files[0].read_bytes()),
+                                   plain_png_scanlines((tmp_path / "L_0.png").read_bytes())])
+
+
+def test_scanlines_are_refused_unless_they_inflate_to_exactly_the_announced_rows():
+    import struct
+    import zlib
+
+    def png(width: int, height: int, raw: bytes) -> bytes:
+        def chunk(kind: bytes, body: bytes) -> bytes:
+            return (struct.pack(">I", len(body)) + kind + body
+                    + struct.pack(">I", zlib.crc32(body, zlib.crc32(kind))))
+        header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+    rows = b"".join(b"\x00" + bytes(range(i, i + 5)) for i in range(3))
+    exact = plain_png_scanlines(png(5, 3, rows))
+    assert exact is not None and exact.raw == rows and (exact.width, exact.height) == (5, 3)
+    assert plain_png_scanlines(png(5, 3, rows[:-1])) is None  # a row short
+    assert plain_png_scanlines(png(5, 3, rows + b"\x00")) is None  # a byte to spare
+    # A small file announcing a few rows but inflating to 100 MB is cut off at
+    # the announced size, not inflated whole.
+    bomb = png(5, 3, rows + bytes(100 << 20))
+    assert len(bomb) < 200_000 and plain_png_scanlines(bomb) is None
 
 
 def test_folders_are_walked_recursively_as_by_import(tmp_path):
@@ -273,7 +331,7 @@ def test_hash_imports_neither_torch_nor_qt(tmp_path):
         "from app.cli import main\n"
         f"code = main(['hash', '--jsonl', {str(path)!r}])\n"
         "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('torch', 'PySide6', 'faiss', 'sklearn'))\n"
+        "('torch', 'PySide6', 'faiss', 'sklearn', 'scipy', 'sqlalchemy', 'tqdm'))\n"
         "print('HEAVY', heavy, code, file=sys.stderr)\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -287,8 +345,8 @@ def test_light_commands_are_registered_by_their_module_and_methods_agree():
         parser = build_parser((module,))
         assert parser.parse_args([command, "x.png"]).command == command
     full = build_parser()
-    assert full.parse_args(["hash", "x.png"]).run is targeted.run_hash
-    assert targeted.HASH_METHODS == hashing.HASH_METHODS
+    assert full.parse_args(["hash", "x.png"]).run is hash_command.run_hash
+    assert hash_command.HASH_METHODS == hashing.HASH_METHODS
 
 
 def test_large_images_match(tmp_path):
@@ -300,3 +358,31 @@ def test_large_images_match(tmp_path):
     big.save(paths[1], quality=90)
     results = list(hash_stream([str(p) for p in paths], "phash", CAP))
     assert [{"path": r.path, "hash": r.hash} for r in results] == _expected(paths)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_workers_reuse_freed_buffers_instead_of_faulting_them_in_again():
+    # As a chunk's buffers do: 64 of 100 kB written, then all freed, 50 times.
+    # By default glibc gives the freed top of the heap back to the system,
+    # and the next round faults its 1,600 pages in again; tuned, it keeps them.
+    script = (
+        "import resource, sys\n"
+        "import numpy as np\n"
+        "from app.pool.hash_worker import keep_freed_memory\n"
+        "tuned = sys.argv[1] == 'tuned' and keep_freed_memory()\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
+        "for _ in range(50):\n"
+        "    held = [np.ones(100_000, dtype=np.uint8) for _ in range(64)]\n"
+        "    del held\n"
+        "print(tuned, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)\n"
+    )
+    faults = {}
+    for mode in ("default", "tuned"):
+        result = subprocess.run([sys.executable, "-c", script, mode], capture_output=True,
+                                text=True, cwd=REPO, check=True, timeout=60,
+                                env={**os.environ, "PYTHONPATH": str(REPO)})
+        tuned, count = result.stdout.split()
+        assert tuned == str(mode == "tuned")
+        faults[mode] = int(count)
+    assert faults["default"] > 40 * 1500
+    assert faults["tuned"] < 5000

@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.cli import targeted
+from app.cli import hash_command, targeted
+from app.cli.errors import CommandError
 from app.pool.demo import digit_image, load_digits_arrays
 from app.pool.importer import import_images
 from app.pool.label_import import import_labels
@@ -50,14 +51,16 @@ JSON_KEYS = {"sample_id", "path", "score", "nearest_failure", "hamming", "cosine
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    """This module's commands in-process, with app.cli.main's error handling."""
+    """This module's commands (and ``hash``) in-process, with app.cli.main's error handling."""
     parser = argparse.ArgumentParser(prog="labelloop")
-    targeted.register(parser.add_subparsers(dest="command", required=True))
+    commands = parser.add_subparsers(dest="command", required=True)
+    targeted.register(commands)
+    hash_command.register(commands)
     parsed = parser.parse_args([str(a) for a in args])
     capsys.readouterr()
     try:
         code = int(parsed.run(parsed) or 0)
-    except WorkspaceError as exc:
+    except (WorkspaceError, CommandError) as exc:
         print(f"labelloop: error: {exc}", file=sys.stderr)
         code = 1
     out, err = capsys.readouterr()

@@ -473,3 +473,59 @@ def test_blas_thread_limit_is_restored_after_concurrent_calls() -> None:
     with ThreadPoolExecutor(max_workers=3) as pool:
         list(pool.map(lambda _: hash_images(images, "phash", workers=2), range(6)))
     assert blas_threads() == before
+
+
+# --- the DCT of phash: matrix products, scipy's transform for near-ties ------
+
+
+def _tie_prone_pixels(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """[n, 32, 32] stacks whose exact DCT has coefficients equal to the median."""
+    half = _noise(rng, (50, 32, 16))
+    blocks = _noise(rng, (50, 4, 4))
+    return {
+        "mirrored": np.concatenate([half, half[:, :, ::-1]], axis=2),  # odd columns cancel
+        "nearest_upscaled": np.repeat(np.repeat(blocks, 8, axis=1), 8, axis=2),
+        "uniform": np.repeat(np.arange(0, 250, 5, dtype=np.uint8), 1024).reshape(50, 32, 32),
+    }
+
+
+def test_matrix_dct_lies_within_its_error_bound_of_scipys() -> None:
+    rng = np.random.default_rng(77)
+    stacks = [_noise(rng, (300, 32, 32)), *_tie_prone_pixels(rng).values(),
+              np.full((2, 32, 32), 255, np.uint8)]
+    for pixels in stacks:
+        ours = hashing._low_dct_by_matrix(pixels)
+        scipys = hashing._low_dct_by_scipy(pixels)
+        assert np.abs(ours - scipys).max() <= hashing._DCT_ERROR
+
+
+def test_near_ties_are_decided_by_scipys_transform_and_noise_never_is(monkeypatch) -> None:
+    rng = np.random.default_rng(78)
+    calls = []
+    exact = hashing._low_dct_by_scipy
+    monkeypatch.setattr(hashing, "_low_dct_by_scipy",
+                        lambda pixels: calls.append(len(pixels)) or exact(pixels))
+    noise = _noise(rng, (400, 32, 32))
+    assert hashing._phash_bits(noise).shape == (400, 8, 8)
+    assert calls == []  # no near-tie: scipy is neither needed nor imported for these
+    for name, pixels in _tie_prone_pixels(rng).items():
+        calls.clear()
+        images = [Image.fromarray(p, "L") for p in pixels]
+        codes = hash_images(images, "phash")
+        assert calls == [len(pixels)], name  # every one of them is a near-tie
+        assert [code_to_hex(c) for c in codes] == [str(imagehash.phash(i)) for i in images]
+    # One tie in a batch of noise: only that image is redone.
+    calls.clear()
+    mixed = np.concatenate([noise[:10], _tie_prone_pixels(rng)["mirrored"][:1], noise[10:20]])
+    images = [Image.fromarray(p, "L") for p in mixed]
+    assert [code_to_hex(c) for c in hash_images(images, "phash")] == [
+        str(imagehash.phash(i)) for i in images]
+    assert calls == [1]
+
+
+@pytest.mark.parametrize("method", HASH_METHODS)
+def test_hash_greys_equals_hash_images_of_the_same_pixels(method: str) -> None:
+    images = list(GALLERY.values())
+    greys = [np.asarray(image.convert("L")) for image in images]
+    assert np.array_equal(hashing.hash_greys(greys, method), hash_images(images, method))
+    assert hashing.hash_greys([], method).shape == (0, 8)
