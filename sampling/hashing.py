@@ -21,7 +21,11 @@ expensive part done once per batch of same-size images:
   downscaling), where that share would be large, sum in float64, which is
   exact. Integer matrix products would be exact too, but numpy has no BLAS
   for them: they are slower than PIL itself.
-* The DCT, median and comparisons run once over the whole batch.
+* The DCT, median and comparisons run once over the whole batch. The DCT is
+  two float64 matrix products rather than imagehash's ``scipy.fftpack.dct``
+  (whose import costs a quarter of a second); the few images on which the
+  two could disagree, a coefficient within a proven rounding margin of the
+  median, are done again with scipy's transform (see :func:`_phash_bits`).
 
 The first batch resize in a process checks itself against PIL on a few
 shapes; if the installed Pillow resamples differently (a future change to
