@@ -94,7 +94,7 @@ def run_hash(args: argparse.Namespace) -> int:
         for name in _ONE_BLAS_THREAD:
             os.environ.setdefault(name, "1")
     from app.pool.hash_pipeline import hash_output
-    from app.pool.hash_worker import keep_freed_memory
+    from app.pool.worker_setup import keep_freed_memory
 
     keep_freed_memory()
 

@@ -28,7 +28,8 @@ from functools import partial
 from itertools import chain, islice
 from typing import TypeVar
 
-from app.pool.hash_worker import ChunkOutput, format_chunk, hash_chunk, set_up_worker, warm_up
+from app.pool.hash_worker import ChunkOutput, format_chunk, hash_chunk
+from app.pool.worker_setup import set_up_worker, warm_up
 from sampling.hashing import HASH_METHODS
 
 _R = TypeVar("_R")

@@ -31,7 +31,7 @@ from app.domain.text_safety import escape_controls
 from app.files.image_io import UnreadableImage, decode_image
 from app.files.png_fast import PngScanlines, decode_scanlines_together, plain_png_scanlines
 from app.files.safe_files import UnreadableFile, read_regular_file
-from sampling.hashing import code_to_hex, hash_greys, hash_images, use_one_blas_thread
+from sampling.hashing import code_to_hex, hash_greys, hash_images
 
 # Decoded pixels a worker holds before hashing them (and letting them go):
 # a chunk of well-compressed large images would otherwise fill memory.
@@ -44,57 +44,6 @@ STACKED_PNG_PIXELS = 1 << 14
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError,
                   Image.DecompressionBombError, MemoryError)
 LINE_FORMATS = ("text", "jsonl", "pairs")
-
-
-# glibc's mallopt parameters (malloc.h) and the values set by keep_freed_memory.
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-_MMAP_THRESHOLD = 64 << 20
-_TRIM_THRESHOLD = 128 << 20
-
-
-def warm_up(method: str = "phash") -> None:
-    """Run the hasher once here, so forked workers inherit its one-off work.
-
-    The first batch resize checks itself against Pillow and the first BLAS
-    limit loads threadpoolctl and inspects the loaded libraries; done before
-    the fork, none of it is repeated per worker (some 50 ms each).
-    """
-    # Noise, not a plain colour: a uniform image is a near-tie of the DCT and
-    # would import scipy (see sampling.hashing._phash_bits), which the
-    # workers would then inherit for nothing.
-    # (A multiplicative hash of the pixel index: numpy.random costs 20 ms to import.)
-    index = np.arange(4 * 30 * 40 * 3, dtype=np.uint64)
-    noise = ((index * 2654435761) >> 11).astype(np.uint8).reshape(4, 30, 40, 3)
-    hash_images([Image.fromarray(pixels, "RGB") for pixels in noise], method)
-
-
-def set_up_worker() -> None:
-    """What a process that only decodes and hashes sets once (a pool's initializer)."""
-    keep_freed_memory()
-    use_one_blas_thread()
-
-
-def keep_freed_memory() -> bool:
-    """Let this process (and workers forked from it) reuse freed memory instead of
-    handing it back to the system; True where that could be set (glibc).
-
-    Hashing a chunk allocates and frees buffers of a few hundred kilobytes
-    (pixels, scanlines, arrays) over and over. By default glibc maps each
-    such buffer afresh and returns the memory on free, so every chunk pays
-    page faults for memory it just gave away: measured, 300,000 faults and
-    0.6 s of system time for 20,000 thumbnails, a third of the whole run.
-    Raising the thresholds keeps up to 128 MiB of freed memory for reuse.
-    A long-lived process with other work (the GUI) should not call this.
-    """
-    import ctypes  # numpy has imported it already
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt  # the C library this process runs on
-    except (OSError, AttributeError, TypeError):
-        return False  # not glibc (or no C library by that name): nothing to tune
-    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
-                and mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD))
 
 
 def _reason(data: bytes, exc: Exception) -> str:

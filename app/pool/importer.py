@@ -28,9 +28,9 @@ from app.files.video_probe import (
     VideoInfo,
     probe_video,
 )
-from app.pool.hash_worker import set_up_worker, warm_up
 from app.pool.import_worker import FileResult, inspect_chunk
 from app.pool.video_import import FrameSampling, FrameWriters, VideoProgress, import_video
+from app.pool.worker_setup import set_up_worker, warm_up
 from app.project.workspace import SUBFOLDERS, Workspace, WorkspaceError
 
 CHUNK_SIZE = 64

@@ -368,7 +368,7 @@ def test_workers_reuse_freed_buffers_instead_of_faulting_them_in_again():
     script = (
         "import resource, sys\n"
         "import numpy as np\n"
-        "from app.pool.hash_worker import keep_freed_memory\n"
+        "from app.pool.worker_setup import keep_freed_memory\n"
         "tuned = sys.argv[1] == 'tuned' and keep_freed_memory()\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n"
         "for _ in range(50):\n"
