@@ -70,6 +70,11 @@ PASSES = 2
 #: subsampled to fit when the pool is larger).
 MIN_STEPS, MAX_STEPS = 150, 500
 
+#: Most times one unlabeled image is seen in the phase: on a small pool,
+#: :data:`MIN_STEPS` would show each image hundreds of times, which
+#: memorises its pseudo-label rather than learning from it (and costs time).
+MAX_PASSES = 20
+
 #: EMA decay of the teacher: a half-life of about 70 steps, short enough to
 #: follow a phase of a few hundred steps.
 EMA_DECAY = 0.99
@@ -140,7 +145,8 @@ def plan_semi_supervised(n_labeled: int, n_pool: int, num_classes: int,
         images.
     steps : int, optional
         Optimiser steps; by default enough to show each unlabeled image
-        :data:`PASSES` times, within [:data:`MIN_STEPS`, :data:`MAX_STEPS`].
+        :data:`PASSES` times, within [:data:`MIN_STEPS`, :data:`MAX_STEPS`],
+        and never so many that it is shown more than :data:`MAX_PASSES` times.
     method : str
         One of :data:`METHODS`.
 
@@ -159,7 +165,8 @@ def plan_semi_supervised(n_labeled: int, n_pool: int, num_classes: int,
     ratio = max(1, min(UNLABELED_RATIO, n_pool // max(1, n_labeled)))
     per_step = ratio * batch
     if steps is None:
-        steps = min(MAX_STEPS, max(MIN_STEPS, math.ceil(PASSES * n_pool / per_step)))
+        steps = min(MAX_STEPS, max(MIN_STEPS, math.ceil(PASSES * n_pool / per_step)),
+                    max(1, math.ceil(MAX_PASSES * n_pool / per_step)))
     n_used = min(n_pool, steps * per_step // PASSES)
     return SemiSupervisedPlan(method=method, n_unlabeled=n_used, n_pool=n_pool, steps=steps, batch_size=batch,
                               ratio=ratio, threshold=confidence_threshold(num_classes),

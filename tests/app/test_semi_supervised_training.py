@@ -61,3 +61,44 @@ def test_the_projects_setting_trains_on_the_pool_and_the_option_turns_it_off(dig
 def test_a_setting_that_is_not_a_flag_is_refused():
     with pytest.raises(WorkspaceError, match="semi_supervised must be true or false"):
         TrainingSettings(semi_supervised="yes")  # type: ignore[arg-type]
+
+
+def _digit_folders(root: Path) -> tuple[Path, Path]:
+    """ImageFolder pool (12 per class) and test (4 per class) folders of digits 0 and 1."""
+    digits = load_digits()
+    for c in (0, 1):
+        members = np.flatnonzero(digits.target == c)
+        for split, chosen in (("pool", members[:12]), ("test", members[12:16])):
+            folder = root / split / str(c)
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in chosen:
+                image = Image.fromarray((digits.images[i] * 255 / 16).astype(np.uint8), mode="L")
+                image.resize((16, 16), Image.Resampling.BILINEAR).save(folder / f"{i:04d}.png")
+    return root / "pool", root / "test"
+
+
+def test_simulate_trains_every_round_on_the_rest_of_the_pool_when_asked(tmp_path):
+    import json
+
+    import torch
+
+    from app.learning import simulation
+    from app.learning.simulation_data import load_simulation_data
+
+    pool, test = _digit_folders(tmp_path)
+    run_cli_in_process("simulate", "--pool", pool, "--test", test, "--out", tmp_path / "out",
+                       "--strategies", "random", "--init", "8", "--step", "4", "--rounds", "1",
+                       "--epochs", "1", "--min-steps", "0", "--input-size", "16",
+                       "--semi-supervised")
+    config = json.loads((tmp_path / "out" / "curves.json").read_text())["config"]
+    assert config["recipe"]["semi_supervised"] is True
+    # The same labels train other weights when the 16 other pool images join in.
+    data = load_simulation_data(pool, test, "small_cnn", 16)
+    positions = [0, 1, 2, 3, 12, 13, 14, 15]
+    labels = data.oracle.reveal(positions)
+    recipe = simulation.Recipe(epochs=1, min_steps=0, input_size=16, semi_supervised=True)
+    semi = simulation.train_model(data, positions, labels, recipe, 0, 0, None)
+    supervised = simulation.train_model(data, positions, labels,
+                                        simulation.Recipe(epochs=1, min_steps=0, input_size=16),
+                                        0, 0, None)
+    assert not all(torch.equal(semi[k], supervised[k]) for k in semi)

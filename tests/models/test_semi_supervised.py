@@ -10,6 +10,7 @@ import torch
 
 from models.augment import STRONG_OPS, cutout, strong_augment, weak_augment
 from models.semi_supervised import (
+    MAX_PASSES,
     MAX_STEPS,
     MIN_STEPS,
     THRESHOLD,
@@ -125,6 +126,10 @@ def test_the_plan_is_derived_from_the_label_and_pool_counts():
     assert plan_semi_supervised(500, 300, 10, 64).ratio == 1
     assert confidence_threshold(100) < THRESHOLD
     assert plan_semi_supervised(30, 1270, 10, 64, steps=7).steps == 7
+    # A tiny pool is not shown more than MAX_PASSES times.
+    tiny = plan_semi_supervised(n_labeled=8, n_pool=16, num_classes=2, batch_size=32)
+    assert (tiny.batch_size, tiny.ratio) == (8, 2)
+    assert tiny.steps == MAX_PASSES * 16 // 16 < MIN_STEPS
 
 
 def test_a_semi_supervised_run_trains_on_the_pool_and_says_so(digits, digit_classes):
