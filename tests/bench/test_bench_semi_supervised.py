@@ -16,7 +16,8 @@ Two datasets, so that the recipe is not fitted to one look:
   and a test set of 2,000 drawn with another seed; budgets up to 2,000 labels.
 
 Printed: accuracy mean ± sd over the seeds for both, the ratio and the
-difference, and the seconds per retrain. Nothing is asserted.
+difference, and the wall and CPU seconds per retrain (CPU: what it costs on
+a shared machine). Nothing is asserted.
 
 Environment: LABELLOOP_BENCH_SEMI_SEEDS (default ``0,1,2``),
 LABELLOOP_BENCH_SEMI_BUDGETS (labels per class, or a total with a ``t``
@@ -96,20 +97,27 @@ def pick_labels(labels: np.ndarray, budget: str, large: int, seed: int) -> np.nd
 
 
 def run_once(pool: list[str], labels: np.ndarray, test: list[str], test_labels: np.ndarray,
-             picked: np.ndarray, seed: int, semi: bool) -> tuple[float, float, dict | None]:
-    """Accuracy on the test set and seconds of one retrain, with or without the pool."""
+             picked: np.ndarray, seed: int, semi: bool
+             ) -> tuple[float, float, float, dict | None]:
+    """Accuracy on the test set, wall and CPU seconds of one retrain, with or without the pool.
+
+    CPU seconds (of this process) say what the retrain costs where the
+    machine is shared: with one torch thread they are the wall time a quiet
+    core would take.
+    """
     classes = [str(c) for c in range(int(labels.max()) + 1)]
     config = training_config({"seed": seed}, [Image.open(p).size for p in pool[:256]])
     config = replace(config, semi_supervised=semi, num_threads=THREADS)
     rest = np.setdiff1d(np.arange(len(pool)), picked)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     result = train([pool[i] for i in picked], labels[picked].tolist(), classes, config,
                    unlabeled=[pool[i] for i in rest])
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     network = build_network(config.arch, len(classes), config.input_size, pretrained=False)
     network.load_state_dict(result.state_dict)
     scores = predict_all(network, test, config.input_size)
-    return float(np.mean(scores.probs.argmax(1) == test_labels)), seconds, result.semi_supervised
+    accuracy = float(np.mean(scores.probs.argmax(1) == test_labels))
+    return accuracy, seconds, cpu, result.semi_supervised
 
 
 def _mean_sd(values: list[float]) -> str:
@@ -123,12 +131,15 @@ def test_bench_semi_supervised_against_supervised(tmp_path):
         for budget in BUDGETS:
             acc = {False: [], True: []}
             secs = {False: [], True: []}
+            cpus = {False: [], True: []}
             for seed in SEEDS:
                 picked = pick_labels(labels, budget, LARGE[name], seed)
                 for semi in (False, True):
-                    a, s, stats = run_once(pool, labels, test, test_labels, picked, seed, semi)
+                    a, s, c, stats = run_once(pool, labels, test, test_labels, picked, seed,
+                                              semi)
                     acc[semi].append(a)
                     secs[semi].append(s)
+                    cpus[semi].append(c)
                     print(f"[semi] {name} budget {budget} ({len(picked)} labels) seed {seed} "
                           f"{'semi' if semi else 'supervised'}: {a:.3f} in {s:.0f} s"
                           + (f", pseudo-labels kept {stats['mask_rate']:.2f}" if stats else ""),
@@ -139,8 +150,10 @@ def test_bench_semi_supervised_against_supervised(tmp_path):
                          f"{semi_acc.mean() / sup.mean():.2f}x",
                          f"{semi_acc.mean() - sup.mean():+.3f}",
                          f"{int(np.sum(semi_acc > sup))}/{len(SEEDS)}",
-                         f"{np.mean(secs[False]):.0f} s", f"{np.mean(secs[True]):.0f} s"])
+                         f"{np.mean(secs[False]):.0f} s ({np.mean(cpus[False]):.0f} s CPU)",
+                         f"{np.mean(secs[True]):.0f} s ({np.mean(cpus[True]):.0f} s CPU)"])
     print(f"\n[semi-supervised] held-out accuracy, mean ± sd over seeds {SEEDS}, "
-          f"{THREADS} torch thread(s):")
+          f"{THREADS} torch thread(s); retrain: wall (CPU) seconds, load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end:")
     print_table(["dataset", "labels", "unlabeled", "supervised (train)", "semi-supervised",
                  "ratio", "difference", "seeds won", "retrain sup.", "retrain semi"], rows)
