@@ -546,7 +546,8 @@ def train(
         classes=tuple(classes),
         n_train=len(train_set),
         n_val=len(val_set),
-        epochs_run=len(history),
+        # The semi-supervised phase's reports are not epochs of the labels.
+        epochs_run=sum(1 for record in history if "phase" not in record),
         best_epoch=best_epoch,
         duration_s=time.perf_counter() - started,
         stopped_early=stopped_early,

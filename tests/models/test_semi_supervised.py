@@ -148,6 +148,7 @@ def test_a_semi_supervised_run_trains_on_the_pool_and_says_so(digits, digit_clas
     assert 0.0 <= stats["mask_rate"] <= 1.0
     assert [e["epoch"] for e in events] == [1, 2, 3]  # 2 epochs, then one phase report
     assert events[-1]["fraction_done"] == 1.0 and events[-1]["phase"] == "semi-supervised"
+    assert result.epochs_run == 2 and len(result.history) == 3
     again = train([paths[i] for i in labeled], labels[labeled].tolist(), digit_classes,
                   config, unlabeled=pool)
     assert all(torch.equal(again.state_dict[k], v) for k, v in result.state_dict.items())
