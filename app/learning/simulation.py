@@ -216,10 +216,15 @@ def settings_of(config: SimulationConfig, data: SimulationData) -> dict[str, Any
     ``r`` does not depend on how many rounds follow, so a later call with
     more rounds extends the runs on disk, and one with fewer reads a prefix).
     """
+    recipe = asdict(config.recipe)
+    # Recorded only when on, so a simulation written before the option existed
+    # still resumes with the same settings.
+    if not recipe["semi_supervised"]:
+        del recipe["semi_supervised"]
     return {
         "classes": list(data.classes), "pool_fingerprint": data.fingerprints["pool"],
         "test_fingerprint": data.fingerprints["test"], "input_size": data.input_size,
-        "init": config.init, "step": config.step, "recipe": asdict(config.recipe),
+        "init": config.init, "step": config.step, "recipe": recipe,
     }
 
 
