@@ -69,7 +69,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                             f"setting, else {'on' if defaults.augment else 'off'})")
     train.add_argument("--semi-supervised", action=argparse.BooleanOptionalAction,
                        help="after fitting the labels, also train on the project's unlabeled "
-                            "samples with confident pseudo-labels (FixMatch-style; slower: "
+                            "samples with confident pseudo-labels (self-training; slower: "
                             "see the README) (default: the project's setting, else "
                             f"{'on' if defaults.semi_supervised else 'off'})")
     train.add_argument("--weights", help="local state_dict to start from (e.g. ImageNet resnet18)")
