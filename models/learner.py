@@ -157,8 +157,13 @@ class Learner(Protocol):
         config: TrainConfig,
         progress: Progress | None = None,
         should_stop: Callable[[], bool] | None = None,
+        *,
+        unlabeled: Sequence[str | Path] = (),
     ) -> TrainResult:
         """Train on labeled image files; the weights and record of the run.
+
+        ``unlabeled`` image files are trained on too when
+        ``config.semi_supervised`` is set (see :func:`models.training.train`).
 
         Raises
         ------

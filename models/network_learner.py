@@ -63,9 +63,12 @@ class NetworkLearner:
         config: TrainConfig,
         progress: Progress | None = None,
         should_stop: Callable[[], bool] | None = None,
+        *,
+        unlabeled: Sequence[str | Path] = (),
     ) -> TrainResult:
         """See :func:`models.training.train`."""
-        return training.train(paths, labels, classes, config, progress, should_stop)
+        return training.train(paths, labels, classes, config, progress, should_stop,
+                              unlabeled=unlabeled)
 
     @classmethod
     def from_state(cls, spec: NetworkSpec, state: Mapping[str, Tensor]) -> NetworkLearner:

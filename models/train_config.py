@@ -110,6 +110,16 @@ class TrainConfig:
         Largest decoded-image cache to keep in memory.
     device : str
         Where to train; byte-identical results are promised on "cpu" only.
+    semi_supervised : bool
+        After the supervised fit, train on the unlabeled images passed to
+        :func:`models.training.train` too, with confident pseudo-labels
+        (:mod:`models.semi_supervised`; settings derived from the label and
+        pool counts).
+    semi_supervised_method : str
+        ``"self-training"`` or ``"fixmatch"`` (see :mod:`models.semi_supervised`).
+    semi_supervised_steps : int, optional
+        Optimiser steps of that phase; None derives them from the pool size
+        (:func:`models.semi_supervised.plan_semi_supervised`).
     """
 
     arch: str = DEFAULT_ARCH
@@ -132,6 +142,9 @@ class TrainConfig:
     num_workers: int = 0
     cache_bytes: int = 2 * 2**30
     device: str = "cpu"
+    semi_supervised: bool = False
+    semi_supervised_steps: int | None = None
+    semi_supervised_method: str = "self-training"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly settings; ``warm_start_state`` becomes a flag."""

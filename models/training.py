@@ -43,6 +43,12 @@ from models.learner import TrainingCancelled as TrainingCancelled
 from models.learner import TrainingError as TrainingError
 from models.metrics import classification_metrics
 from models.networks import build_network
+from models.semi_supervised import METHODS as SEMI_SUPERVISED_METHODS
+from models.semi_supervised import (
+    SemiSupervisedPlan,
+    plan_semi_supervised,
+    run_semi_supervised,
+)
 from models.threads import torch_threads
 from models.train_config import ARCHITECTURES, default_input_size, epochs_to_reach
 from models.train_config import TrainConfig as TrainConfig  # its home is torch-free
@@ -55,6 +61,9 @@ from models.train_config import TrainConfig as TrainConfig  # its home is torch-
 #: metrics say "not validated"; ``labelloop evaluate`` on a test folder and the
 #: live accuracy of new labels are the honest read-outs then.
 MIN_LABELS_PER_CLASS_TO_VALIDATE = 10
+
+#: Steps of the semi-supervised phase between two progress reports.
+SEMI_REPORT_EVERY = 50
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,11 @@ class TrainResult:
     network_revision : int or None
         The ``small_cnn`` revision trained (None for other architectures);
         stored with the version so its checkpoint loads into the same network.
+    semi_supervised : dict or None
+        When the unlabeled pool was used (``config.semi_supervised``): the
+        statistics of :func:`models.semi_supervised.run_semi_supervised`
+        (unlabeled images used, steps, threshold, share of pseudo-labels
+        kept, seconds); None for a supervised run.
     """
 
     state_dict: dict[str, Tensor] = field(repr=False)
@@ -105,6 +119,7 @@ class TrainResult:
     notes: tuple[str, ...] = ()
     weights_source: str = "random"
     network_revision: int | None = None
+    semi_supervised: dict[str, Any] | None = None
 
 
 def _check_inputs(
@@ -120,6 +135,9 @@ def _check_inputs(
         raise TrainingError(f"val_fraction must lie in [0, 1), got {config.val_fraction}")
     if len(paths) != len(labels):
         raise TrainingError(f"{len(paths)} paths but {len(labels)} labels")
+    if config.semi_supervised_method not in SEMI_SUPERVISED_METHODS:
+        raise TrainingError(f"unknown semi-supervised method {config.semi_supervised_method!r}; "
+                            f"expected one of {SEMI_SUPERVISED_METHODS}")
     if len(set(classes)) != len(classes):
         raise TrainingError(f"class names must be unique, got {list(classes)}")
     y = np.asarray(labels, dtype=np.int64).reshape(-1)
@@ -377,8 +395,10 @@ def train(
     config: TrainConfig = TrainConfig(),  # noqa: B008 - frozen, so sharing is safe
     progress: Callable[[dict[str, Any]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    *,
+    unlabeled: Sequence[str | Path] = (),
 ) -> TrainResult:
-    """Train a classifier on labeled image files.
+    """Train a classifier on labeled image files (and, if asked, on unlabeled ones).
 
     Parameters
     ----------
@@ -398,6 +418,11 @@ def train(
     should_stop : callable, optional
         Polled before every batch; returning True raises
         :class:`TrainingCancelled`.
+    unlabeled : sequence of str or Path
+        Unlabeled image files (the pool). With ``config.semi_supervised``
+        and at least one of them, the supervised model is trained further on
+        them with pseudo-labels (:mod:`models.semi_supervised`); otherwise
+        ignored. Progress then counts the phase's reports as further epochs.
 
     Returns
     -------
@@ -432,6 +457,15 @@ def train(
         val_set = _subset(paths, y, val_idx, input_size, cache, False, False)
         del cache  # the subsets hold their own copies
         epochs = plan.epochs
+        semi = (plan_semi_supervised(len(train_idx), len(unlabeled), len(classes),
+                                     config.batch_size, config.semi_supervised_steps,
+                                     config.semi_supervised_method)
+                if config.semi_supervised and len(unlabeled) else None)
+        if config.semi_supervised and semi is None:
+            notes.append("semi-supervised training asked for, but no unlabeled images: "
+                         "trained on the labels alone")
+        # The phase reports every SEMI_REPORT_EVERY steps, counted as epochs.
+        total_epochs = epochs + (math.ceil(semi.steps / SEMI_REPORT_EVERY) if semi else 0)
 
         model = _initial_model(config, len(classes), input_size, notes).to(device)
         optimizer = torch.optim.AdamW(
@@ -462,11 +496,11 @@ def train(
                 val_accuracy = float((predicted == torch.as_tensor(val_set.labels)).float().mean())
             record = {
                 "epoch": epoch,
-                "epochs": epochs,
+                "epochs": total_epochs,
                 "loss": train_loss,
                 "val_loss": val_loss,
                 "val_accuracy": val_accuracy,
-                "fraction_done": epoch / epochs,
+                "fraction_done": epoch / total_epochs,
                 "seconds": time.perf_counter() - epoch_start,
             }
             history.append(record)
@@ -489,6 +523,12 @@ def train(
 
         assert best_state is not None  # the epochs run past min_steps_epoch
         model.load_state_dict(best_state)
+        semi_stats = None
+        if semi is not None:
+            semi_stats = _semi_supervised(model, train_set, unlabeled, semi, config, input_size,
+                                          generator, device, should_stop, progress, history,
+                                          epochs, total_epochs)
+            best_state = model.state_dict()
         if len(val_set):
             _, predicted = _evaluate(model, eval_loader, device)
             metrics = classification_metrics(val_set.labels, predicted.numpy(), classes)
@@ -506,11 +546,60 @@ def train(
         classes=tuple(classes),
         n_train=len(train_set),
         n_val=len(val_set),
-        epochs_run=len(history),
+        # The semi-supervised phase's reports are not epochs of the labels.
+        epochs_run=sum(1 for record in history if "phase" not in record),
         best_epoch=best_epoch,
         duration_s=time.perf_counter() - started,
         stopped_early=stopped_early,
         notes=tuple(notes),
         weights_source=str(getattr(model, "weights_source", "unknown")),
         network_revision=getattr(model, "revision", None),
+        semi_supervised=semi_stats,
     )
+
+
+def _semi_supervised(
+    model: nn.Module,
+    train_set: ImageDataset,
+    unlabeled: Sequence[str | Path],
+    semi: SemiSupervisedPlan,
+    config: TrainConfig,
+    input_size: int,
+    generator: torch.Generator,
+    device: torch.device,
+    should_stop: Callable[[], bool] | None,
+    progress: Callable[[dict[str, Any]], None] | None,
+    history: list[dict[str, Any]],
+    epochs: int,
+    total_epochs: int,
+) -> dict[str, Any]:
+    """Run the semi-supervised phase on ``model`` (in place); append its reports to ``history``."""
+    labeled = train_set.cache
+    try:
+        if labeled is None:
+            labeled = decode_images(train_set.paths, input_size)
+        # A random subset when the pool is larger than the phase can use;
+        # sorted so the decode reads the files in their given order.
+        chosen = torch.randperm(len(unlabeled), generator=generator)[: semi.n_unlabeled]
+        pool = decode_images([unlabeled[i] for i in sorted(chosen.tolist())], input_size)
+    except ImageReadError as err:
+        raise TrainingError(str(err)) from err
+    last = time.perf_counter()
+
+    def report(event: dict[str, Any]) -> None:
+        nonlocal last
+        epoch = epochs + math.ceil(event["step"] / SEMI_REPORT_EVERY)
+        record = {"epoch": epoch, "epochs": total_epochs, "loss": event["loss"],
+                  "val_loss": None, "val_accuracy": None, "fraction_done": epoch / total_epochs,
+                  "seconds": time.perf_counter() - last, "phase": "semi-supervised",
+                  "mask_rate": event["mask_rate"]}
+        last = time.perf_counter()
+        history.append(record)
+        if progress is not None:
+            progress(dict(record))
+
+    return run_semi_supervised(
+        model, labeled, torch.as_tensor(train_set.labels, dtype=torch.int64), pool, semi,
+        lr=config.lr, weight_decay=config.weight_decay, flip=config.flip, generator=generator,
+        device=device, should_stop=should_stop, report=report,
+        report_every=SEMI_REPORT_EVERY)

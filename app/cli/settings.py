@@ -23,7 +23,8 @@ from app.learning.training_settings import (
 )
 from app.project.workspace import Workspace
 
-_RECIPE_OPTIONS = ("epochs", "min_steps", "lr", "batch_size", "patience", "augment")
+_RECIPE_OPTIONS = ("epochs", "min_steps", "lr", "batch_size", "patience", "augment",
+                   "semi_supervised")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -47,6 +48,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     recipe.add_argument("--batch-size", type=validators.int_range(1, 65_536))
     recipe.add_argument("--patience", type=validators.int_range(0, validators.MAX_EPOCHS))
     recipe.add_argument("--augment", action=argparse.BooleanOptionalAction)
+    recipe.add_argument("--semi-supervised", action=argparse.BooleanOptionalAction,
+                        help="also train on the unlabeled pool with pseudo-labels")
     recipe.add_argument("--reset-training", action="store_true",
                         help="forget the recipe: jobs use the built-in defaults again")
     settings.add_argument("--json", action="store_true")

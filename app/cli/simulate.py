@@ -89,6 +89,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     recipe.add_argument("--input-size", type=validators.input_size, metavar="PX",
                         help="square input side (default: from the images; 16 suits the digits)")
     recipe.add_argument("--no-augment", action="store_true", help="no random affine jitter")
+    recipe.add_argument("--semi-supervised", action=argparse.BooleanOptionalAction,
+                        default=False,
+                        help="train every round on the unlabeled rest of the pool too, for "
+                             "random and every strategy alike (default: off)")
     recipe.add_argument("--warm-start", action="store_true",
                         help="continue from the previous round's weights instead of from scratch")
     recipe.add_argument("--mc-samples", type=validators.mc_samples, default=RECIPE.mc_samples,
@@ -108,7 +112,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         recipe=Recipe(arch=args.arch, epochs=args.epochs, min_steps=args.min_steps,
                       batch_size=args.batch_size, lr=args.lr, augment=not args.no_augment,
                       warm_start=args.warm_start, mc_samples=args.mc_samples,
-                      input_size=args.input_size),
+                      input_size=args.input_size, semi_supervised=args.semi_supervised),
     )
     total = len(config.strategies) * len(config.seeds) * (config.rounds + 1)
     with quiet_tqdm(total=total, desc="simulate", unit="round", file=sys.stderr,

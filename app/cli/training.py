@@ -67,6 +67,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--augment", action=argparse.BooleanOptionalAction,
                        help="random affine jitter while training (default: the project's "
                             f"setting, else {'on' if defaults.augment else 'off'})")
+    train.add_argument("--semi-supervised", action=argparse.BooleanOptionalAction,
+                       help="after fitting the labels, also train on the project's unlabeled "
+                            "samples with confident pseudo-labels (self-training; slower: "
+                            "see the README) (default: the project's setting, else "
+                            f"{'on' if defaults.semi_supervised else 'off'})")
     train.add_argument("--weights", help="local state_dict to start from (e.g. ImageNet resnet18)")
     train.add_argument("--annotator", help="creator recorded on the version")
     train.add_argument("--json", action="store_true", help="JSON lines: one per epoch, then done")
@@ -186,6 +191,7 @@ def run_train(args: argparse.Namespace) -> int:
         "val_fraction": args.val_fraction, "input_size": args.input_size,
         "patience": args.patience, "weights": args.weights, "min_steps": args.min_steps,
         "lr": args.lr, "batch_size": args.batch_size, "augment": args.augment,
+        "semi_supervised": args.semi_supervised,
         "creator": resolve_annotator(args.annotator),
     }
     if args.ray:

@@ -99,6 +99,11 @@ class SettingsDialog(QDialog):
         self.patience.setSpecialValueText("off")
         self.augment = QCheckBox("Random shifts, rotations and scales while training")
         self.augment.setChecked(recipe["augment"])
+        self.semi_supervised = QCheckBox("Also learn from the unlabeled samples (slower)")
+        self.semi_supervised.setToolTip(
+            "After fitting the labels, keep training on the project's unlabeled samples "
+            "with the model's confident guesses (pseudo-labels)")
+        self.semi_supervised.setChecked(recipe["semi_supervised"])
 
         you = QGroupBox("You (this computer)")
         you_form = QFormLayout(you)
@@ -116,6 +121,7 @@ class SettingsDialog(QDialog):
         training_form.addRow("Batch size", self.batch_size)
         training_form.addRow("Early-stopping patience", self.patience)
         training_form.addRow("Augmentation", self.augment)
+        training_form.addRow("Semi-supervised", self.semi_supervised)
         self.problem = QLabel()
         self.problem.setObjectName("settingsProblem")
         self.problem.setWordWrap(True)
@@ -144,6 +150,7 @@ class SettingsDialog(QDialog):
         self.batch_size.setValue(JOB_DEFAULTS.batch_size)
         self.patience.setValue(JOB_DEFAULTS.patience)
         self.augment.setChecked(JOB_DEFAULTS.augment)
+        self.semi_supervised.setChecked(JOB_DEFAULTS.semi_supervised)
 
     def _ok(self) -> None:
         change = self.apply()
@@ -162,7 +169,8 @@ class SettingsDialog(QDialog):
         recipe = TrainingSettings(
             epochs=self.epochs.value(), min_steps=self.min_steps.value(), lr=self.lr.value(),
             batch_size=self.batch_size.value(), patience=self.patience.value(),
-            augment=self.augment.isChecked())
+            augment=self.augment.isChecked(),
+            semi_supervised=self.semi_supervised.isChecked())
         # Only what differs from the defaults is stored, so a later change of a
         # default reaches projects that never chose otherwise.
         chosen = TrainingSettings(**{k: v for k, v in recipe.job_params().items()

@@ -107,7 +107,22 @@ def training_config(params: dict, pool_sizes: list[tuple[int, int]],
         lr=float(pick("lr")),
         batch_size=int(pick("batch_size")),
         augment=bool(pick("augment")),
+        semi_supervised=bool(pick("semi_supervised")),
     )
+
+
+def unlabeled_paths(workspace: Workspace, labeled_ids: list[int]) -> list[str]:
+    """Files of the project's samples without a current label (the unlabeled pool).
+
+    Video frames whose cached PNG went missing are decoded again first;
+    those that cannot be are left out.
+    """
+    from app.pool.frame_cache import restore_missing_frames
+
+    labeled = set(labeled_ids)
+    pool = [s for s in workspace.samples() if s.id not in labeled]
+    lost = {item.id for item, _ in restore_missing_frames(workspace, pool)}
+    return [str(workspace.resolve(s.path)) for s in pool if s.id not in lost]
 
 
 def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _StopFlag) -> dict:
@@ -122,6 +137,14 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
     config = training_config(params, [(s.width, s.height) for s in workspace.samples()],
                              training_settings(workspace).job_params())
     learner = learner_type(config.arch)
+    unlabeled = unlabeled_paths(workspace, data.sample_ids) if config.semi_supervised else []
+    if unlabeled:
+        import torch
+
+        # The same code on a GPU when there is one: the pool makes this retrain
+        # several times the work of a supervised one.
+        if torch.cuda.is_available():
+            config = replace(config, device="cuda")
 
     def progress(event: dict) -> None:
         emit(EpochProgress.from_fields(event))
@@ -152,7 +175,7 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
         # A team's shared models/ (under the media root) may not exist yet.
         path.parent.mkdir(parents=True, exist_ok=True)
         result = learner.fit(data.paths, data.labels, data.classes, config, progress,
-                             should_stop)
+                             should_stop, unlabeled=unlabeled)
         sha = save_checkpoint(result.state_dict, path)
     version_id = register_version(
         workspace, result=result, config=config, data=data,

@@ -100,6 +100,9 @@ def register_version(
     hyperparameters["epochs_run"] = result.epochs_run
     hyperparameters["best_epoch"] = result.best_epoch
     hyperparameters["notes"] = list(result.notes)
+    # Whether (and with how many unlabeled images) the pool was trained on;
+    # None for a model of the labels alone.
+    hyperparameters["semi_supervised_run"] = result.semi_supervised
     fields: dict[str, Any] = {
         "creator": creator,
         "arch": config.arch,
@@ -114,7 +117,8 @@ def register_version(
         "data_version": data.data_version,
         "n_train": result.n_train,
         "n_labels": len(data.sample_ids),
-        "metrics": {**result.metrics, "history": result.history},
+        "metrics": {**result.metrics, "history": result.history,
+                    "unlabeled_used": (result.semi_supervised or {}).get("n_unlabeled", 0)},
         "parent_id": parent_id,
         "duration_s": result.duration_s,
     }

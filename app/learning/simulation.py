@@ -84,6 +84,10 @@ class Recipe:
         ``variation_ratio``).
     input_size : int, optional
         Side the images are resized to; by default from their median size.
+    semi_supervised : bool
+        Train every round on the unlabeled rest of the pool too
+        (:mod:`models.semi_supervised`); for random and every strategy alike,
+        so a ratio still compares selection only.
 
     Notes
     -----
@@ -119,6 +123,7 @@ class Recipe:
     warm_start: bool = False
     mc_samples: int = SIMULATION_DEFAULTS.mc_samples
     input_size: int | None = None
+    semi_supervised: bool = False
 
     def epochs_for(self, n_labeled: int) -> int:
         """Epochs to train on ``n_labeled`` samples (``epochs`` raised to ``min_steps``)."""
@@ -135,7 +140,7 @@ class Recipe:
             arch=self.arch, epochs=self.epochs_for(n_labeled), batch_size=self.batch_size,
             lr=self.lr, val_fraction=0.0, patience=0, seed=seed, input_size=input_size,
             augment=self.augment, warm_start_state=warm_state if self.warm_start else None,
-            num_threads=1,
+            num_threads=1, semi_supervised=self.semi_supervised,
         )
 
 
@@ -211,10 +216,15 @@ def settings_of(config: SimulationConfig, data: SimulationData) -> dict[str, Any
     ``r`` does not depend on how many rounds follow, so a later call with
     more rounds extends the runs on disk, and one with fewer reads a prefix).
     """
+    recipe = asdict(config.recipe)
+    # Recorded only when on, so a simulation written before the option existed
+    # still resumes with the same settings.
+    if not recipe["semi_supervised"]:
+        del recipe["semi_supervised"]
     return {
         "classes": list(data.classes), "pool_fingerprint": data.fingerprints["pool"],
         "test_fingerprint": data.fingerprints["test"], "input_size": data.input_size,
-        "init": config.init, "step": config.step, "recipe": asdict(config.recipe),
+        "init": config.init, "step": config.step, "recipe": recipe,
     }
 
 
@@ -265,9 +275,12 @@ def train_model(data: SimulationData, positions: Sequence[int], labels: Sequence
     """Train one round's model on the labeled pool samples; returns its weights."""
     config = recipe.train_config(len(positions), data.input_size,
                                  derived_seed(seed, _TRAIN, round_index), warm_state)
+    taken = set(positions)
+    unlabeled = ([p for i, p in enumerate(data.pool_paths) if i not in taken]
+                 if recipe.semi_supervised else [])
     try:
         result = learner_type(config.arch).fit([data.pool_paths[i] for i in positions], labels,
-                                               data.classes, config)
+                                               data.classes, config, unlabeled=unlabeled)
     except TrainingError as err:
         raise WorkspaceError(f"round {round_index} (seed {seed}): cannot train: {err}") from err
     return result.state_dict

@@ -36,6 +36,7 @@ class TrainingSettings:
     batch_size: int | None = None
     patience: int | None = None
     augment: bool | None = None
+    semi_supervised: bool | None = None
 
     def __post_init__(self) -> None:
         for name, (low, high) in _BOUNDS.items():
@@ -49,9 +50,11 @@ class TrainingSettings:
             if name != "lr" and int(value) != value:
                 raise WorkspaceError(f"training setting {name} must be a whole number, "
                                      f"not {value!r}")
-        if self.augment is not None and not isinstance(self.augment, bool):
-            raise WorkspaceError(f"training setting augment must be true or false, "
-                                 f"not {self.augment!r}")
+        for name in ("augment", "semi_supervised"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, bool):
+                raise WorkspaceError(f"training setting {name} must be true or false, "
+                                     f"not {value!r}")
 
     def effective(self) -> dict[str, Any]:
         """Every setting with the job's default filled in where this one is None."""

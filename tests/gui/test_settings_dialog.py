@@ -26,6 +26,7 @@ def test_ok_writes_every_setting_where_it_belongs_and_the_window_follows(qtbot, 
     dialog.epochs.setValue(7)
     dialog.lr.setValue(0.01)
     dialog.augment.setChecked(False)
+    dialog.semi_supervised.setChecked(True)
     dialog._ok()  # the OK button
     assert not dialog.isVisible()
 
@@ -34,7 +35,8 @@ def test_ok_writes_every_setting_where_it_belongs_and_the_window_follows(qtbot, 
     workspace = window.project.workspace
     recipe = training_settings(workspace)
     # Only what differs from the built-in defaults is stored with the project.
-    assert recipe.job_params() == {"epochs": 7, "lr": 0.01, "augment": False}
+    assert recipe.job_params() == {"epochs": 7, "lr": 0.01, "augment": False,
+                                   "semi_supervised": True}
     shown = json.loads(run_cli_in_process("settings", workspace.root, "--json"))
     assert shown["queue_size"] == 40 and shown["training"]["epochs"] == 7
 

@@ -1,0 +1,159 @@
+"""Benchmark: semi-supervised training (labels + the unlabeled pool) against ``train`` on the labels.
+
+Run with ``pytest tests/bench/test_bench_semi_supervised.py -s``. For each
+dataset, budget and seed, the same labeled images train twice: with
+``labelloop train``'s defaults (:func:`app.learning.job_worker.training_config`,
+supervised), and with the same settings plus ``semi_supervised`` and the rest
+of the pool as unlabeled images. Both are scored on a held-out test set that
+is in neither the labels nor the pool.
+
+Two datasets, so that the recipe is not fitted to one look:
+
+* the digits shipped with scikit-learn (1,797 images, 8x8 drawn at 32 px):
+  1,300 form the pool, 497 the test set; the large budget is a third of the
+  pool (433 labels), the share that 2,000 labels are of the letters' pool;
+* letters A-J in 24 fonts (``tests/bench/glyphs.py``, 28 px): a pool of 6,000
+  and a test set of 2,000 drawn with another seed; budgets up to 2,000 labels.
+
+Printed: accuracy mean ± sd over the seeds for both, the ratio and the
+difference, and the wall and CPU seconds per retrain (CPU: what it costs on
+a shared machine). Nothing is asserted.
+
+Environment: LABELLOOP_BENCH_SEMI_SEEDS (default ``0,1,2``),
+LABELLOOP_BENCH_SEMI_BUDGETS (labels per class, or a total with a ``t``
+suffix; default ``3,20,L`` where ``L`` is the large budget),
+LABELLOOP_BENCH_SEMI_DATASETS (``digits,letters``), LABELLOOP_BENCH_SEMI_THREADS
+(torch threads, default 1 as a training job uses).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.cli.output import print_table
+from app.learning.job_worker import training_config
+from app.pool.demo import digit_image, load_digits_arrays
+from models.inference import predict_all
+from models.networks import build_network
+from models.training import train
+from tests.bench.glyphs import make_glyphs
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("LABELLOOP_BENCH") != "1" and not any("bench" in a for a in sys.argv[1:]),
+    reason="benchmark: run `pytest tests/bench -s`",
+)
+
+SEEDS = [int(s) for s in os.environ.get("LABELLOOP_BENCH_SEMI_SEEDS", "0,1,2").split(",")]
+BUDGETS = os.environ.get("LABELLOOP_BENCH_SEMI_BUDGETS", "3,20,L").split(",")
+DATASETS = os.environ.get("LABELLOOP_BENCH_SEMI_DATASETS", "digits,letters").split(",")
+THREADS = int(os.environ.get("LABELLOOP_BENCH_SEMI_THREADS", "1"))
+
+#: Large budget per dataset: 2,000 labels of the letters' 6,000-image pool,
+#: the same third of the digits' 1,300-image pool.
+LARGE = {"digits": 433, "letters": 2000}
+
+
+def _write(images: list[Image.Image], folder: Path) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, image in enumerate(images):
+        path = folder / f"{i:05d}.png"
+        image.save(path)
+        paths.append(str(path))
+    return paths
+
+
+def load_dataset(name: str, root: Path) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+    """``(pool paths, pool labels, test paths, test labels)`` of ``name``, written to ``root``."""
+    if name == "digits":
+        pixels, targets = load_digits_arrays()
+        order = np.random.default_rng(7).permutation(len(targets))
+        paths = _write([digit_image(pixels[i], 32) for i in order], root / "digits")
+        labels = np.asarray(targets)[order]
+        return paths[:1300], labels[:1300], paths[1300:], labels[1300:]
+    pool, pool_labels = make_glyphs(6000, seed=1)
+    test, test_labels = make_glyphs(2000, seed=2)
+    return (_write(pool, root / "letters-pool"), np.asarray(pool_labels),
+            _write(test, root / "letters-test"), np.asarray(test_labels))
+
+
+def pick_labels(labels: np.ndarray, budget: str, large: int, seed: int) -> np.ndarray:
+    """Pool positions to label: ``N`` per class, ``Nt`` in total, or ``L`` (``large``) in total."""
+    rng = np.random.default_rng(1000 + seed)
+    if budget == "L" or budget.endswith("t"):
+        total = large if budget == "L" else int(budget[:-1])
+        return np.sort(rng.choice(len(labels), total, replace=False))
+    per_class = int(budget)
+    return np.sort(np.concatenate([rng.choice(np.flatnonzero(labels == c), per_class,
+                                              replace=False) for c in np.unique(labels)]))
+
+
+def run_once(pool: list[str], labels: np.ndarray, test: list[str], test_labels: np.ndarray,
+             picked: np.ndarray, seed: int, semi: bool
+             ) -> tuple[float, float, float, dict | None]:
+    """Accuracy on the test set, wall and CPU seconds of one retrain, with or without the pool.
+
+    CPU seconds (of this process) say what the retrain costs where the
+    machine is shared: with one torch thread they are the wall time a quiet
+    core would take.
+    """
+    classes = [str(c) for c in range(int(labels.max()) + 1)]
+    config = training_config({"seed": seed}, [Image.open(p).size for p in pool[:256]])
+    config = replace(config, semi_supervised=semi, num_threads=THREADS)
+    rest = np.setdiff1d(np.arange(len(pool)), picked)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    result = train([pool[i] for i in picked], labels[picked].tolist(), classes, config,
+                   unlabeled=[pool[i] for i in rest])
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    network = build_network(config.arch, len(classes), config.input_size, pretrained=False)
+    network.load_state_dict(result.state_dict)
+    scores = predict_all(network, test, config.input_size)
+    accuracy = float(np.mean(scores.probs.argmax(1) == test_labels))
+    return accuracy, seconds, cpu, result.semi_supervised
+
+
+def _mean_sd(values: list[float]) -> str:
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
+
+
+def test_bench_semi_supervised_against_supervised(tmp_path):
+    rows = []
+    for name in DATASETS:
+        pool, labels, test, test_labels = load_dataset(name, tmp_path)
+        for budget in BUDGETS:
+            acc = {False: [], True: []}
+            secs = {False: [], True: []}
+            cpus = {False: [], True: []}
+            for seed in SEEDS:
+                picked = pick_labels(labels, budget, LARGE[name], seed)
+                for semi in (False, True):
+                    a, s, c, stats = run_once(pool, labels, test, test_labels, picked, seed,
+                                              semi)
+                    acc[semi].append(a)
+                    secs[semi].append(s)
+                    cpus[semi].append(c)
+                    print(f"[semi] {name} budget {budget} ({len(picked)} labels) seed {seed} "
+                          f"{'semi' if semi else 'supervised'}: {a:.3f} in {s:.0f} s"
+                          + (f", pseudo-labels kept {stats['mask_rate']:.2f}" if stats else ""),
+                          flush=True)
+            sup, semi_acc = np.array(acc[False]), np.array(acc[True])
+            rows.append([name, f"{len(picked)}", f"{len(pool) - len(picked)}",
+                         _mean_sd(acc[False]), _mean_sd(acc[True]),
+                         f"{semi_acc.mean() / sup.mean():.2f}x",
+                         f"{semi_acc.mean() - sup.mean():+.3f}",
+                         f"{int(np.sum(semi_acc > sup))}/{len(SEEDS)}",
+                         f"{np.mean(secs[False]):.0f} s ({np.mean(cpus[False]):.0f} s CPU)",
+                         f"{np.mean(secs[True]):.0f} s ({np.mean(cpus[True]):.0f} s CPU)"])
+    print(f"\n[semi-supervised] held-out accuracy, mean ± sd over seeds {SEEDS}, "
+          f"{THREADS} torch thread(s); retrain: wall (CPU) seconds, load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end:")
+    print_table(["dataset", "labels", "unlabeled", "supervised (train)", "semi-supervised",
+                 "ratio", "difference", "seeds won", "retrain sup.", "retrain semi"], rows)
