@@ -237,6 +237,14 @@ def _initial_model(
         pretrained=warm is None,
         dropout=config.dropout,
     )
+    if warm is None and config.backbone_state is not None:
+        from models.pretrain import load_backbone_state
+
+        try:
+            load_backbone_state(model, config.backbone_state)
+        except ValueError as err:
+            raise TrainingError(str(err)) from err
+        model.weights_source = "pretrained-backbone"
     if warm is not None:
         own = model.state_dict()
         fitting = {k: v for k, v in warm.items() if k in own and own[k].shape == v.shape}

@@ -18,7 +18,7 @@ from app.store.errors import StoreError
 # They are imported when the parser is built, so that a command can import
 # only its own module (see LIGHT_COMMANDS).
 COMMAND_MODULES = (
-    "project", "pool", "training", "registry", "ranking", "simulate", "targeted",
+    "project", "pool", "training", "pretrain", "registry", "ranking", "simulate", "targeted",
     "monitor", "settings", "teams", "gui",
 )
 # Commands run with only their own module imported: `hash` is started on

@@ -1,0 +1,159 @@
+"""Self-supervised pretraining: the job, its registry row, its embedding, and lineage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.learning.cold_start import PoolEmbedding, cold_start_picks
+from app.learning.job_events import (
+    PretrainDone,
+    PretrainProgress,
+    event_from_fields,
+    parse_event_line,
+)
+from app.learning.jobs import start_job
+from app.learning.label_free import BackboneEmbedding, label_free_embeddings
+from app.learning.pretraining import (
+    GROWTH_SETTING,
+    backbone_checkpoint_path,
+    load_backbone_checkpoint,
+    pool_version,
+    pretrain_due,
+    pretrain_pool,
+)
+from app.learning.ranking import unlabeled_ids
+from app.pool.demo import digit_image, load_digits_arrays
+from app.pool.importer import import_images
+from app.project.workspace import Workspace, WorkspaceError
+from models.checkpoint import file_sha256
+from tests.conftest import run_cli
+
+N_IMAGES = 100
+
+
+def _digits_project(root: Path, n_images: int = N_IMAGES) -> Path:
+    """A project over ``n_images`` real digit images, 3 labels for each of 3 classes."""
+    pixels, targets = load_digits_arrays()
+    folder = root / "images"
+    folder.mkdir(parents=True)
+    for i in range(n_images):
+        digit_image(pixels[i], 32).save(folder / f"d{i:04d}_{targets[i]}.png")
+    with Workspace.init(root / "proj", ["0", "1", "2"]) as ws:
+        import_images(ws, [folder], workers=1)
+        by_name = {Path(s.path).name: s for s in ws.samples()}
+        labeled: dict[str, int] = {}
+        rows = []
+        for name in sorted(by_name):
+            digit = name.split("_")[1].split(".")[0]
+            if digit in ("0", "1", "2") and labeled.get(digit, 0) < 3:
+                labeled[digit] = labeled.get(digit, 0) + 1
+                rows.append((by_name[name].id, digit))
+        for sample_id, digit in rows:
+            ws.label(sample_id, digit, "test")
+    return root / "proj"
+
+
+@pytest.fixture
+def digits_project(tmp_path) -> Path:
+    return _digits_project(tmp_path)
+
+
+def _quick_pretrain(ws: Workspace, job_id: int = 1) -> int:
+    outcome = pretrain_pool(ws, checkpoint=backbone_checkpoint_path(ws, job_id), creator="test",
+                            epochs=1, time_budget_s=0)
+    return outcome.backbone_id
+
+
+def test_a_run_registers_its_pool_version_settings_and_a_checkpoint_whose_sha256_matches(
+        digits_project):
+    with Workspace.open(digits_project) as ws:
+        backbone_id = _quick_pretrain(ws)
+        (backbone,) = ws.backbones()
+        assert backbone.id == backbone_id
+        assert backbone.pool_version == pool_version(ws.samples())
+        assert backbone.n_images == N_IMAGES
+        assert backbone.creator == "test" and backbone.method == "simclr"
+        assert backbone.steps_run == backbone.settings["planned_steps"] > 0
+        assert backbone.epochs_run == 1 and backbone.duration_s > 0
+        path = ws.resolve(backbone.checkpoint_path)
+        assert file_sha256(path) == backbone.checkpoint_sha256
+        state = load_backbone_checkpoint(ws, backbone)
+        assert state and not any(k.startswith("fc.") for k in state)
+        # One byte changed: refused before torch reads it.
+        data = bytearray(path.read_bytes())
+        data[-1] ^= 1
+        path.write_bytes(bytes(data))
+        with pytest.raises(WorkspaceError, match="sha256"):
+            load_backbone_checkpoint(ws, backbone)
+
+
+def test_label_free_embeddings_are_the_backbones_once_one_exists(digits_project):
+    with Workspace.open(digits_project) as ws:
+        before = label_free_embeddings(ws)
+        assert isinstance(before, PoolEmbedding)
+        backbone_id = _quick_pretrain(ws)
+        after = label_free_embeddings(ws)
+        assert isinstance(after, BackboneEmbedding) and after.backbone_id == backbone_id
+        assert after.vectors.shape == (N_IMAGES, 512)
+        assert np.allclose(np.linalg.norm(after.vectors, axis=1), 1, atol=1e-4)
+        some = [int(i) for i in after.ids[[3, 1, 7]]]
+        subset = label_free_embeddings(ws, some)
+        assert subset.ids.tolist() == sorted(some)
+        assert np.allclose(subset.vectors, after.vectors[after.rows_for(subset.ids)])
+        # The cold-start batch now says which embedding it ran on.
+        picks = cold_start_picks(ws, unlabeled_ids(ws), 5)
+        assert len(picks.ids) == 5 and f"backbone {backbone_id}" in picks.embedding.describe()
+
+
+def test_a_pretraining_is_due_for_a_new_pool_and_again_once_it_grew_by_the_setting(
+        digits_project):
+    with Workspace.open(digits_project) as ws:
+        assert "no pretrained backbone" in pretrain_due(ws)
+        _quick_pretrain(ws)
+        assert pretrain_due(ws) is None
+        assert pretrain_due(ws, pool_size=int(N_IMAGES * 1.24)) is None  # default 25 %
+        assert "grew from 100 to 125" in pretrain_due(ws, pool_size=125)
+        ws.set_setting(GROWTH_SETTING, "0")
+        assert pretrain_due(ws, pool_size=10_000) is None  # off
+
+
+def test_pretrain_events_read_back_as_their_own_types():
+    progress = {"event": "progress", "epoch": 1, "epochs": 3, "loss": 4.2, "steps": 7,
+                "total_steps": 21, "fraction_done": 1 / 3, "seconds": 0.5}
+    assert isinstance(event_from_fields(progress), PretrainProgress)
+    done = PretrainDone(backbone=2, n_images=10, steps_run=5, epochs_run=1, duration_s=1.0,
+                        device="cpu", notes=("x",))
+    assert parse_event_line(done.to_line()) == done
+
+
+def test_cli_pretrain_then_train_records_the_backbone_and_no_pretrained_does_not(
+        digits_project):
+    result = run_cli("pretrain", digits_project, "--epochs", "1", "--json")
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert events[0]["event"] == "progress" and events[0]["steps"] > 0
+    assert events[-1]["event"] == "done" and events[-1]["n_images"] == N_IMAGES
+    backbone_id = events[-1]["backbone"]
+    fast = ["--epochs", "1", "--patience", "0", "--min-steps", "0"]
+    run_cli("train", digits_project, *fast)
+    run_cli("train", digits_project, *fast, "--no-pretrained")
+    versions = json.loads(run_cli("models", digits_project, "--json").stdout)
+    assert [v["backbone"] for v in versions] == [backbone_id, None]
+    listed = json.loads(run_cli("pretrain", digits_project, "--list", "--json").stdout)
+    assert [b["id"] for b in listed] == [backbone_id]
+
+
+def test_cancelling_a_pretraining_job_leaves_no_backbone_and_no_checkpoint(digits_project):
+    with Workspace.open(digits_project) as ws:
+        handle = start_job(ws, "pretrain", {"epochs": 400, "time_budget_s": 0})
+        for event in handle.events():
+            if isinstance(event, PretrainProgress):
+                break
+        handle.cancel()
+        job = handle.wait(timeout=120)
+        assert job.status == "cancelled"
+        assert ws.backbones() == []
+        assert not backbone_checkpoint_path(ws, handle.job_id).exists()
