@@ -44,6 +44,7 @@ from models.inference import concatenate
 from models.learner import Learner, NetworkSpec
 from models.learners import learner_from_state, learner_type
 from models.metrics import classification_metrics
+from models.pretrain_config import DEFAULT_TIME_BUDGET_S
 from models.threads import torch_threads
 from models.train_config import (
     ARCHITECTURES,
@@ -84,6 +85,13 @@ class Recipe:
         ``variation_ratio``).
     input_size : int, optional
         Side the images are resized to; by default from their median size.
+    pretrained : bool
+        Pretrain one backbone on the pool's images (labels unseen; see
+        :mod:`app.learning.simulation_backbone`) and start every round of
+        every strategy, random included, from it.
+    pretrain_budget_s : float
+        Seconds the pretraining may optimise for (the ``labelloop pretrain``
+        default).
 
     Notes
     -----
@@ -119,13 +127,16 @@ class Recipe:
     warm_start: bool = False
     mc_samples: int = SIMULATION_DEFAULTS.mc_samples
     input_size: int | None = None
+    pretrained: bool = False
+    pretrain_budget_s: float = DEFAULT_TIME_BUDGET_S
 
     def epochs_for(self, n_labeled: int) -> int:
         """Epochs to train on ``n_labeled`` samples (``epochs`` raised to ``min_steps``)."""
         return epochs_to_reach(self.min_steps, self.epochs, self.batch_size, n_labeled)
 
     def train_config(self, n_labeled: int, input_size: int, seed: int,
-                     warm_state: dict[str, Tensor] | None) -> TrainConfig:
+                     warm_state: dict[str, Tensor] | None,
+                     backbone_state: dict[str, Tensor] | None = None) -> TrainConfig:
         """The :class:`TrainConfig` of one round.
 
         No validation split: with tens of labels, holding a fifth out would
@@ -135,7 +146,7 @@ class Recipe:
             arch=self.arch, epochs=self.epochs_for(n_labeled), batch_size=self.batch_size,
             lr=self.lr, val_fraction=0.0, patience=0, seed=seed, input_size=input_size,
             augment=self.augment, warm_start_state=warm_state if self.warm_start else None,
-            num_threads=1,
+            backbone_state=backbone_state if self.pretrained else None, num_threads=1,
         )
 
 
@@ -261,10 +272,12 @@ def round_learner(state: dict[str, Tensor], recipe: Recipe, classes: int,
 
 def train_model(data: SimulationData, positions: Sequence[int], labels: Sequence[int],
                 recipe: Recipe, seed: int, round_index: int,
-                warm_state: dict[str, Tensor] | None) -> dict[str, Tensor]:
+                warm_state: dict[str, Tensor] | None,
+                backbone_state: dict[str, Tensor] | None = None) -> dict[str, Tensor]:
     """Train one round's model on the labeled pool samples; returns its weights."""
     config = recipe.train_config(len(positions), data.input_size,
-                                 derived_seed(seed, _TRAIN, round_index), warm_state)
+                                 derived_seed(seed, _TRAIN, round_index), warm_state,
+                                 backbone_state)
     try:
         result = learner_type(config.arch).fit([data.pool_paths[i] for i in positions], labels,
                                                data.classes, config)
@@ -346,6 +359,20 @@ class RunContext:
     initial: dict[int, tuple[dict[str, Tensor], dict[str, float]]] = field(default_factory=dict)
     computed: int = 0
     reused: int = 0
+    # The pretrained backbone every round starts from (recipe.pretrained).
+    backbone: dict[str, Tensor] | None = None
+
+    def __post_init__(self) -> None:
+        if self.config.recipe.pretrained and self.backbone is None:
+            from app.learning.simulation_backbone import simulation_backbone
+
+            recipe = self.config.recipe
+            self.backbone = simulation_backbone(self.data, self.out, recipe.arch,
+                                                time_budget_s=recipe.pretrain_budget_s)
+
+    def backbone_option(self) -> dict[str, Any]:
+        """``train_model``'s backbone argument, named only when there is a backbone."""
+        return {} if self.backbone is None else {"backbone_state": self.backbone}
 
 
 def simulate_run(context: RunContext, strategy: str, seed: int) -> list[Point]:
@@ -367,7 +394,8 @@ def simulate_run(context: RunContext, strategy: str, seed: int) -> list[Point]:
         last = len(rounds) - 1
         state = load_state(store.state_path(out, strategy, seed), last)
         if state is None and not recipe.warm_start:
-            state = train_model(data, labeled, labels, recipe, seed, last, None)
+            state = train_model(data, labeled, labels, recipe, seed, last, None,
+                                **context.backbone_option())
         elif state is None:
             rounds, labeled, labels = [], [], []
     context.reused += len(rounds)
@@ -388,7 +416,8 @@ def simulate_run(context: RunContext, strategy: str, seed: int) -> list[Point]:
         if round_index == 0 and seed in context.initial:
             state, metrics = context.initial[seed]
         else:
-            state = train_model(data, labeled, labels, recipe, seed, round_index, state)
+            state = train_model(data, labeled, labels, recipe, seed, round_index, state,
+                                **context.backbone_option())
             learner = round_learner(state, recipe, len(data.classes), data.input_size)
             metrics = evaluate(learner, data)
             if round_index == 0:

@@ -157,3 +157,39 @@ def test_cancelling_a_pretraining_job_leaves_no_backbone_and_no_checkpoint(digit
         assert job.status == "cancelled"
         assert ws.backbones() == []
         assert not backbone_checkpoint_path(ws, handle.job_id).exists()
+
+
+def _digit_folders(root: Path) -> tuple[Path, Path]:
+    """ImageFolder pool (24 per class) and test set (5 per class) of three real digits."""
+    pixels, targets = load_digits_arrays()
+    counts: dict[tuple[str, int], int] = {}
+    for i, target in enumerate(targets):
+        if target > 2:
+            continue
+        split = "pool" if counts.get(("pool", target), 0) < 24 else "test"
+        if counts.get((split, target), 0) >= (24 if split == "pool" else 5):
+            continue
+        counts[(split, target)] = counts.get((split, target), 0) + 1
+        folder = root / split / str(target)
+        folder.mkdir(parents=True, exist_ok=True)
+        digit_image(pixels[i], 32).save(folder / f"{i:04d}.png")
+    return root / "pool", root / "test"
+
+
+def test_simulate_pretrained_starts_every_strategy_from_one_recorded_backbone(tmp_path):
+    pool, test = _digit_folders(tmp_path)
+    out = tmp_path / "out"
+    args = ["simulate", "--pool", pool, "--test", test, "--strategies", "random,margin",
+            "--init", "6", "--step", "3", "--rounds", "1", "--epochs", "1", "--min-steps", "0",
+            "--out", out, "--json"]
+    run_cli(*args, "--pretrained", "--pretrain-budget", "2")
+    record = json.loads((out / "backbone.json").read_text())
+    assert file_sha256(out / "backbone.pt") == record["sha256"] and record["steps_run"] > 0
+    config = json.loads((out / "curves.json").read_text())["config"]
+    assert config["recipe"]["pretrained"] is True
+    # The same recipe for random and margin: one backbone file, both curves there.
+    assert set(json.loads((out / "curves.json").read_text())["strategies"]) == {"random", "margin"}
+    # Without the option: no backbone, and the settings differ from the pretrained run's.
+    plain = tmp_path / "plain"
+    run_cli(*[a if a != out else plain for a in args], "--no-pretrained")
+    assert not (plain / "backbone.pt").exists()
