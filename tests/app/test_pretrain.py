@@ -29,10 +29,11 @@ from app.learning.ranking import unlabeled_ids
 from app.pool.demo import digit_image, load_digits_arrays
 from app.pool.importer import import_images
 from app.project.workspace import Workspace, WorkspaceError
+from app.targeted.similar import similar_samples
 from models.checkpoint import file_sha256
 from tests.conftest import run_cli
 
-N_IMAGES = 100
+N_IMAGES = 64  # models.pretrain_config.MIN_POOL: the smallest pool that pretrains
 
 
 def _digits_project(root: Path, n_images: int = N_IMAGES) -> Path:
@@ -116,7 +117,7 @@ def test_a_pretraining_is_due_for_a_new_pool_and_again_once_it_grew_by_the_setti
         _quick_pretrain(ws)
         assert pretrain_due(ws) is None
         assert pretrain_due(ws, pool_size=int(N_IMAGES * 1.24)) is None  # default 25 %
-        assert "grew from 100 to 125" in pretrain_due(ws, pool_size=125)
+        assert "grew from 64 to 80" in pretrain_due(ws, pool_size=80)
         ws.set_setting(GROWTH_SETTING, "0")
         assert pretrain_due(ws, pool_size=10_000) is None  # off
 
@@ -193,3 +194,16 @@ def test_simulate_pretrained_starts_every_strategy_from_one_recorded_backbone(tm
     plain = tmp_path / "plain"
     run_cli(*[a if a != out else plain for a in args], "--no-pretrained")
     assert not (plain / "backbone.pt").exists()
+
+
+def test_similar_before_any_model_searches_the_backbone_embedding(digits_project):
+    with Workspace.open(digits_project) as ws:
+        with pytest.raises(WorkspaceError, match="no model yet"):
+            similar_samples(ws, 1, 5)
+        backbone_id = _quick_pretrain(ws)
+        found = similar_samples(ws, 1, 5)
+        embedding = label_free_embeddings(ws)
+        cosine = embedding.vectors @ embedding.vectors[embedding.rows_for(np.array([1]))[0]]
+        order = [int(embedding.ids[i]) for i in np.argsort(-cosine) if embedding.ids[i] != 1]
+        assert [r.sample_id for r in found] == order[:5]
+        assert all(r.reason.backbone == backbone_id for r in found)
