@@ -29,6 +29,8 @@ from app.learning.ranking import unlabeled_ids
 from app.pool.demo import digit_image, load_digits_arrays
 from app.pool.importer import import_images
 from app.project.workspace import Workspace, WorkspaceError
+from app.targeted.failure_mining import mine_failures
+from app.targeted.failure_sets import add_files, add_samples
 from app.targeted.similar import similar_samples
 from models.checkpoint import file_sha256
 from tests.conftest import run_cli
@@ -207,3 +209,26 @@ def test_similar_before_any_model_searches_the_backbone_embedding(digits_project
         order = [int(embedding.ids[i]) for i in np.argsort(-cosine) if embedding.ids[i] != 1]
         assert [r.sample_id for r in found] == order[:5]
         assert all(r.reason.backbone == backbone_id for r in found)
+
+
+def test_mining_by_embedding_before_any_model_uses_the_backbone(digits_project, tmp_path):
+    outside = tmp_path / "outside.png"
+    pixels, _ = load_digits_arrays()
+    digit_image(pixels[1500], 32).save(outside)  # not in the pool
+    with Workspace.open(digits_project) as ws:
+        add_samples(ws, "fails", [5, 9])
+        add_files(ws, "fails", [outside])
+        with pytest.raises(WorkspaceError, match="no model yet"):
+            mine_failures(ws, "fails", 5, "embedding")
+        _quick_pretrain(ws)
+        found = mine_failures(ws, "fails", 5, "embedding")
+        embedding = label_free_embeddings(ws)
+        labeled = set(ws.current_labels())
+        pool = [int(i) for i in embedding.ids if int(i) not in labeled | {5, 9}]
+        vectors = embedding.vectors[embedding.rows_for(np.array(pool))]
+        failures = embedding.vectors[embedding.rows_for(np.array([5, 9]))]
+        best = (vectors @ failures.T).max(axis=1)
+        assert found[0].reason.cosine is not None and len(found) == 5
+        # The outside image may be the nearest failure; the pool ones alone bound it below.
+        assert found[0].reason.cosine >= float(best.max()) - 1e-5
+        assert {r.reason.nearest_failure.sample_id for r in found} <= {5, 9, None}
