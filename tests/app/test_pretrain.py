@@ -232,3 +232,13 @@ def test_mining_by_embedding_before_any_model_uses_the_backbone(digits_project, 
         # The outside image may be the nearest failure; the pool ones alone bound it below.
         assert found[0].reason.cosine >= float(best.max()) - 1e-5
         assert {r.reason.nearest_failure.sample_id for r in found} <= {5, 9, None}
+
+
+def test_settings_set_the_growth_that_makes_pretraining_due(digits_project):
+    shown = json.loads(run_cli("settings", digits_project, "--pretrain-growth", "0.5",
+                               "--pretrain-budget", "60", "--json").stdout)
+    assert shown["pretrain_growth"] == 0.5 and shown["pretrain_budget_s"] == 60
+    with Workspace.open(digits_project) as ws:
+        _quick_pretrain(ws)
+        assert pretrain_due(ws, pool_size=95) is None
+        assert pretrain_due(ws, pool_size=96) is not None  # 64 * 1.5
