@@ -237,7 +237,8 @@ def _initial_model(
         pretrained=warm is None,
         dropout=config.dropout,
     )
-    if warm is None and config.backbone_state is not None:
+    # Truthiness, not "is not None": a config rebuilt from to_dict() holds False.
+    if warm is None and config.backbone_state:
         from models.pretrain import load_backbone_state
 
         try:
