@@ -33,7 +33,7 @@ from app.targeted.failure_mining import mine_failures
 from app.targeted.failure_sets import add_files, add_samples
 from app.targeted.similar import similar_samples
 from models.checkpoint import file_sha256
-from tests.conftest import run_cli
+from tests.conftest import run_cli_in_process
 
 N_IMAGES = 64  # models.pretrain_config.MIN_POOL: the smallest pool that pretrains
 
@@ -135,17 +135,18 @@ def test_pretrain_events_read_back_as_their_own_types():
 
 def test_cli_pretrain_then_train_records_the_backbone_and_no_pretrained_does_not(
         digits_project):
-    result = run_cli("pretrain", digits_project, "--epochs", "1", "--json")
-    events = [json.loads(line) for line in result.stdout.splitlines()]
+    # In this process (the job itself still runs in its own): the CLI's imports once.
+    result = run_cli_in_process("pretrain", digits_project, "--epochs", "1", "--json")
+    events = [json.loads(line) for line in result.splitlines()]
     assert events[0]["event"] == "progress" and events[0]["steps"] > 0
     assert events[-1]["event"] == "done" and events[-1]["n_images"] == N_IMAGES
     backbone_id = events[-1]["backbone"]
     fast = ["--epochs", "1", "--patience", "0", "--min-steps", "0"]
-    run_cli("train", digits_project, *fast)
-    run_cli("train", digits_project, *fast, "--no-pretrained")
-    versions = json.loads(run_cli("models", digits_project, "--json").stdout)
+    run_cli_in_process("train", digits_project, *fast)
+    run_cli_in_process("train", digits_project, *fast, "--no-pretrained")
+    versions = json.loads(run_cli_in_process("models", digits_project, "--json"))
     assert [v["backbone"] for v in versions] == [backbone_id, None]
-    listed = json.loads(run_cli("pretrain", digits_project, "--list", "--json").stdout)
+    listed = json.loads(run_cli_in_process("pretrain", digits_project, "--list", "--json"))
     assert [b["id"] for b in listed] == [backbone_id]
 
 
@@ -185,7 +186,7 @@ def test_simulate_pretrained_starts_every_strategy_from_one_recorded_backbone(tm
     args = ["simulate", "--pool", pool, "--test", test, "--strategies", "random,margin",
             "--init", "6", "--step", "3", "--rounds", "1", "--epochs", "1", "--min-steps", "0",
             "--out", out, "--json"]
-    run_cli(*args, "--pretrained", "--pretrain-budget", "2")
+    run_cli_in_process(*args, "--pretrained", "--pretrain-budget", "2")
     record = json.loads((out / "backbone.json").read_text())
     assert file_sha256(out / "backbone.pt") == record["sha256"] and record["steps_run"] > 0
     config = json.loads((out / "curves.json").read_text())["config"]
@@ -194,7 +195,7 @@ def test_simulate_pretrained_starts_every_strategy_from_one_recorded_backbone(tm
     assert set(json.loads((out / "curves.json").read_text())["strategies"]) == {"random", "margin"}
     # Without the option: no backbone, and the settings differ from the pretrained run's.
     plain = tmp_path / "plain"
-    run_cli(*[a if a != out else plain for a in args], "--no-pretrained")
+    run_cli_in_process(*[a if a != out else plain for a in args], "--no-pretrained")
     assert not (plain / "backbone.pt").exists()
 
 
@@ -235,8 +236,8 @@ def test_mining_by_embedding_before_any_model_uses_the_backbone(digits_project, 
 
 
 def test_settings_set_the_growth_that_makes_pretraining_due(digits_project):
-    shown = json.loads(run_cli("settings", digits_project, "--pretrain-growth", "0.5",
-                               "--pretrain-budget", "60", "--json").stdout)
+    shown = json.loads(run_cli_in_process("settings", digits_project, "--pretrain-growth",
+                                          "0.5", "--pretrain-budget", "60", "--json"))
     assert shown["pretrain_growth"] == 0.5 and shown["pretrain_budget_s"] == 60
     with Workspace.open(digits_project) as ws:
         _quick_pretrain(ws)
