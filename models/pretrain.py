@@ -282,14 +282,14 @@ def pretrain_backbone(
                 taken += 1
                 step += 1
                 if step >= CALIBRATION_STEPS and config.time_budget_s > 0:
-                    # Re-estimated at every step, only ever shortening: a machine
-                    # that gets busier mid-run still ends near the budget.
+                    # Re-estimated at every step from the mean so far: a machine
+                    # that gets busier mid-run still ends near the budget, one
+                    # that gets quieter uses it (never beyond the planned steps).
                     per_step = (time.perf_counter() - optimise_started) / step
-                    fits = int(config.time_budget_s / per_step)
-                    if fits < total:
-                        total = max(step, fits)
-                        budget_note = (f"time budget {config.time_budget_s:.0f} s: {total} of "
-                                       f"{planned} planned steps ({per_step:.2f} s per step)")
+                    total = max(step, min(planned, int(config.time_budget_s / per_step)))
+                    budget_note = (None if total == planned else
+                                   f"time budget {config.time_budget_s:.0f} s: {total} of "
+                                   f"{planned} planned steps ({per_step:.2f} s per step)")
             record = {"epoch": epoch, "epochs": math.ceil(total / steps_per_epoch),
                       "loss": loss_sum / max(taken, 1), "steps": step, "total_steps": total,
                       "fraction_done": step / total,

@@ -17,12 +17,12 @@ How the numbers are chosen
     a few times. Contrastive training improves with steps far more than with
     new images once the pool covers its look.
 ``time_budget_s``
-    The run stops scheduling new steps when the measured time per step says
-    the budget would be overrun: after :data:`CALIBRATION_STEPS` steps the
-    cosine learning-rate schedule is shortened to the steps that fit, so a
-    slow machine trains fewer steps to the same end of schedule rather than
-    being cut off half-way. :data:`DEFAULT_TIME_BUDGET_S` keeps 20,000 images
-    under the issue's 10 minutes on 2 cores, decoding included.
+    From :data:`CALIBRATION_STEPS` steps on, the mean time per step so far
+    fits the cosine learning-rate schedule to the steps the budget allows
+    (re-estimated at every step, never beyond the planned steps), so a slow
+    machine trains fewer steps to the same end of schedule rather than being
+    cut off half-way. :data:`DEFAULT_TIME_BUDGET_S` keeps 20,000 images under
+    the issue's 10 minutes on 2 cores, decoding included.
 ``input_size``
     The same rule as training (:func:`models.train_config.default_input_size`),
     so the backbone is trained at the size the classifier will be.
