@@ -92,6 +92,10 @@ class TrainConfig:
     warm_start_state : mapping of str to Tensor, optional
         A previous version's state_dict to continue from; tensors whose shape
         no longer fits (the classifier after adding a class) are skipped.
+    backbone_state : mapping of str to Tensor, optional
+        A self-supervised backbone (:mod:`models.pretrain`) to start the
+        body from; the classifier head starts random. Ignored when
+        ``warm_start_state`` is given (that one already holds a body).
     dropout : float
         Dropout before the classifier.
     label_smoothing : float
@@ -136,6 +140,7 @@ class TrainConfig:
     flip: bool = False
     weights: str | None = None
     warm_start_state: Mapping[str, Tensor] | None = field(default=None, repr=False)
+    backbone_state: Mapping[str, Tensor] | None = field(default=None, repr=False)
     dropout: float = DEFAULT_DROPOUT
     label_smoothing: float = 0.0
     num_threads: int | None = 1
@@ -147,9 +152,10 @@ class TrainConfig:
     semi_supervised_method: str = "self-training"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly settings; ``warm_start_state`` becomes a flag."""
+        """JSON-friendly settings; ``warm_start_state`` and ``backbone_state`` become flags."""
         values = asdict(self)
         values["warm_start_state"] = self.warm_start_state is not None
+        values["backbone_state"] = self.backbone_state is not None
         return values
 
 

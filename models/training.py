@@ -255,6 +255,15 @@ def _initial_model(
         pretrained=warm is None,
         dropout=config.dropout,
     )
+    # Truthiness, not "is not None": a config rebuilt from to_dict() holds False.
+    if warm is None and config.backbone_state:
+        from models.pretrain import load_backbone_state
+
+        try:
+            load_backbone_state(model, config.backbone_state)
+        except ValueError as err:
+            raise TrainingError(str(err)) from err
+        model.weights_source = "pretrained-backbone"
     if warm is not None:
         own = model.state_dict()
         fitting = {k: v for k, v in warm.items() if k in own and own[k].shape == v.shape}

@@ -16,8 +16,8 @@ from app.domain.text_safety import escape_controls
 # They are imported when the parser is built, so that a command can import
 # only its own module (see LIGHT_COMMANDS).
 COMMAND_MODULES = (
-    "project", "pool", "training", "registry", "ranking", "simulate", "targeted",
-    "monitor", "settings", "teams", "reviews", "gui", "hash_command",
+    "project", "pool", "training", "pretrain", "registry", "ranking", "simulate",
+    "targeted", "monitor", "settings", "teams", "reviews", "gui", "hash_command",
 )
 # Commands run with only their own module imported: `hash` is started on
 # folders of small files, where importing every command (the store, torch)

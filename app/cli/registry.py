@@ -45,10 +45,10 @@ def run_models(args: argparse.Namespace) -> int:
         return 0
     print_table(
         ["id", "created", "creator", "arch", "labels", "accuracy", "macro_f1", "data", "sha256",
-         "parent"],
+         "parent", "backbone"],
         [[v.id, v.created_at[:19], v.creator, v.arch, v.n_labels, v.metrics.get("accuracy"),
           v.metrics.get("macro_f1"), v.data_version[:10], v.checkpoint_sha256[:10],
-          v.parent_id] for v in versions],
+          v.parent_id, v.backbone_id] for v in versions],
     )
     return 0
 

@@ -16,12 +16,19 @@ from app.cli.output import print_json, print_table
 from app.labeling.queues import MAX_QUEUE_BATCH, queue_batch_size, set_queue_batch_size
 from app.learning.compute_setting import compute_address, describe_compute, set_compute_address
 from app.learning.model_registry import AUTO_RETRAIN_SETTING
+from app.learning.pretraining import (
+    GROWTH_SETTING,
+    TIME_BUDGET_SETTING,
+    growth_setting,
+    time_budget,
+)
 from app.learning.training_settings import (
     TrainingSettings,
     save_training_settings,
     training_settings,
 )
 from app.project.workspace import Workspace
+from models.pretrain_config import DEFAULT_GROWTH, DEFAULT_TIME_BUDGET_S
 
 _RECIPE_OPTIONS = ("epochs", "min_steps", "lr", "batch_size", "patience", "augment",
                    "semi_supervised")
@@ -40,6 +47,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     settings.add_argument("--compute", metavar="WHERE",
                           help="where the window's training and scoring jobs run: "
                                "'this-machine', or a Ray cluster 'host:port' or 'local'")
+    settings.add_argument("--pretrain-growth", type=validators.float_range(0, 1000),
+                          metavar="F",
+                          help="the window pretrains again once the pool has grown by this "
+                               f"fraction (default {DEFAULT_GROWTH:g}; 0: never by itself)")
+    settings.add_argument("--pretrain-budget", type=validators.float_range(0, 86_400),
+                          metavar="SECONDS",
+                          help="seconds a pretraining may optimise for "
+                               f"(default {DEFAULT_TIME_BUDGET_S:g}; 0: no budget)")
     recipe = settings.add_argument_group(
         "training recipe", "what a training job uses when its own options leave it out")
     recipe.add_argument("--epochs", type=validators.epochs)
@@ -62,6 +77,10 @@ def run_settings(args: argparse.Namespace) -> int:
             set_queue_batch_size(workspace, args.queue_size)
         if args.auto_retrain is not None:
             workspace.set_setting(AUTO_RETRAIN_SETTING, str(args.auto_retrain))
+        if args.pretrain_growth is not None:
+            workspace.set_setting(GROWTH_SETTING, str(args.pretrain_growth))
+        if args.pretrain_budget is not None:
+            workspace.set_setting(TIME_BUDGET_SETTING, str(args.pretrain_budget))
         if args.compute is not None:
             set_compute_address(workspace, None if args.compute == "this-machine"
                                 else args.compute)
@@ -74,6 +93,8 @@ def run_settings(args: argparse.Namespace) -> int:
             "queue_size": queue_batch_size(workspace),
             "auto_retrain": int(workspace.setting(AUTO_RETRAIN_SETTING, "0") or 0),
             "compute": describe_compute(compute_address(workspace)),
+            "pretrain_growth": growth_setting(workspace),
+            "pretrain_budget_s": time_budget(workspace),
             "training": training_settings(workspace).effective(),
             "training_set": sorted(training_settings(workspace).job_params()),
         }
@@ -82,7 +103,9 @@ def run_settings(args: argparse.Namespace) -> int:
         return 0
     rows = [["queue size", current["queue_size"]],
             ["auto-retrain every", current["auto_retrain"] or "off"],
-            ["compute", current["compute"]]]
+            ["compute", current["compute"]],
+            ["pretrain when the pool grew by", current["pretrain_growth"] or "never"],
+            ["pretraining budget (s)", current["pretrain_budget_s"] or "none"]]
     for name, value in current["training"].items():
         origin = "project" if name in current["training_set"] else "default"
         rows.append([f"training {name.replace('_', ' ')}", f"{value} ({origin})"])

@@ -10,6 +10,7 @@ from typing import Any
 from app.cli import validators
 from app.cli.output import print_json, print_table, quiet_tqdm, shown
 from app.learning.simulation_report import savings_rows
+from models.pretrain_config import DEFAULT_TIME_BUDGET_S
 from models.train_config import ARCHITECTURES, DEFAULT_ARCH
 from models.train_config import SIMULATION_DEFAULTS as RECIPE
 from sampling.strategies import STRATEGIES
@@ -93,6 +94,14 @@ def register(commands: argparse._SubParsersAction) -> None:
                         default=False,
                         help="train every round on the unlabeled rest of the pool too, for "
                              "random and every strategy alike (default: off)")
+    recipe.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=False,
+                        help="pretrain one backbone on the pool (labels unseen, about 8 min "
+                             "at most) and start every strategy's and random's rounds from it "
+                             "(default: off, every round from random weights)")
+    recipe.add_argument("--pretrain-budget", type=validators.float_range(0, 86_400),
+                        default=DEFAULT_TIME_BUDGET_S, metavar="SECONDS",
+                        help="with --pretrained: seconds the pretraining may optimise for "
+                             f"(default {DEFAULT_TIME_BUDGET_S:g})")
     recipe.add_argument("--warm-start", action="store_true",
                         help="continue from the previous round's weights instead of from scratch")
     recipe.add_argument("--mc-samples", type=validators.mc_samples, default=RECIPE.mc_samples,
@@ -112,7 +121,8 @@ def run_simulate(args: argparse.Namespace) -> int:
         recipe=Recipe(arch=args.arch, epochs=args.epochs, min_steps=args.min_steps,
                       batch_size=args.batch_size, lr=args.lr, augment=not args.no_augment,
                       warm_start=args.warm_start, mc_samples=args.mc_samples,
-                      input_size=args.input_size, semi_supervised=args.semi_supervised),
+                      input_size=args.input_size, semi_supervised=args.semi_supervised,
+                      pretrained=args.pretrained, pretrain_budget_s=args.pretrain_budget),
     )
     total = len(config.strategies) * len(config.seeds) * (config.rounds + 1)
     with quiet_tqdm(total=total, desc="simulate", unit="round", file=sys.stderr,

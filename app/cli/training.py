@@ -23,6 +23,7 @@ from app.learning.job_events import (
     JobCancelled,
     JobFailed,
     JobOutput,
+    PretrainProgress,
     ScoringProgress,
     TrainingDone,
     TrainingPlan,
@@ -73,6 +74,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                             "see the README) (default: the project's setting, else "
                             f"{'on' if defaults.semi_supervised else 'off'})")
     train.add_argument("--weights", help="local state_dict to start from (e.g. ImageNet resnet18)")
+    train.add_argument("--no-pretrained", action="store_true",
+                       help="start from random weights even when a pretrained backbone "
+                            "(`labelloop pretrain`) fits")
     train.add_argument("--annotator", help="creator recorded on the version")
     train.add_argument("--json", action="store_true", help="JSON lines: one per epoch, then done")
     add_ray_options(train, "train on one worker of a Ray cluster (a GPU when it has one)")
@@ -136,7 +140,7 @@ def follow(handle: JobHandle, *, as_json: bool, description: str) -> FinalEvent:
                 print_json_line(event.to_json())
             elif isinstance(event, TrainingPlan):
                 print(f"plan: {event.plan}", file=sys.stderr)
-            elif isinstance(event, EpochProgress | ScoringProgress):
+            elif isinstance(event, EpochProgress | ScoringProgress | PretrainProgress):
                 bar = _advance(bar, event, description)
             elif isinstance(event, JobOutput):
                 print(shown(event.message), file=sys.stderr)
@@ -163,7 +167,7 @@ def _report_unreadable(handle: JobHandle, event: UnreadableEvent) -> None:
           f"({shown(event.problem)}): {shown(event.line[:200])}", file=sys.stderr)
 
 
-def _advance(bar: tqdm | None, event: EpochProgress | ScoringProgress,
+def _advance(bar: tqdm | None, event: EpochProgress | ScoringProgress | PretrainProgress,
              description: str) -> tqdm | None:
     if not sys.stderr.isatty():
         return None
@@ -173,6 +177,8 @@ def _advance(bar: tqdm | None, event: EpochProgress | ScoringProgress,
     bar.n = int(1000 * event.fraction_done)
     if isinstance(event, EpochProgress):
         postfix = {"epoch": event.epoch, "loss": event.loss, "val_accuracy": event.val_accuracy}
+    elif isinstance(event, PretrainProgress):
+        postfix = {"epoch": event.epoch, "step": event.steps, "loss": event.loss}
     else:
         postfix = {"done": event.done}
     bar.set_postfix({k: (f"{v:.3f}" if isinstance(v, float) else v)
@@ -192,7 +198,7 @@ def run_train(args: argparse.Namespace) -> int:
         "patience": args.patience, "weights": args.weights, "min_steps": args.min_steps,
         "lr": args.lr, "batch_size": args.batch_size, "augment": args.augment,
         "semi_supervised": args.semi_supervised,
-        "creator": resolve_annotator(args.annotator),
+        "creator": resolve_annotator(args.annotator), "no_pretrained": args.no_pretrained,
     }
     if args.ray:
         params.update(ray=args.ray, ship_media=args.ship_media)

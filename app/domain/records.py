@@ -159,6 +159,39 @@ class ModelVersion:
     duration_s: float
     deleted_at: str | None = None
     evaluations: list[dict[str, Any]] = field(default_factory=list)
+    # The pretrained backbone (``Backbone.id``) the network started from.
+    backbone_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """A network body learned without labels from the pool (``labelloop pretrain``).
+
+    ``pool_version`` hashes the items it saw (ids and sha256); ``settings``
+    holds the run's :class:`models.pretrain_config.PretrainConfig` and its
+    notes; ``history`` one record per epoch.
+    """
+
+    id: int
+    created_at: str
+    creator: str
+    method: str
+    arch: str
+    input_size: int
+    network_revision: int | None
+    embedding_dim: int
+    pool_version: str
+    n_images: int
+    settings: dict[str, Any]
+    history: list[dict[str, Any]]
+    epochs_run: int
+    steps_run: int
+    duration_s: float
+    checkpoint_path: str
+    checkpoint_sha256: str
+    torch_version: str
+    device: str
+    deleted_at: str | None = None
 
 
 @dataclass(frozen=True)

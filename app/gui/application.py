@@ -25,7 +25,7 @@ def create_window(project: str | None, annotator: str | None,
     if annotator is None:
         chosen = str(settings.value(ANNOTATOR_KEY, "") or "").strip()
         annotator = chosen or resolve_annotator(None)
-    window = MainWindow(settings, annotator)
+    window = MainWindow(settings, annotator, auto_pretrain=True)
     target = project or settings.value(LAST_PROJECT)
     if target and Path(str(target)).exists():
         window.open_project(str(target))

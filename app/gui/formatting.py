@@ -65,7 +65,9 @@ def reason_text(item: RankedSample) -> str:
                 parts.append(f"cosine {reason.cosine:.3f}")
             return " · ".join(parts)
         case SimilarReason():
-            return (f"Looks like sample {reason.similar_to} (model v{reason.model}): "
+            source = (f"backbone b{reason.backbone}" if reason.backbone is not None
+                      else f"model v{reason.model}")
+            return (f"Looks like sample {reason.similar_to} ({source}): "
                     f"cosine {reason.cosine:.3f}")
         case DriftReason():
             return (f"Far from the pool model v{reason.model} was trained for "

@@ -18,6 +18,8 @@ from app.learning.job_events import (
     FinalEvent,
     JobEvent,
     JobFailed,
+    PretrainDone,
+    PretrainProgress,
     ScoringDone,
     ScoringProgress,
     TrainingDone,
@@ -45,9 +47,9 @@ class _EventReader(QThread):
 class JobRunner(QObject):
     """Starts one job at a time and reports it: progress, done, failed, cancelled."""
 
-    progress = Signal(object)   # EpochProgress (training) or ScoringProgress (scoring)
+    progress = Signal(object)   # EpochProgress, ScoringProgress or PretrainProgress
     planned = Signal(object)    # TrainingPlan, before the first epoch
-    succeeded = Signal(object)  # TrainingDone or ScoringDone
+    succeeded = Signal(object)  # TrainingDone, ScoringDone or PretrainDone
     failed = Signal(str)
     cancelled = Signal()
     started = Signal(int)       # job id
@@ -93,7 +95,7 @@ class JobRunner(QObject):
             self._reader.wait(msecs)
 
     def _on_event(self, event: JobEvent | UnreadableEvent) -> None:
-        if isinstance(event, EpochProgress | ScoringProgress):
+        if isinstance(event, EpochProgress | ScoringProgress | PretrainProgress):
             self.progress.emit(event)
         elif isinstance(event, TrainingPlan):
             self.planned.emit(event)
@@ -109,7 +111,8 @@ class JobRunner(QObject):
             self._reader.wait()
             self._reader = None
         final, self._final = self._final, None
-        if job.status == "succeeded" and isinstance(final, TrainingDone | ScoringDone):
+        if job.status == "succeeded" and isinstance(final, TrainingDone | ScoringDone
+                                                    | PretrainDone):
             self.succeeded.emit(final)
         elif job.status == "cancelled":
             self.cancelled.emit()

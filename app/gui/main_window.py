@@ -44,10 +44,14 @@ OPENING_QUEUE = QueueSpec(kind="uncertain", strategy="margin")
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings, annotator: str) -> None:
+    def __init__(self, settings: QSettings, annotator: str, *,
+                 auto_pretrain: bool = False) -> None:
         super().__init__()
         self.settings = settings
         self.annotator = annotator
+        # Start pretraining by itself when a pool is new or grew (the window of
+        # `labelloop gui`; off by default so that embedding windows decide).
+        self.auto_pretrain = auto_pretrain
         self.project: ProjectModel | None = None
         self.workbench: Workbench | None = None
         self.models_tab: ModelsTab | None = None
@@ -91,9 +95,11 @@ class MainWindow(QMainWindow):
         # on screen at once, the ranked queue follows and starts at its top.
         self.project.show_queue(self.project.spec)
         opening = self._remembered_queue(workspace.root) or OPENING_QUEUE
-        self.workbench = Workbench(self.project, thumbnail_size(self.settings))
+        self.workbench = Workbench(self.project, thumbnail_size(self.settings),
+                                   auto_pretrain=self.auto_pretrain)
         self.models_tab = ModelsTab(self.project)
         self.workbench.training.modelsChanged.connect(self.models_tab.reload)
+        self.workbench.pretraining.backbonesChanged.connect(self.models_tab.reload)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.workbench, "Label")
         self.tabs.addTab(self.models_tab, "Models")
@@ -155,6 +161,7 @@ class MainWindow(QMainWindow):
             save_splitters(self.tabs, self.settings)
         if self.workbench is not None:
             self.workbench.training.shutdown()
+            self.workbench.pretraining.shutdown()
         if self.router is not None:
             QApplication.instance().removeEventFilter(self.router)
             self.router = None
@@ -280,6 +287,8 @@ class MainWindow(QMainWindow):
                 self.show_error(f"{message}:\n{lines}")
             project.labelsChanged.emit()
             project.refresh_queue()
+            if self.auto_pretrain and self.workbench is not None:
+                self.workbench.pretraining.maybe_start()  # the pool may have grown enough
 
         def failed(text: str) -> None:
             project.idle.emit()

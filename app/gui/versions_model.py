@@ -10,7 +10,7 @@ from app.domain.records import ModelVersion
 from app.project.workspace import Workspace
 
 COLUMNS = ("Version", "Created", "Creator", "Labels", "Accuracy", "Macro-F1", "Test sets",
-           "Data version", "Checkpoint sha256", "Parent")
+           "Data version", "Checkpoint sha256", "Parent", "Backbone")
 VersionIdRole = Qt.ItemDataRole.UserRole + 1
 
 
@@ -75,5 +75,7 @@ class VersionsTableModel(QAbstractTableModel):
             "; ".join(f"{e['accuracy']:.3f}" for e in v.evaluations) or "–",
             v.data_version[:12], v.checkpoint_sha256[:12],
             v.parent_id if sortable else (f"v{v.parent_id}" if v.parent_id else "–"),
+            # Lineage: the pretrained backbone the network started from.
+            v.backbone_id if sortable else (f"b{v.backbone_id}" if v.backbone_id else "–"),
         )
         return values[column]

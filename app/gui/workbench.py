@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QSplitter, QVBoxLayout, QWidg
 from app.gui.grid_view import TILE, ThumbnailGrid
 from app.gui.history_panel import HistoryPanel
 from app.gui.labeling_view import LabelingView
+from app.gui.pretrain_panel import PretrainPanel
 from app.gui.project_model import ProjectModel
 from app.gui.queue_panel import QueuePanel
 from app.gui.thumbnail_model import ThumbnailListModel
@@ -19,7 +20,8 @@ IMAGE_CAPACITY = 32        # large images kept for back/forward
 
 
 class Workbench(QWidget):
-    def __init__(self, project: ProjectModel, thumbnail_side: int = TILE) -> None:
+    def __init__(self, project: ProjectModel, thumbnail_side: int = TILE, *,
+                 auto_pretrain: bool = False) -> None:
         super().__init__()
         self.project = project
         self.thumbnails = ImageCache(thumbnail_side, THUMBNAIL_CAPACITY,
@@ -31,12 +33,14 @@ class Workbench(QWidget):
         self.grid_model = ThumbnailListModel(project, self.thumbnails)
         self.grid = ThumbnailGrid(project, self.grid_model)
         self.training = TrainingPanel(project)
+        self.pretraining = PretrainPanel(project, auto=auto_pretrain)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.queue_panel, 1)
         left_layout.addWidget(self.training)
+        left_layout.addWidget(self.pretraining)
         left.setMinimumWidth(250)
         # Queues, filters and training are taller than a laptop screen: they
         # scroll as one column instead of squeezing each other's controls.

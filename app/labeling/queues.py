@@ -247,7 +247,7 @@ _KINDS = (
               counted_when_built=True),
 )
 # The "uncertain" queue before any model exists (see app.learning.cold_start).
-COLD_START_HINT = ("No model yet: a diverse first batch (k-center on the pixels); "
+COLD_START_HINT = ("No model yet: a diverse first batch (k-center on the label-free embedding); "
                    "train a model and this queue ranks by uncertainty.")
 
 QUEUES: Mapping[str, QueueKind] = MappingProxyType({kind.name: kind for kind in _KINDS})

@@ -2,7 +2,8 @@
 
 Uncertainty needs a model; before the first one, the best thing to label is
 a batch that covers the pool.  The pool is embedded without labels
-(downscaled pixels, then PCA) and greedy k-center picks the samples farthest
+(the pretrained backbone's embedding when ``labelloop pretrain`` has run,
+else downscaled pixels, then PCA) and greedy k-center picks the samples farthest
 from everything labeled or picked so far (:func:`sampling.diversity.
 k_center_greedy_with_distances`), so the first ``k`` picks land in ``k``
 different regions of the pool instead of ``k`` neighbours in import order.
@@ -34,6 +35,7 @@ from PIL import Image
 from app.domain.records import Sample
 from app.files.atomic_write import atomic_file
 from app.files.image_io import UnreadableImage, load_image
+from app.learning.label_free import PoolVectors, label_free_embeddings
 from app.learning.pick_reasons import ColdStartReason
 from app.project.workspace import Workspace
 from sampling.diversity import k_center_greedy_with_distances
@@ -108,7 +110,7 @@ class ColdStartPicks:
 
     ids: NDArray[np.int64]
     distances: NDArray[np.float32]  # to the nearest labeled / earlier pick; inf: first pick
-    embedding: PoolEmbedding
+    embedding: PoolVectors
 
     def reason_for(self, strategy: str) -> ColdStartReason:
         """Why these samples stand in for ``strategy``'s queue."""
@@ -172,7 +174,11 @@ def build_embedding(workspace: Workspace, samples: list[Sample], *, seed: int = 
 def cold_start_picks(workspace: Workspace, candidates: NDArray[np.int64], k: int, *,
                      seed: int = 0, progress: ProgressCallback | None = None
                      ) -> ColdStartPicks:
-    """Up to ``k`` of ``candidates`` picked by greedy k-center on :func:`pool_embedding`.
+    """Up to ``k`` of ``candidates`` picked by greedy k-center on the label-free embedding.
+
+    That is the latest pretrained backbone's
+    (:func:`app.learning.label_free.label_free_embeddings`), else
+    :func:`pool_embedding`.
 
     The labeled samples count as centres already, so a second batch before
     the first model fills the regions the first one left out.
@@ -183,7 +189,9 @@ def cold_start_picks(workspace: Workspace, candidates: NDArray[np.int64], k: int
         Ids in pick order with their distance at pick time (``inf`` for the
         first pick when nothing is labeled).
     """
-    embedding = pool_embedding(workspace, seed=seed, progress=progress)
+    # The pretrained backbone's embedding when the project has one (it places
+    # look-alikes together far better than pixels), else pixels + PCA.
+    embedding = label_free_embeddings(workspace, seed=seed, progress=progress)
     candidates = np.sort(np.asarray(candidates, np.int64))
     rows = embedding.rows_for(candidates)
     candidates, rows = candidates[rows >= 0], rows[rows >= 0]

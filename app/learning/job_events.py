@@ -7,9 +7,11 @@ prints:
 
 ========== ==================================================================
 ``plan``     a training job's plan, before its first epoch (:class:`TrainingPlan`)
-``progress`` one epoch of training (:class:`EpochProgress`) or a share of the
-             pool scored (:class:`ScoringProgress`)
-``done``     the outcome (:class:`TrainingDone`, :class:`ScoringDone`)
+``progress`` one epoch of training (:class:`EpochProgress`), a share of the
+             pool scored (:class:`ScoringProgress`) or one epoch of
+             pretraining (:class:`PretrainProgress`)
+``done``     the outcome (:class:`TrainingDone`, :class:`ScoringDone`,
+             :class:`PretrainDone`)
 ``error``    the job failed (:class:`JobFailed`)
 ``cancelled`` the job was cancelled (:class:`JobCancelled`)
 ========== ==================================================================
@@ -136,6 +138,20 @@ class ScoringProgress(_Event):
 
 
 @dataclass(frozen=True)
+class PretrainProgress(_Event):
+    """One epoch of self-supervised pretraining (``steps`` of ``total_steps`` taken)."""
+
+    name: ClassVar[str] = "progress"
+    epoch: int
+    epochs: int
+    loss: float
+    steps: int
+    total_steps: int
+    fraction_done: float
+    seconds: float
+
+
+@dataclass(frozen=True)
 class TrainingDone(_Event):
     """A training job registered model version ``model_version``."""
 
@@ -154,6 +170,20 @@ class ScoringDone(_Event):
     name: ClassVar[str] = "done"
     model_version: int
     scored: int
+
+
+@dataclass(frozen=True)
+class PretrainDone(_Event):
+    """A pretraining job registered backbone ``backbone``."""
+
+    name: ClassVar[str] = "done"
+    backbone: int
+    n_images: int
+    steps_run: int
+    epochs_run: int
+    duration_s: float
+    device: str
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -188,16 +218,17 @@ class UnreadableEvent:
     problem: str
 
 
-JobEvent = (TrainingPlan | EpochProgress | ScoringProgress | TrainingDone | ScoringDone
-            | JobFailed | JobCancelled | JobOutput)
-FinalEvent = TrainingDone | ScoringDone | JobFailed | JobCancelled
+JobEvent = (TrainingPlan | EpochProgress | ScoringProgress | PretrainProgress | TrainingDone
+            | ScoringDone | PretrainDone | JobFailed | JobCancelled | JobOutput)
+FinalEvent = TrainingDone | ScoringDone | PretrainDone | JobFailed | JobCancelled
 
 # Event name -> the types that share it, tried in order: each is told apart by
-# its required fields ("epoch" vs "done"; "metrics" vs "scored").
+# its required fields ("val_loss" vs "done" vs "steps"; "metrics" vs "scored"
+# vs "backbone").
 EVENT_TYPES: Mapping[str, tuple[type[_Event], ...]] = types.MappingProxyType({
     "plan": (TrainingPlan,),
-    "progress": (EpochProgress, ScoringProgress),
-    "done": (TrainingDone, ScoringDone),
+    "progress": (EpochProgress, ScoringProgress, PretrainProgress),
+    "done": (TrainingDone, ScoringDone, PretrainDone),
     "error": (JobFailed,),
     "cancelled": (JobCancelled,),
     "log": (JobOutput,),

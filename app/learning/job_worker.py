@@ -33,6 +33,7 @@ from app.learning.job_events import (
     JobCancelled,
     JobEvent,
     JobFailed,
+    PretrainProgress,
     ScoringProgress,
     TrainingPlan,
     event_from_fields,
@@ -136,6 +137,13 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
 
     config = training_config(params, [(s.width, s.height) for s in workspace.samples()],
                              training_settings(workspace).job_params())
+    backbone = None
+    if not params.get("no_pretrained"):
+        from app.learning.pretraining import backbone_for_training, load_backbone_checkpoint
+
+        backbone = backbone_for_training(workspace, config.arch, int(config.input_size or 0))
+        if backbone is not None:
+            config = replace(config, backbone_state=load_backbone_checkpoint(workspace, backbone))
     learner = learner_type(config.arch)
     unlabeled = unlabeled_paths(workspace, data.sample_ids) if config.semi_supervised else []
     if unlabeled:
@@ -181,10 +189,29 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
         workspace, result=result, config=config, data=data,
         creator=resolve_annotator(params.get("creator")), checkpoint=path,
         checkpoint_sha256=sha, parent_id=parent.id if parent else None,
+        backbone_id=backbone.id if backbone else None,
     )
     return {"model_version": version_id, "metrics": result.metrics,
             "notes": list(result.notes), "epochs_run": result.epochs_run,
             "stopped_early": result.stopped_early}
+
+
+def run_pretraining(workspace: Workspace, job_id: int, params: dict,
+                    should_stop: _StopFlag) -> dict:
+    from app.learning.pretraining import backbone_checkpoint_path, pretrain_pool
+
+    def progress(event: dict) -> None:
+        emit(PretrainProgress.from_fields(event))
+        workspace.update_job(job_id, progress=event)
+
+    outcome = pretrain_pool(
+        workspace, checkpoint=backbone_checkpoint_path(workspace, job_id),
+        creator=resolve_annotator(params.get("creator")), epochs=params.get("epochs"),
+        time_budget_s=params.get("time_budget_s"), seed=int(params.get("seed") or 0),
+        progress=progress, should_stop=should_stop)
+    for path, reason in list(outcome.unreadable.items())[:20]:
+        print(f"{path}: {reason} (left out of pretraining)", file=sys.stderr)
+    return outcome.to_json()
 
 
 def run_scoring(workspace: Workspace, job_id: int, params: dict, should_stop: _StopFlag) -> dict:
@@ -212,7 +239,7 @@ def run_scoring(workspace: Workspace, job_id: int, params: dict, should_stop: _S
     return {"model_version": version.id, "scored": len(scores.sample_ids)}
 
 
-RUNNERS = {"train": run_training, "score": run_scoring}
+RUNNERS = {"train": run_training, "score": run_scoring, "pretrain": run_pretraining}
 
 
 def main(argv: list[str]) -> int:

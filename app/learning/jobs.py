@@ -41,7 +41,7 @@ from app.store.errors import StoreError
 
 FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 # Only one of these may run per project at a time.
-EXCLUSIVE_KINDS = frozenset({"train"})
+EXCLUSIVE_KINDS = frozenset({"train", "pretrain"})
 EXIT_CANCELLED = 2
 
 

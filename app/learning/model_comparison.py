@@ -12,6 +12,7 @@ def version_summary(v: ModelVersion) -> dict:
         "n_train": v.n_train, "accuracy": v.metrics.get("accuracy"),
         "macro_f1": v.metrics.get("macro_f1"), "data_version": v.data_version,
         "checkpoint_sha256": v.checkpoint_sha256, "parent": v.parent_id, "seed": v.seed,
+        "backbone": v.backbone_id,
         "deleted": v.deleted_at is not None,
         "evaluations": [{k: e[k] for k in ("test_set", "n", "accuracy", "macro_f1")}
                         for e in v.evaluations],

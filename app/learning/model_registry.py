@@ -85,8 +85,12 @@ def register_version(
     checkpoint: Path,
     checkpoint_sha256: str,
     parent_id: int | None,
+    backbone_id: int | None = None,
 ) -> int:
     """Record a finished training run as a new model version; return its id.
+
+    ``backbone_id`` names the pretrained backbone the network started from
+    (the lineage the registry shows), None when it started otherwise.
 
     The version's rows name the exact items of ``data`` and their classes,
     so monitoring need not rebuild the training set from timestamps.
@@ -121,6 +125,7 @@ def register_version(
                     "unlabeled_used": (result.semi_supervised or {}).get("n_unlabeled", 0)},
         "parent_id": parent_id,
         "duration_s": result.duration_s,
+        "backbone_id": backbone_id,
     }
     return workspace.add_model_version(fields, data.items())
 

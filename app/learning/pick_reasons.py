@@ -76,12 +76,17 @@ class MinedReason:
 
 @dataclass(frozen=True)
 class SimilarReason:
-    """Among the nearest neighbours of sample ``similar_to`` in ``model``'s embedding."""
+    """Among the nearest neighbours of sample ``similar_to`` in ``model``'s embedding.
+
+    Before any model exists, the embedding is pretrained backbone ``backbone``'s
+    (``model`` is then 0).
+    """
 
     similar_to: int
     model: int
     cosine: float
     current_label: str | None
+    backbone: int | None = None
 
     def json_fields(self) -> dict[str, Any]:
         return {}

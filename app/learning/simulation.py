@@ -44,6 +44,7 @@ from models.inference import concatenate
 from models.learner import Learner, NetworkSpec
 from models.learners import learner_from_state, learner_type
 from models.metrics import classification_metrics
+from models.pretrain_config import DEFAULT_TIME_BUDGET_S
 from models.threads import torch_threads
 from models.train_config import (
     ARCHITECTURES,
@@ -88,6 +89,13 @@ class Recipe:
         Train every round on the unlabeled rest of the pool too
         (:mod:`models.semi_supervised`); for random and every strategy alike,
         so a ratio still compares selection only.
+    pretrained : bool
+        Pretrain one backbone on the pool's images (labels unseen; see
+        :mod:`app.learning.simulation_backbone`) and start every round of
+        every strategy, random included, from it.
+    pretrain_budget_s : float
+        Seconds the pretraining may optimise for (the ``labelloop pretrain``
+        default).
 
     Notes
     -----
@@ -124,13 +132,16 @@ class Recipe:
     mc_samples: int = SIMULATION_DEFAULTS.mc_samples
     input_size: int | None = None
     semi_supervised: bool = False
+    pretrained: bool = False
+    pretrain_budget_s: float = DEFAULT_TIME_BUDGET_S
 
     def epochs_for(self, n_labeled: int) -> int:
         """Epochs to train on ``n_labeled`` samples (``epochs`` raised to ``min_steps``)."""
         return epochs_to_reach(self.min_steps, self.epochs, self.batch_size, n_labeled)
 
     def train_config(self, n_labeled: int, input_size: int, seed: int,
-                     warm_state: dict[str, Tensor] | None) -> TrainConfig:
+                     warm_state: dict[str, Tensor] | None,
+                     backbone_state: dict[str, Tensor] | None = None) -> TrainConfig:
         """The :class:`TrainConfig` of one round.
 
         No validation split: with tens of labels, holding a fifth out would
@@ -140,7 +151,8 @@ class Recipe:
             arch=self.arch, epochs=self.epochs_for(n_labeled), batch_size=self.batch_size,
             lr=self.lr, val_fraction=0.0, patience=0, seed=seed, input_size=input_size,
             augment=self.augment, warm_start_state=warm_state if self.warm_start else None,
-            num_threads=1, semi_supervised=self.semi_supervised,
+            backbone_state=backbone_state if self.pretrained else None, num_threads=1,
+            semi_supervised=self.semi_supervised,
         )
 
 
@@ -271,10 +283,12 @@ def round_learner(state: dict[str, Tensor], recipe: Recipe, classes: int,
 
 def train_model(data: SimulationData, positions: Sequence[int], labels: Sequence[int],
                 recipe: Recipe, seed: int, round_index: int,
-                warm_state: dict[str, Tensor] | None) -> dict[str, Tensor]:
+                warm_state: dict[str, Tensor] | None,
+                backbone_state: dict[str, Tensor] | None = None) -> dict[str, Tensor]:
     """Train one round's model on the labeled pool samples; returns its weights."""
     config = recipe.train_config(len(positions), data.input_size,
-                                 derived_seed(seed, _TRAIN, round_index), warm_state)
+                                 derived_seed(seed, _TRAIN, round_index), warm_state,
+                                 backbone_state)
     taken = set(positions)
     unlabeled = ([p for i, p in enumerate(data.pool_paths) if i not in taken]
                  if recipe.semi_supervised else [])
@@ -359,6 +373,20 @@ class RunContext:
     initial: dict[int, tuple[dict[str, Tensor], dict[str, float]]] = field(default_factory=dict)
     computed: int = 0
     reused: int = 0
+    # The pretrained backbone every round starts from (recipe.pretrained).
+    backbone: dict[str, Tensor] | None = None
+
+    def __post_init__(self) -> None:
+        if self.config.recipe.pretrained and self.backbone is None:
+            from app.learning.simulation_backbone import simulation_backbone
+
+            recipe = self.config.recipe
+            self.backbone = simulation_backbone(self.data, self.out, recipe.arch,
+                                                time_budget_s=recipe.pretrain_budget_s)
+
+    def backbone_option(self) -> dict[str, Any]:
+        """``train_model``'s backbone argument, named only when there is a backbone."""
+        return {} if self.backbone is None else {"backbone_state": self.backbone}
 
 
 def simulate_run(context: RunContext, strategy: str, seed: int) -> list[Point]:
@@ -380,7 +408,8 @@ def simulate_run(context: RunContext, strategy: str, seed: int) -> list[Point]:
         last = len(rounds) - 1
         state = load_state(store.state_path(out, strategy, seed), last)
         if state is None and not recipe.warm_start:
-            state = train_model(data, labeled, labels, recipe, seed, last, None)
+            state = train_model(data, labeled, labels, recipe, seed, last, None,
+                                **context.backbone_option())
         elif state is None:
             rounds, labeled, labels = [], [], []
     context.reused += len(rounds)
@@ -401,7 +430,8 @@ def simulate_run(context: RunContext, strategy: str, seed: int) -> list[Point]:
         if round_index == 0 and seed in context.initial:
             state, metrics = context.initial[seed]
         else:
-            state = train_model(data, labeled, labels, recipe, seed, round_index, state)
+            state = train_model(data, labeled, labels, recipe, seed, round_index, state,
+                                **context.backbone_option())
             learner = round_learner(state, recipe, len(data.classes), data.input_size)
             metrics = evaluate(learner, data)
             if round_index == 0:

@@ -101,7 +101,8 @@ def discard_results(out: Path) -> None:
             path.unlink()
         if not any(runs.iterdir()):
             runs.rmdir()
-    for name in (MANIFEST, *REPORT_FILES):
+    # backbone.*: app.learning.simulation_backbone's pretrained weights.
+    for name in (MANIFEST, *REPORT_FILES, "backbone.pt", "backbone.json"):
         (out / name).unlink(missing_ok=True)
 
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.domain.records import Annotation, FailureItem, ImportBatch, Job, Media, Review, Sample
+from app.domain.records import (
+    Annotation,
+    Backbone,
+    FailureItem,
+    ImportBatch,
+    Job,
+    Media,
+    Review,
+    Sample,
+)
 from app.store.backend import SqlStore
 
 
@@ -168,6 +177,19 @@ class WorkspaceRecords:
     def add_evaluation(self, version_id: int, test_set: str, n: int,
                        metrics: dict[str, Any]) -> None:
         self.store.add_evaluation(version_id, test_set, n, metrics)
+
+    # -- pretrained backbones -------------------------------------------------
+
+    def add_backbone(self, fields: dict[str, Any]) -> int:
+        """Register a pretrained backbone (see :class:`app.domain.records.Backbone`)."""
+        return self.store.add_backbone(fields)
+
+    def backbones(self, *, include_deleted: bool = False) -> list[Backbone]:
+        """Every pretrained backbone, oldest first."""
+        return self.store.list_backbones(include_deleted=include_deleted)
+
+    def mark_backbone_deleted(self, backbone_id: int) -> None:
+        self.store.mark_backbone_deleted(backbone_id)
 
     # -- jobs -----------------------------------------------------------------
 

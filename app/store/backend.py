@@ -38,6 +38,7 @@ from sqlalchemy.sql import Select
 
 from app.domain.records import (
     Annotation,
+    Backbone,
     ClassInfo,
     FailureItem,
     ImportBatch,
@@ -61,6 +62,7 @@ from app.store.migrate import HEAD_REVISION, SCHEMA_VERSION, SchemaState, read_s
 from app.store.migrate import upgrade as upgrade_schema
 from app.store.tables import (
     annotations,
+    backbones,
     classes,
     evaluations,
     failure_items,
@@ -953,6 +955,31 @@ class SqlStore:
                 model_version_id=version_id, test_set=test_set, created_at=utc_now(), n=n,
                 metrics=json.dumps(metrics)))
 
+    # -- pretrained backbones ---------------------------------------------
+
+    def add_backbone(self, fields: dict[str, Any]) -> int:
+        """Register a pretrained backbone; return its id."""
+        stored = dict(fields)
+        for key in ("settings", "history"):
+            stored[key] = json.dumps(stored[key])
+        stored.setdefault("created_at", utc_now())
+        with self._write() as conn:
+            result = conn.execute(insert(backbones).values(**stored))
+            return int(result.inserted_primary_key[0])
+
+    def list_backbones(self, *, include_deleted: bool = False) -> list[Backbone]:
+        stmt = select(backbones).order_by(backbones.c.id)
+        if not include_deleted:
+            stmt = stmt.where(backbones.c.deleted_at.is_(None))
+        with self._read() as conn:
+            return [_backbone(r) for r in conn.execute(stmt).all()]
+
+    def mark_backbone_deleted(self, backbone_id: int) -> None:
+        with self._write() as conn:
+            conn.execute(update(backbones)
+                         .where(backbones.c.id == backbone_id, backbones.c.deleted_at.is_(None))
+                         .values(deleted_at=utc_now()))
+
     # -- jobs -------------------------------------------------------------
 
     def create_job(
@@ -1232,7 +1259,15 @@ def _model_version(r: Row[Any], evaluations_: list[dict[str, Any]]) -> ModelVers
         data_version=r.data_version, n_train=r.n_train, n_labels=r.n_labels,
         metrics=json.loads(r.metrics), parent_id=r.parent_id,
         duration_s=r.duration_s, deleted_at=r.deleted_at, evaluations=evaluations_,
+        backbone_id=r.backbone_id,
     )
+
+
+def _backbone(r: Row[Any]) -> Backbone:
+    values = dict(r._mapping)
+    values["settings"] = json.loads(values["settings"])
+    values["history"] = json.loads(values["history"])
+    return Backbone(**values)
 
 
 def _job(r: Row[Any]) -> Job:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from app.domain.records import (
     Annotation,
+    Backbone,
     ClassInfo,
     FailureItem,
     ImportBatch,
@@ -121,6 +122,12 @@ class ProjectRepository(Protocol):
     def training_items(self, version_id: int) -> dict[int, int] | None: ...
 
     def mark_model_deleted(self, version_id: int) -> None: ...
+
+    def add_backbone(self, fields: dict[str, Any]) -> int: ...
+
+    def backbones(self, *, include_deleted: bool = False) -> list[Backbone]: ...
+
+    def mark_backbone_deleted(self, backbone_id: int) -> None: ...
 
     def add_evaluation(self, version_id: int, test_set: str, n: int,
                        metrics: dict[str, Any]) -> None: ...

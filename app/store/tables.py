@@ -143,6 +143,35 @@ failure_items = Table(
     UniqueConstraint("failure_set_id", "sha256"),
 )
 
+# Self-supervised backbones pretrained on the pool (``labelloop pretrain``):
+# the weights of a network body learned without labels, which later model
+# versions start from (``model_versions.backbone_id``). ``pool_version`` is a
+# hash of the item set it saw (ids and sha256), so "is there a backbone for
+# this pool" is one comparison.
+backbones = Table(
+    "backbones", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", Text, nullable=False),
+    Column("creator", Text, nullable=False),
+    Column("method", Text, nullable=False),
+    Column("arch", Text, nullable=False),
+    Column("input_size", Integer, nullable=False),
+    Column("network_revision", Integer),
+    Column("embedding_dim", Integer, nullable=False),
+    Column("pool_version", Text, nullable=False),
+    Column("n_images", Integer, nullable=False),
+    Column("settings", Text, nullable=False),
+    Column("history", Text, nullable=False),
+    Column("epochs_run", Integer, nullable=False),
+    Column("steps_run", Integer, nullable=False),
+    Column("duration_s", Double, nullable=False),
+    Column("checkpoint_path", Text, nullable=False),
+    Column("checkpoint_sha256", Text, nullable=False),
+    Column("torch_version", Text, nullable=False),
+    Column("device", Text, nullable=False),
+    Column("deleted_at", Text),
+)
+
 model_versions = Table(
     "model_versions", metadata,
     Column("id", Integer, primary_key=True),
@@ -164,6 +193,10 @@ model_versions = Table(
     Column("parent_id", Integer, ForeignKey("model_versions.id")),
     Column("duration_s", Double, nullable=False),
     Column("deleted_at", Text),
+    # The self-supervised backbone the version's network started from (None:
+    # random or ImageNet weights, see hyperparameters.weights_source). No
+    # foreign key: SQLite cannot add one to an existing table in place.
+    Column("backbone_id", Integer),
 )
 
 # The exact items (and their classes at that moment) a version was trained

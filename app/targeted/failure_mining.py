@@ -128,16 +128,33 @@ def mine_failures(
         raise WorkspaceError("max_hamming applies to the phash and both methods only")
     items = failure_items(workspace, failure_set)
     version = None
+    by_backbone = False
     if method != "phash":
-        # Fails with "no model yet; label some samples and run `labelloop train`".
-        version = resolve_version(workspace, None)
+        from app.learning.pretraining import latest_backbone
+
+        # Before the first model, the pretrained backbone's label-free
+        # embedding stands in; with neither, this fails with "no model yet;
+        # label some samples and run `labelloop train`".
+        by_backbone = workspace.latest_model() is None and latest_backbone(workspace) is not None
+        if not by_backbone:
+            version = resolve_version(workspace, None)
     samples = _candidates(workspace, items)
     if not items or not samples or top == 0:
         return []
     candidates = np.fromiter(samples, dtype=np.int64, count=len(samples))
     pool_codes = int64_to_codes([samples[i].phash for i in candidates.tolist()])
     failure_codes = int64_to_codes([item.phash for item in items])
-    if version is None:
+    if by_backbone:
+        pool_emb, side, keep = _backbone_sides(workspace, items, failure_codes, candidates,
+                                               progress)
+        candidates, pool_codes = candidates[keep], pool_codes[keep]
+        if method == "embedding":
+            result = mine_by_embedding(pool_emb, side.embeddings, top)
+        else:
+            result = mine_combined(
+                pool_codes, pool_emb, side.codes, side.embeddings, top, max_hamming
+            )
+    elif version is None:
         result = mine_by_hash(pool_codes, failure_codes, top, max_hamming)
         side = _FailureSide(items, failure_codes)
     else:
@@ -195,6 +212,51 @@ def _ranked(
 
 
 # -- failure embeddings -------------------------------------------------------
+
+
+def _backbone_sides(
+    workspace: Workspace,
+    items: list[FailureItem],
+    codes: NDArray[np.uint8],
+    candidates: NDArray[np.int64],
+    progress: ProgressCallback | None,
+) -> tuple[NDArray[np.float32], _FailureSide, NDArray[np.bool_]]:
+    """Pool and failure embeddings from the pretrained backbone (no model yet).
+
+    Returns the embeddings of the embedded candidates, the failure side, and
+    which candidates were embedded (unreadable files are left out).
+    """
+    from app.learning.label_free import BackboneEmbedding, label_free_embeddings
+    from app.learning.pretraining import load_backbone_checkpoint
+    from models.pretrain import backbone_embeddings, backbone_network, decode_pool
+
+    embedding = label_free_embeddings(workspace, progress=progress)
+    assert isinstance(embedding, BackboneEmbedding)  # the caller checked there is a backbone
+    rows = embedding.rows_for(candidates)
+    keep = rows >= 0
+    pool_emb = embedding.vectors[rows[keep]]
+    item_rows = embedding.rows_for(
+        np.array([-1 if i.sample_id is None else i.sample_id for i in items], np.int64))
+    outside = [k for k, i in enumerate(items) if i.sample_id is None and i.path]
+    outside_vectors: dict[int, NDArray[np.float32]] = {}
+    if outside:
+        backbone = next(b for b in workspace.backbones() if b.id == embedding.backbone_id)
+        network = backbone_network(backbone.arch, backbone.input_size,
+                                   load_backbone_checkpoint(workspace, backbone),
+                                   backbone.network_revision)
+        # Copies live in failures/; a path the database says is elsewhere was altered.
+        paths = [str(confined_path(workspace.failures_dir, workspace.resolve(items[k].path or ""),
+                                   "failure image")) for k in outside]
+        images, kept, _ = decode_pool(paths, backbone.input_size)
+        vectors = backbone_embeddings(network, images)
+        outside_vectors = {outside[j]: vectors[n] for n, j in enumerate(kept)}
+    chosen = [k for k in range(len(items)) if item_rows[k] >= 0 or k in outside_vectors]
+    if not chosen:
+        raise WorkspaceError(f"no image of failure set {items[0].failure_set!r} could be "
+                             f"embedded with backbone {embedding.backbone_id}")
+    failure_emb = np.stack([embedding.vectors[item_rows[k]] if item_rows[k] >= 0
+                            else outside_vectors[k] for k in chosen])
+    return pool_emb, _FailureSide([items[k] for k in chosen], codes[chosen], failure_emb), keep
 
 
 def failure_embedding_cache(workspace: Workspace, version_id: int) -> Path:

@@ -171,16 +171,25 @@ def similar_samples(
         Most similar first; ``score`` is the cosine similarity and ``reason``
         a :class:`SimilarReason`.
 
+    Before any model exists, the latest pretrained backbone's label-free
+    embedding (``labelloop pretrain``) is searched instead.
+
     Raises
     ------
     WorkspaceError
-        No model yet, no such sample, or the sample could not be embedded.
+        No model and no pretrained backbone yet, no such sample, or the
+        sample could not be embedded.
     """
     from app.learning.model_registry import resolve_version
+    from app.learning.pretraining import latest_backbone
 
     if top < 0:
         raise WorkspaceError(f"top must be 0 or more, got {top}")
     query = workspace.sample(sample_id)
+    if version_id is None and workspace.latest_model() is None:
+        backbone = latest_backbone(workspace)
+        if backbone is not None:
+            return _similar_by_backbone(workspace, query.id, top, unlabeled_only, progress)
     version = resolve_version(workspace, version_id)
     scores = ensure_scores(workspace, version, DEFAULT_MC_SAMPLES, progress=progress)
     pool = pool_index(workspace, version, scores)
@@ -210,3 +219,33 @@ def similar_samples(
                      SimilarReason(query.id, version.id, c, labels.get(sid)))
         for sid, c in picked
     ]
+
+
+def _similar_by_backbone(workspace: Workspace, query_id: int, top: int, unlabeled_only: bool,
+                         progress: Callable[[int, int], None] | None) -> list[RankedSample]:
+    """:func:`similar_samples` on the pretrained backbone's embedding (no model yet)."""
+    from app.learning.label_free import BackboneEmbedding, label_free_embeddings
+
+    embedding = label_free_embeddings(workspace, progress=progress)
+    assert isinstance(embedding, BackboneEmbedding)  # the caller checked there is a backbone
+    row = embedding.rows_for(np.array([query_id], np.int64))
+    if row[0] < 0:
+        raise WorkspaceError(f"sample {query_id} has no embedding from backbone "
+                             f"{embedding.backbone_id}: its file could not be read")
+    labels = workspace.current_labels()
+    excluded = len(labels) if unlabeled_only else 0
+    index = EmbeddingIndex(embedding.vectors, hnsw_threshold=hnsw_threshold(workspace))
+    k = min(len(embedding.ids), top + 1 + excluded)
+    cosine, rows = index.search(embedding.vectors[row], k)
+    picked: list[tuple[int, float]] = []
+    for r, c in zip(rows[0].tolist(), cosine[0].tolist(), strict=True):
+        sid = int(embedding.ids[r]) if r >= 0 else -1
+        if r < 0 or sid == query_id or (unlabeled_only and sid in labels):
+            continue
+        picked.append((sid, float(c)))
+    picked = picked[:top]
+    samples = {s.id: s for s in workspace.samples([sid for sid, _ in picked])}
+    return [RankedSample(sid, samples[sid].path, c,
+                         SimilarReason(query_id, 0, c, labels.get(sid),
+                                       backbone=embedding.backbone_id))
+            for sid, c in picked]
