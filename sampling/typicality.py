@@ -146,7 +146,8 @@ def typiclust(
 
     Notes
     -----
-    The pool is clustered into ``min(m + k, max_clusters, n + m)`` clusters.
+    The pool is clustered into ``min(m + k, max_clusters, (n + m) //
+    min_cluster_size)`` clusters.
     Pick after pick, the cluster with the fewest labeled-or-picked points
     (ties: the larger cluster, then the lower cluster number) gives its most
     typical candidate not yet picked. So with ``m + k`` clusters every
@@ -163,7 +164,10 @@ def typiclust(
         empty = np.empty(0, np.int64)
         return TypicalPicks(empty, np.empty(0, np.float32), empty)
     everything = np.concatenate([x, labeled]) if m else x
-    clusters = min(m + k, max_clusters, n + m)
+    # Clusters of min_cluster_size points on average at least: a batch as large
+    # as the pool would otherwise make every point its own cluster, and the
+    # queue's order (largest cluster first) would mean nothing.
+    clusters = max(1, min(m + k, max_clusters, (n + m) // min_cluster_size))
     assignment = kmeans_assignment(everything, clusters, seed)
     sizes = np.bincount(assignment, minlength=clusters)
     counts = np.bincount(assignment[n:], minlength=clusters).astype(np.int64)

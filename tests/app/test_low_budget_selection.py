@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from app.labeling.queues import set_queue_batch_size
+from app.labeling.queues import DEFAULT_BATCH_SIZE
 from app.learning.ranking import rank_unlabeled
 from app.pool.importer import import_images
 from app.project.workspace import Workspace
@@ -73,14 +73,16 @@ def test_auto_switches_from_typical_to_margin_at_the_measured_budget(clustered):
 
 def test_next_and_queue_accept_the_new_strategies(clustered):
     workspace, clusters = clustered
-    # The window's batch: as many picks as there are clusters (TypiClust makes one
-    # cluster per pick, so a batch of the whole pool would be the whole pool).
-    set_queue_batch_size(workspace, CLUSTERS)
-    text = run_cli_in_process("queue", workspace.root, "--kind", "uncertain",
-                              "--strategy", "auto", "--top", str(CLUSTERS), "--json")
-    rows = json.loads(text)
-    assert len({clusters[row["sample_id"]] for row in rows}) == CLUSTERS
+    rows = json.loads(run_cli_in_process("queue", workspace.root, "--kind", "uncertain",
+                                         "--strategy", "auto", "--top", str(CLUSTERS),
+                                         "--json"))
+    # The queue is auto's batch itself (its default size), not the cold-start stand-in;
+    # that batch is the whole small pool, largest k-means clusters first.
+    batch = _rank_rows(workspace, "auto", min(DEFAULT_BATCH_SIZE, workspace.sample_count()))
+    assert [row["sample_id"] for row in rows] == [row["sample_id"] for row in batch[:CLUSTERS]]
+    assert len({clusters[row["sample_id"]] for row in rows}) > 1  # not one cluster in id order
+    assert all(row["strategy"] == "auto" and "cold_start" not in row for row in rows)
     claimed = json.loads(run_cli_in_process("next", workspace.root, "--annotator", "ann",
                                             "--claim", "3", "--strategy", "typiclust", "--json"))
-    ranked = _rank_rows(workspace, "typiclust", 3)
-    assert [row["sample_id"] for row in claimed] == [row["sample_id"] for row in ranked]
+    assert len({row["sample_id"] for row in claimed}) == 3
+    assert all(row["strategy"] == "typiclust" and "cold_start" not in row for row in claimed)
