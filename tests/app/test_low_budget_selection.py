@@ -52,23 +52,24 @@ def test_labeled_clusters_are_left_to_the_others(clustered):
 def test_auto_switches_from_typical_to_margin_at_the_measured_budget(clustered):
     workspace, clusters = clustered
     classes = len(workspace.classes())
-    # Label just enough for the uncertain side: the switch times the class count.
-    needed = math.ceil(AUTO_SWITCH_LABELS_PER_CLASS * classes)
+    switch = math.ceil(AUTO_SWITCH_LABELS_PER_CLASS * classes)  # labels in all
     by_cluster: dict[int, list[int]] = {}
     for sid, cluster in sorted(clusters.items()):
         by_cluster.setdefault(cluster, []).append(sid)
     order = [ids[i] for i in range(len(next(iter(by_cluster.values()))))
              for ids in by_cluster.values()]
-    for sid in order[: needed - 1]:
+    labeled = switch - 3
+    for sid in order[:labeled]:
         workspace.label(sid, "ab"[clusters[sid] % 2], "tester")
     run_cli_in_process("train", workspace.root, "--epochs", "1", "--min-steps", "0")
-    below = _rank_rows(workspace, "auto", 4)
+    # A batch of 2 leaves the labels one short of the switch: typical picks.
+    below = _rank_rows(workspace, "auto", 2)
     assert below == [dict(row, strategy="auto")
-                     for row in _rank_rows(workspace, AUTO_TYPICAL, 4)]
-    workspace.label(order[needed - 1], "ab"[clusters[order[needed - 1]] % 2], "tester")
-    above = _rank_rows(workspace, "auto", 4)
+                     for row in _rank_rows(workspace, AUTO_TYPICAL, 2)]
+    # A batch of 3 reaches it: margin's picks, from the model just trained.
+    above = _rank_rows(workspace, "auto", 3)
     assert [row["sample_id"] for row in above] == [
-        row["sample_id"] for row in _rank_rows(workspace, AUTO_UNCERTAIN, 4)]
+        row["sample_id"] for row in _rank_rows(workspace, AUTO_UNCERTAIN, 3)]
 
 
 def test_next_and_queue_accept_the_new_strategies(clustered):

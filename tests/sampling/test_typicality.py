@@ -115,23 +115,25 @@ def test_coverage_radius_stays_inside_blobs_and_keeps_the_purity():
         coverage_radius(x, 1)
 
 
-def test_auto_is_typical_below_the_switch_and_uncertain_above():
+def test_auto_is_typical_until_its_batch_reaches_the_switch_then_margin():
     x, _ = blobs(0)
     rng = np.random.default_rng(0)
     classes = len(SIZES)
     probs = rng.dirichlet(np.ones(classes), len(x)).astype(np.float32)
-    below = int(np.ceil(AUTO_SWITCH_LABELS_PER_CLASS * classes)) - 1
+    switch = int(np.ceil(AUTO_SWITCH_LABELS_PER_CLASS * classes))  # labels in all
+    labeled = 5
     pool = PoolArrays(ids=np.arange(len(x)), probs=probs, features=x,
-                      labeled_features=x[:below])
-    assert auto_phase(pool) == AUTO_TYPICAL
-    np.testing.assert_array_equal(rank("auto", pool, k=6).indices,
-                                  rank(AUTO_TYPICAL, pool, k=6).indices)
-    above = dataclasses.replace(pool, labeled_features=x[: below + 1])
-    assert auto_phase(above) == AUTO_UNCERTAIN
-    np.testing.assert_array_equal(rank("auto", above, k=6).indices,
-                                  rank(AUTO_UNCERTAIN, above, k=6).indices)
+                      labeled_features=x[:labeled])
+    short = switch - labeled - 1  # this batch leaves the labels one short of the switch
+    assert auto_phase(pool, short) == AUTO_TYPICAL
+    np.testing.assert_array_equal(rank("auto", pool, k=short).indices,
+                                  rank(AUTO_TYPICAL, pool, k=short).indices)
+    # The batch that reaches the switch is already margin's.
+    assert auto_phase(pool, short + 1) == AUTO_UNCERTAIN
+    np.testing.assert_array_equal(rank("auto", pool, k=short + 1).indices,
+                                  rank(AUTO_UNCERTAIN, pool, k=short + 1).indices)
     # No model yet: typical; no label-free embedding: uncertain.
-    assert auto_phase(dataclasses.replace(pool, probs=None)) == AUTO_TYPICAL
+    assert auto_phase(dataclasses.replace(pool, probs=None), 10_000) == AUTO_TYPICAL
     assert auto_phase(dataclasses.replace(pool, features=None, labeled_features=None)
                       ) == AUTO_UNCERTAIN
     with pytest.raises(ValueError, match="auto"):
