@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import PurePath
 
-from app.labeling.queues import QueueSpec, build_queue, set_queue_batch_size
+from app.labeling.queues import TYPICAL_HINT, QueueSpec, build_queue, set_queue_batch_size
 from tests.gui.test_workbench import _rows
 
 
@@ -18,6 +18,7 @@ def test_auto_in_the_picker_ranks_a_first_batch_over_every_digit(qtbot, window, 
     assert {"typiclust", "probcover", "auto"} <= offered
     with qtbot.waitSignal(window.project.queueChanged, timeout=180_000):
         panel.select(QueueSpec(kind="uncertain", strategy="auto"))
+    assert panel.hint.text() == TYPICAL_HINT  # not the k-center cold-start hint
     workspace = window.project.workspace
     rows = _rows(window)
     assert rows == [item.sample_id for item in build_queue(workspace, window.project.spec)]
