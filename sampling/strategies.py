@@ -34,7 +34,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from sampling import diversity, uncertainty
+from sampling import diversity, typicality, uncertainty
 
 __all__ = [
     "STRATEGIES",
@@ -51,7 +51,21 @@ _ARRAY_SHAPES: dict[str, tuple[int, str]] = {
     "mc_probs": (3, "[n, c, T]"),
     "embeddings": (2, "[n, d]"),
     "labeled_embeddings": (2, "[m, d]"),
+    "features": (2, "[n, f]"),
+    "labeled_features": (2, "[m, f]"),
 }
+# Arrays with one row per labeled sample, not per pool sample.
+_LABELED_ARRAYS = ("labeled_embeddings", "labeled_features")
+
+#: ``auto`` picks by typicality while its batch leaves fewer than this many
+#: labels per class, and by uncertainty for the batch that reaches it and
+#: after. Measured by tests/bench/test_bench_low_budget.py: margin's model is
+#: the better one from 4 labels per class on, on the digits and on the
+#: letters A-J alike (README, "Low-budget selection").
+AUTO_SWITCH_LABELS_PER_CLASS = 4.0
+#: What ``auto`` runs on either side of the switch.
+AUTO_TYPICAL = "typiclust"
+AUTO_UNCERTAIN = "margin"
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +84,15 @@ class PoolArrays:
         Penultimate-layer embeddings.
     labeled_embeddings : NDArray[float32], shape [m, d], optional
         Embeddings of the already labeled samples (core-set centers).
+    features : NDArray[float32], shape [n, f], optional
+        A label-free embedding of the pool (no model needed), for the
+        typicality strategies.
+    labeled_features : NDArray[float32], shape [m, f], optional
+        The same embedding of the labeled samples.
+    n_classes : int, optional
+        Number of classes of the project (``probcover`` sizes its radius
+        with it; ``auto`` counts labels per class with it). Defaults to the
+        width of ``probs`` when those are given.
 
     Raises
     ------
@@ -84,6 +107,9 @@ class PoolArrays:
     mc_probs: NDArray[np.float32] | None = None
     embeddings: NDArray[np.float32] | None = None
     labeled_embeddings: NDArray[np.float32] | None = None
+    features: NDArray[np.float32] | None = None
+    labeled_features: NDArray[np.float32] | None = None
+    n_classes: int | None = None
 
     def __post_init__(self) -> None:
         ids = np.asarray(self.ids)
@@ -104,7 +130,7 @@ class PoolArrays:
             object.__setattr__(self, name, value)
             if value.ndim != ndim:
                 raise ValueError(f"{name} must have shape {shape}, got shape {value.shape}")
-            if name != "labeled_embeddings" and value.shape[0] != ids.shape[0]:
+            if name not in _LABELED_ARRAYS and value.shape[0] != ids.shape[0]:
                 raise ValueError(
                     f"{name} has {value.shape[0]} rows but there are {ids.shape[0]} ids"
                 )
@@ -125,11 +151,37 @@ class PoolArrays:
                 f"embeddings have width {self.embeddings.shape[1]}, "
                 f"labeled_embeddings {self.labeled_embeddings.shape[1]}"
             )
+        if (
+            self.features is not None
+            and self.labeled_features is not None
+            and self.features.shape[1] != self.labeled_features.shape[1]
+        ):
+            raise ValueError(
+                f"features have width {self.features.shape[1]}, "
+                f"labeled_features {self.labeled_features.shape[1]}"
+            )
+        if self.n_classes is None and self.probs is not None:
+            object.__setattr__(self, "n_classes", int(self.probs.shape[1]))
+        if self.n_classes is not None and (
+            isinstance(self.n_classes, bool)
+            or not isinstance(self.n_classes, (int, np.integer))
+            or self.n_classes < 1
+        ):
+            raise ValueError(f"n_classes must be a positive integer, got {self.n_classes!r}")
 
     @property
     def n(self) -> int:
         """Number of samples in the pool."""
         return int(self.ids.shape[0])
+
+    @property
+    def n_labeled(self) -> int | None:
+        """Number of labeled samples, from whichever labeled array is given (None: neither)."""
+        for name in _LABELED_ARRAYS:
+            value = getattr(self, name)
+            if value is not None:
+                return int(value.shape[0])
+        return None
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,7 +199,9 @@ class Ranking:
         ``margin_kcenter`` / ``entropy_kmeans``; the distance at pick time for
         ``coreset`` (``inf`` for the first pick when there is no labeled set)
         and ``badge`` (gradient-embedding distance; the gradient norm for the
-        first pick); 0 for ``random``.
+        first pick); 0 for ``random``; typicality (1 / mean kNN distance)
+        for ``typiclust``; points newly covered for ``probcover``; for
+        ``auto``, the score of the strategy it ran.
     """
 
     indices: NDArray[np.int64]
@@ -306,6 +360,50 @@ def _uncertain_then_diverse(
     return run
 
 
+def _typiclust(pool: PoolArrays, k: int, seed: int) -> Ranking:
+    by_id = _id_order(pool)
+    picks = typicality.typiclust(_rows(pool.features, by_id), k, pool.labeled_features, seed)
+    return Ranking(_pool_positions(picks.indices, by_id), picks.typicality)
+
+
+def _probcover(pool: PoolArrays, k: int, seed: int) -> Ranking:
+    if pool.n_classes is None or pool.n_classes < 2:
+        raise ValueError("strategy 'probcover' needs pool.n_classes (>= 2) to size its balls")
+    by_id = _id_order(pool)
+    cover = typicality.probcover(_rows(pool.features, by_id), k, pool.labeled_features,
+                                 pool.n_classes, seed)
+    return Ranking(_pool_positions(cover.indices, by_id), cover.gains.astype(np.float32))
+
+
+def auto_phase(pool: PoolArrays, k: int = 0) -> str:
+    """The strategy ``auto`` runs for a batch of ``k`` on ``pool``: typical, then uncertain.
+
+    Typical (:data:`AUTO_TYPICAL`) while there is no model output
+    (``probs``), or while the labels after this batch (labeled + ``k``)
+    stay below :data:`AUTO_SWITCH_LABELS_PER_CLASS` per class; uncertain
+    (:data:`AUTO_UNCERTAIN`) for the batch that reaches it and after. The
+    switch counts the budget the batch reaches because that is what the
+    benchmark measures: the budget from which margin's batches give the
+    better model. Without a label-free embedding (``features``) only the
+    uncertain side can run.
+    """
+    if pool.probs is None:
+        return AUTO_TYPICAL
+    if pool.features is None:
+        return AUTO_UNCERTAIN
+    reached = (pool.n_labeled or 0) + k
+    classes = pool.n_classes or int(pool.probs.shape[1])
+    return AUTO_TYPICAL if reached < AUTO_SWITCH_LABELS_PER_CLASS * classes else AUTO_UNCERTAIN
+
+
+def _auto(pool: PoolArrays, k: int, seed: int) -> Ranking:
+    phase = auto_phase(pool, k)
+    if phase == AUTO_TYPICAL and pool.features is None:
+        raise ValueError("strategy 'auto' needs pool.features [n, f] (a label-free embedding) "
+                         "or pool.probs [n, c], and neither is there")
+    return rank(phase, pool, k, seed)
+
+
 def _id_order(pool: PoolArrays) -> NDArray[np.int64] | None:
     """Positions that sort the pool by id, or None when it already is sorted."""
     if _strictly_increasing(pool.ids):
@@ -401,6 +499,33 @@ _SPECS = (
         needs=("probs", "embeddings"),
         description="Top 10*k by entropy, k-means, most uncertain per cluster; score = entropy.",
         run=_uncertain_then_diverse(uncertainty.entropy, "kmeans"),
+    ),
+    StrategySpec(
+        name="typiclust",
+        kind="batch",
+        needs=("features",),
+        uses=("labeled_features",),
+        description="TypiClust: the most typical sample of each largest unlabeled cluster of a "
+                    "label-free embedding (low budgets); score = typicality.",
+        run=_typiclust,
+    ),
+    StrategySpec(
+        name="probcover",
+        kind="batch",
+        needs=("features",),
+        uses=("labeled_features",),
+        description="ProbCover: greedy max coverage with pure-sized balls on a label-free "
+                    "embedding (low budgets); score = samples newly covered.",
+        run=_probcover,
+    ),
+    StrategySpec(
+        name="auto",
+        kind="batch",
+        needs=(),
+        uses=("features", "labeled_features", "probs"),
+        description="typiclust below a measured number of labels per class, then margin: "
+                    "typical samples first, uncertain ones once the model is worth asking.",
+        run=_auto,
     ),
 )
 

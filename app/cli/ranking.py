@@ -21,8 +21,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     rank = commands.add_parser(
         "rank", help="rank unlabeled samples by a strategy (scores with the latest model)",
         description="Score: higher = more worth labeling. Before any model exists, every "
-        "strategy but random gives the cold-start batch (k-center on downscaled pixels + PCA; "
-        "score = distance to the nearest labeled or earlier pick). Strategies: " + "; ".join(
+        "strategy that needs one gives the cold-start batch (k-center on downscaled pixels + "
+        "PCA; score = distance to the nearest labeled or earlier pick); typiclust, probcover "
+        "and auto rank on that label-free embedding without a model. Strategies: " + "; ".join(
             f"{name}: {spec.description}" for name, spec in STRATEGIES.items()),
     )
     rank.add_argument("project")

@@ -9,7 +9,7 @@ from typing import Any
 
 from app.cli import validators
 from app.cli.output import print_json, print_table, quiet_tqdm, shown
-from app.learning.simulation_report import savings_rows
+from app.learning.simulation_report import budget_rows, savings_rows
 from models.pretrain_config import DEFAULT_TIME_BUDGET_S
 from models.train_config import ARCHITECTURES, DEFAULT_ARCH
 from models.train_config import SIMULATION_DEFAULTS as RECIPE
@@ -69,6 +69,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     sim.add_argument("--fresh", action="store_true",
                      help="discard results of an earlier simulation in OUT instead of resuming")
     sim.add_argument("--json", action="store_true", help="print the savings as JSON")
+    sim.add_argument("--workers", type=validators.count, metavar="N",
+                     help="processes running strategy x seed runs side by side "
+                          "(default: one per CPU core; 1: all in this process)")
     sim.add_argument("--ray", type=validators.ray_address, metavar="ADDRESS",
                      help="run every strategy x seed as a parallel task on a Ray cluster "
                           "(HOST:PORT of its head, or 'local'); --pool, --test and --out must "
@@ -134,11 +137,16 @@ def run_simulate(args: argparse.Namespace) -> int:
                                            progress=lambda event: _advance(bar, event))
         else:
             result = run_simulation(config, args.out, fresh=args.fresh,
-                                    progress=lambda event: _advance(bar, event))
+                                    progress=lambda event: _advance(bar, event),
+                                    workers=args.workers)
     if args.json:
         print_json({"savings": result.savings,
                     "files": {name: str(path) for name, path in result.files.items()}})
         return 0
+    print("accuracy at each budget" + (", mean ± sd over seeds [min–max]"
+                                       if len(config.seeds) > 1 else "") + ":")
+    print_table(*budget_rows(result.curves))
+    print()
     _print_savings(result.savings)
     print(f"\n{result.computed_rounds} rounds computed, {result.reused_rounds} reused from "
           f"{shown(args.out)}")

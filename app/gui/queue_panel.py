@@ -17,12 +17,12 @@ from PySide6.QtWidgets import (
 from app.gui.project_model import ProjectModel
 from app.gui.queue_filter_panel import QueueFilterPanel
 from app.labeling.queues import (
-    COLD_START_HINT,
     MEDIA_FILTERS,
     QUEUE_KINDS,
     QUEUE_TITLES,
     QueueSpec,
     queue_kind,
+    uncertain_hint,
 )
 from sampling.strategies import STRATEGIES
 
@@ -152,8 +152,9 @@ class QueuePanel(QWidget):
             item.setText(text)
         kind = self.project.spec.kind
         no_model = self.project.workspace.latest_model() is None
-        self.hint.setText(COLD_START_HINT if kind == "uncertain" and no_model
-                          else queue_kind(kind).hint)
+        special = uncertain_hint(self.project.spec.strategy, not no_model) \
+            if kind == "uncertain" else None
+        self.hint.setText(special or queue_kind(kind).hint)
 
     def _select_kind(self, kind: str) -> None:
         self.kinds.blockSignals(True)

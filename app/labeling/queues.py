@@ -249,6 +249,22 @@ _KINDS = (
 # The "uncertain" queue before any model exists (see app.learning.cold_start).
 COLD_START_HINT = ("No model yet: a diverse first batch (k-center on the label-free embedding); "
                    "train a model and this queue ranks by uncertainty.")
+# The "uncertain" queue of a strategy that ranks without a model (typiclust, probcover, auto).
+TYPICAL_HINT = ("The most typical samples of the pool's largest clusters not yet labeled "
+                "(a label-free embedding, no model needed); auto turns to margin from "
+                "a few labels per class.")
+
+
+def uncertain_hint(strategy: str, has_model: bool) -> str | None:
+    """The hint of the "uncertain" queue for ``strategy``, or None for the queue's own hint."""
+    spec = STRATEGIES.get(strategy)
+    if spec is None:
+        return None
+    needs_model = bool(set(spec.needs) & {"probs", "mc_probs", "embeddings",
+                                          "labeled_embeddings"})
+    if not needs_model and "features" in set(spec.needs) | set(spec.uses):
+        return TYPICAL_HINT if not has_model or strategy != "auto" else None
+    return COLD_START_HINT if not has_model and spec.needs else None
 
 QUEUES: Mapping[str, QueueKind] = MappingProxyType({kind.name: kind for kind in _KINDS})
 # The window lists queues in this order.

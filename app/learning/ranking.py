@@ -24,6 +24,9 @@ from app.project.workspace import Workspace, WorkspaceError
 from sampling.strategies import STRATEGIES, PoolArrays, rank
 
 DEFAULT_MC_SAMPLES = 10
+# Arrays a model computes, and arrays of the label-free embedding (no model needed).
+MODEL_ARRAYS = frozenset({"probs", "mc_probs", "embeddings", "labeled_embeddings"})
+LABEL_FREE_ARRAYS = frozenset({"features", "labeled_features"})
 # A cold-start batch asked for without a size (k-center needs one).
 DEFAULT_COLD_START_BATCH = 500
 
@@ -65,9 +68,10 @@ def rank_unlabeled(
 ) -> list[RankedSample]:
     """The unlabeled pool in ``strategy``'s queue order (the first ``top``).
 
-    With no model yet, a strategy that needs one (every one but ``random``)
-    returns the cold-start batch (:func:`app.learning.cold_start.cold_start_picks`):
-    ``top`` samples (``DEFAULT_COLD_START_BATCH`` when None) picked for
+    Strategies on the label-free embedding (``typiclust``, ``probcover``,
+    ``auto`` before the first model) rank with or without a model. With no
+    model yet, a strategy that needs one returns the cold-start batch
+    (:func:`app.learning.cold_start.cold_start_picks`): ``top`` samples (``DEFAULT_COLD_START_BATCH`` when None) picked for
     diversity, each with a :class:`ColdStartReason` naming the method.
     """
     if strategy not in STRATEGIES:
@@ -79,9 +83,14 @@ def rank_unlabeled(
         raise WorkspaceError(f"strategy {strategy!r} picks a batch: give --top K")
     candidates = unlabeled_ids(workspace)
     version_id = None
-    if (spec.needs or spec.uses) and workspace.latest_model() is None:
+    wanted = set(spec.needs) | set(spec.uses)
+    has_model = workspace.latest_model() is not None
+    if set(spec.needs) & MODEL_ARRAYS and not has_model:
         return _cold_start(workspace, strategy, candidates, top, seed, progress)
-    if spec.needs or spec.uses:
+    arrays: dict[str, Any] = {}
+    if wanted & LABEL_FREE_ARRAYS:
+        candidates, arrays = _label_free_arrays(workspace, candidates, seed, progress)
+    if wanted & MODEL_ARRAYS and has_model:
         from app.learning.model_registry import resolve_version
         from app.learning.scoring import ensure_scores
 
@@ -89,17 +98,18 @@ def rank_unlabeled(
         version_id = version.id
         scores = ensure_scores(workspace, version, mc_samples, progress=progress)
         rows = scores.rows_for(candidates)
-        candidates, rows = candidates[rows >= 0], rows[rows >= 0]
+        keep = rows >= 0
+        candidates, rows = candidates[keep], rows[keep]
+        arrays = {name: value[keep] if name == "features" else value
+                  for name, value in arrays.items()}
         labeled_rows = scores.rows_for(np.array(sorted(workspace.current_labels()), np.int64))
-        pool = PoolArrays(
-            ids=candidates,
+        arrays.update(
             probs=scores.probs[rows],
             mc_probs=scores.mc_probs[rows] if scores.mc_probs.shape[-1] else None,
             embeddings=scores.embeddings[rows],
             labeled_embeddings=scores.embeddings[labeled_rows[labeled_rows >= 0]],
         )
-    else:
-        pool = PoolArrays(ids=candidates)
+    pool = PoolArrays(ids=candidates, n_classes=len(workspace.classes()) or None, **arrays)
     if pool.n == 0:
         return []
     try:
@@ -113,6 +123,21 @@ def rank_unlabeled(
                      StrategyReason(strategy, version_id))
         for sid, score in zip(picked, ranking.scores, strict=True)
     ]
+
+
+def _label_free_arrays(workspace: Workspace, candidates: np.ndarray, seed: int,
+                       progress: Callable[[int, int], None] | None
+                       ) -> tuple[np.ndarray, dict[str, Any]]:
+    """``features`` of the candidates and ``labeled_features`` (unembeddable ones left out)."""
+    from app.learning.pool_features import project_features
+
+    features = project_features(workspace, seed=seed, progress=progress)
+    rows = features.rows_for(candidates)
+    labeled_rows = features.rows_for(np.array(sorted(workspace.current_labels()), np.int64))
+    return candidates[rows >= 0], {
+        "features": features.vectors[rows[rows >= 0]],
+        "labeled_features": features.vectors[labeled_rows[labeled_rows >= 0]],
+    }
 
 
 def _cold_start(workspace: Workspace, strategy: str, candidates: np.ndarray, top: int | None,

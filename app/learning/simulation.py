@@ -30,6 +30,7 @@ from torch import Tensor
 
 from app.files.atomic_write import atomic_file
 from app.learning import simulation_runs as store
+from app.learning.pool_features import image_features
 from app.learning.simulation_data import SimulationData, load_simulation_data
 from app.learning.simulation_report import (
     Point,
@@ -309,14 +310,16 @@ def evaluate(learner: Learner, data: SimulationData) -> dict[str, float]:
 
 
 def select(strategy: str, learner: Learner, pool_images: Tensor, labeled: Sequence[int],
-           ids: NDArray[np.int64], k: int, mc_samples: int, seed: int, round_index: int
+           ids: NDArray[np.int64], k: int, mc_samples: int, seed: int, round_index: int,
+           features: NDArray[np.float32] | None = None, n_classes: int | None = None
            ) -> list[int]:
     """Pool positions that ``strategy`` asks to label next, from model outputs only.
 
     The strategy gets :class:`PoolArrays` of the unlabeled samples (their
-    opaque ids and what ``learner`` computed for them). This function itself
-    is handed the images, not :class:`SimulationData`, so no label is even
-    within its reach.
+    opaque ids and what ``learner`` computed for them), and the label-free
+    ``features`` of the pool (:func:`app.learning.pool_features.image_features`)
+    when it uses them. This function itself is handed the images, not
+    :class:`SimulationData`, so no label is even within its reach.
     """
     spec = STRATEGIES[strategy]
     wanted = set(spec.needs) | set(spec.uses)
@@ -326,6 +329,7 @@ def select(strategy: str, learner: Learner, pool_images: Tensor, labeled: Sequen
     is_labeled = np.zeros(len(pool_images), dtype=bool)
     is_labeled[np.asarray(labeled, dtype=np.int64)] = True
     unlabeled = np.flatnonzero(~is_labeled)
+    use_features = features is not None and "features" in wanted
     pool = PoolArrays(
         ids=ids[unlabeled],
         probs=scores.probs[unlabeled] if "probs" in wanted else None,
@@ -333,6 +337,10 @@ def select(strategy: str, learner: Learner, pool_images: Tensor, labeled: Sequen
         embeddings=scores.embeddings[unlabeled] if "embeddings" in wanted else None,
         labeled_embeddings=(scores.embeddings[is_labeled]
                             if "labeled_embeddings" in wanted else None),
+        features=features[unlabeled] if use_features else None,
+        labeled_features=(features[is_labeled]
+                          if use_features and "labeled_features" in wanted else None),
+        n_classes=n_classes,
     )
     ranking = rank(strategy, pool, k=k, seed=derived_seed(seed, _RANK, round_index))
     return unlabeled[ranking.indices].tolist()
@@ -375,6 +383,7 @@ class RunContext:
     reused: int = 0
     # The pretrained backbone every round starts from (recipe.pretrained).
     backbone: dict[str, Tensor] | None = None
+    _features: NDArray[np.float32] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.config.recipe.pretrained and self.backbone is None:
@@ -387,6 +396,23 @@ class RunContext:
     def backbone_option(self) -> dict[str, Any]:
         """``train_model``'s backbone argument, named only when there is a backbone."""
         return {} if self.backbone is None else {"backbone_state": self.backbone}
+
+    def features(self) -> NDArray[np.float32]:
+        """The pool's label-free embedding, computed on first use (no labels).
+
+        The pretrained backbone's when the recipe pretrains (as a project's
+        typicality queues use it), else the pixels' principal axes.
+        """
+        if self._features is None:
+            if self.backbone is not None:
+                from models.pretrain import backbone_embeddings, backbone_network
+
+                network = backbone_network(self.config.recipe.arch, self.data.input_size,
+                                           self.backbone)
+                self._features = backbone_embeddings(network, self.data.pool_images)
+            else:
+                self._features = image_features(self.data.pool_images)
+        return self._features
 
 
 def simulate_run(context: RunContext, strategy: str, seed: int) -> list[Point]:
@@ -424,7 +450,9 @@ def simulate_run(context: RunContext, strategy: str, seed: int) -> list[Point]:
         else:
             learner = round_learner(state, recipe, len(data.classes), data.input_size)
             added = select(strategy, learner, data.pool_images, labeled, ids, config.step,
-                           recipe.mc_samples, seed, round_index)
+                           recipe.mc_samples, seed, round_index,
+                           features=context.features() if _uses_features(strategy) else None,
+                           n_classes=len(data.classes))
         labeled += added
         labels += data.oracle.reveal(added)
         if round_index == 0 and seed in context.initial:
@@ -448,6 +476,11 @@ def simulate_run(context: RunContext, strategy: str, seed: int) -> list[Point]:
             for p in rounds]
 
 
+def _uses_features(strategy: str) -> bool:
+    spec = STRATEGIES[strategy]
+    return "features" in spec.needs or "features" in spec.uses
+
+
 def _report(context: RunContext, strategy: str, seed: int, point: dict[str, Any],
             resumed: bool) -> None:
     if context.progress is not None:
@@ -463,7 +496,8 @@ def _report(context: RunContext, strategy: str, seed: int, point: dict[str, Any]
 # are far slower); the caller's count comes back after, also on an error.
 @torch_threads(1)
 def run_simulation(config: SimulationConfig, out: str | os.PathLike[str], *,
-                   fresh: bool = False, progress: Progress | None = None) -> SimulationResult:
+                   fresh: bool = False, progress: Progress | None = None,
+                   workers: int | None = 1) -> SimulationResult:
     """Simulate every (strategy, seed), then write curves.json, curves.csv and curves.png.
 
     Parameters
@@ -476,6 +510,12 @@ def run_simulation(config: SimulationConfig, out: str | os.PathLike[str], *,
     progress : callable, optional
         Called after every round (computed or reused) with ``{"strategy",
         "seed", "round", "rounds", "labels", "accuracy", "resumed"}``.
+    workers : int or None
+        Processes running (strategy, seed) runs side by side; None: one per
+        core this process may use (:func:`available_cores`). With 1 (or a
+        single run) everything runs in this process and each seed's initial
+        model is trained once for all strategies; in parallel every run
+        trains it itself (same inputs and seed, so the same numbers).
 
     Raises
     ------
@@ -485,8 +525,26 @@ def run_simulation(config: SimulationConfig, out: str | os.PathLike[str], *,
     """
     out = Path(out)
     data, settings = prepare_simulation(config, out, fresh=fresh)
+    pairs = [(strategy, seed) for seed in config.seeds for strategy in config.strategies]
+    processes = min(len(pairs), available_cores() if workers is None else max(1, workers))
+    if processes > 1:
+        from app.learning.simulation_pool import run_in_processes
+
+        if config.recipe.pretrained:
+            # Pretrained once, here, and recorded in OUT: every worker loads it.
+            from app.learning.simulation_backbone import simulation_backbone
+
+            simulation_backbone(data, out, config.recipe.arch,
+                                time_budget_s=config.recipe.pretrain_budget_s)
+        outcomes = run_in_processes(config, out, settings, pairs, processes, progress)
+        runs: dict[str, list[list[Point]]] = {name: [] for name in config.strategies}
+        computed = reused = 0
+        for (strategy, _seed), (points, done, kept) in zip(pairs, outcomes, strict=True):
+            runs[strategy].append(points)
+            computed, reused = computed + done, reused + kept
+        return write_report(config, data, out, runs, computed, reused)
     context = RunContext(config, data, out, settings, progress)
-    runs: dict[str, list[list[Point]]] = {name: [] for name in config.strategies}
+    runs = {name: [] for name in config.strategies}
     # Seeds outermost: the shared initial model of one seed is needed only while
     # its strategies run.
     for seed in config.seeds:
@@ -494,6 +552,13 @@ def run_simulation(config: SimulationConfig, out: str | os.PathLike[str], *,
             runs[strategy].append(simulate_run(context, strategy, seed))
         context.initial.clear()
     return write_report(config, data, out, runs, context.computed, context.reused)
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def prepare_simulation(config: SimulationConfig, out: Path, *, fresh: bool

@@ -41,7 +41,8 @@ def average_runs(runs: Sequence[Sequence[Point]]) -> list[Point]:
         Per round: ``labels``, mean ``accuracy`` and ``macro_f1``, ``seeds``;
         with two or more seeds also ``std`` (of accuracy) and
         ``macro_f1_std`` -- sample standard deviations (ddof=1), because a
-        handful of seeds is a sample, not the population.
+        handful of seeds is a sample, not the population -- and the range
+        of the accuracy over the seeds, ``min`` and ``max``.
 
     Raises
     ------
@@ -69,8 +70,57 @@ def average_runs(runs: Sequence[Sequence[Point]]) -> list[Point]:
         if len(points) > 1:
             point["std"] = float(accuracy.std(ddof=1))
             point["macro_f1_std"] = float(macro_f1.std(ddof=1))
+            point["min"], point["max"] = float(accuracy.min()), float(accuracy.max())
         averaged.append(point)
     return averaged
+
+
+def budget_rows(curves: Mapping[str, Sequence[Point]], per_class: int | None = None
+                ) -> tuple[list[str], list[list[str]]]:
+    """A table of accuracy at each budget: one row per round, one column per strategy.
+
+    Parameters
+    ----------
+    curves : mapping of str to list of points
+        Averaged curves (:func:`average_runs`), all with the same budgets.
+    per_class : int, optional
+        Number of classes; adds a "labels per class" column.
+
+    Returns
+    -------
+    header, rows
+        Cells read ``mean`` with one seed, ``mean ± sd [min–max]`` with more.
+    """
+    names = list(curves)
+    header = ["labels"] + (["per class"] if per_class else []) + names
+    rows = []
+    for points in zip(*(curves[name] for name in names), strict=True):
+        labels = int(points[0]["labels"])
+        row = [str(labels)] + ([f"{labels / per_class:g}"] if per_class else [])
+        for point in points:
+            cell = f"{point['accuracy']:.3f}"
+            if "std" in point:
+                cell += f" ± {point['std']:.3f}"
+            if "min" in point:
+                cell += f" [{point['min']:.3f}–{point['max']:.3f}]"
+            row.append(cell)
+        rows.append(row)
+    return header, rows
+
+
+def switch_point(typical: Sequence[Point], uncertain: Sequence[Point]) -> int | None:
+    """Labels from which ``uncertain``'s mean accuracy stays at or above ``typical``'s.
+
+    Only measured budgets count; a curve that overtakes and falls behind
+    again is credited from where it holds. None when it never holds by the
+    last budget (or is behind there).
+    """
+    switch = None
+    for low, high in zip(reversed(typical), reversed(uncertain), strict=True):
+        if high["accuracy"] < low["accuracy"]:
+            break
+        switch = int(high["labels"])
+    return switch
 
 
 def labels_to_stay_above(points: Sequence[Point], target: float) -> int | None:

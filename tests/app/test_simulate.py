@@ -28,8 +28,10 @@ from app.learning.simulation_report import (
 from app.project.workspace import WorkspaceError
 from tests.conftest import write_noise_images
 
-SMALL = ("--strategies", "random,margin", "--init", "20", "--step", "10", "--rounds", "2",
-         "--seeds", "0,1", "--epochs", "1", "--min-steps", "0", "--input-size", "16")
+# "--workers 1": in this process, for the tests below count and intercept its trainings.
+SMALL = ("--workers", "1", "--strategies", "random,margin", "--init", "20", "--step", "10",
+         "--rounds", "2", "--seeds", "0,1", "--epochs", "1", "--min-steps", "0",
+         "--input-size", "16")
 
 
 def run_simulate(*args: object) -> int:

@@ -26,6 +26,9 @@ EXPECTED_NAMES = {
     "badge",
     "margin_kcenter",
     "entropy_kmeans",
+    "typiclust",
+    "probcover",
+    "auto",
 }
 BATCH = [name for name in EXPECTED_NAMES if STRATEGIES[name].kind == "batch"]
 
@@ -39,6 +42,8 @@ def full_pool(n: int = 300, seed: int = 0, shuffled_ids: bool = True) -> PoolArr
         mc_probs=rng.dirichlet(np.ones(4), (n, 6)).transpose(0, 2, 1).astype(np.float32),
         embeddings=rng.standard_normal((n, 12)).astype(np.float32),
         labeled_embeddings=rng.standard_normal((9, 12)).astype(np.float32),
+        features=rng.standard_normal((n, 6)).astype(np.float32),
+        labeled_features=rng.standard_normal((9, 6)).astype(np.float32),
     )
 
 
@@ -49,6 +54,7 @@ def permuted(pool: PoolArrays, order: np.ndarray) -> PoolArrays:
         probs=pool.probs[order],
         mc_probs=pool.mc_probs[order],
         embeddings=pool.embeddings[order],
+        features=pool.features[order],
     )
 
 

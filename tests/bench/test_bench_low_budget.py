@@ -1,0 +1,118 @@
+"""Benchmark: low-budget selection (typicality) against margin and random, and ``auto``.
+
+Run with ``pytest tests/bench/test_bench_low_budget.py -s``. Every strategy
+runs through ``labelloop simulate``'s code with the same recipe, the same
+random first labels (1 per class) and the same seeds, so the columns differ
+only by which samples were picked. Printed per dataset:
+
+* accuracy at each budget (labels per class), mean ± sd over the seeds
+  (min–max under it), random's column first;
+* labels each strategy needs to reach, and stay at, random's final accuracy,
+  and the savings ratio (random's labels / those labels);
+* the measured switch point: the first budget from which margin's mean
+  accuracy is at least typiclust's; ``auto`` switches at
+  ``sampling.strategies.AUTO_SWITCH_LABELS_PER_CLASS`` (set from this table).
+
+Two datasets: the digits of scikit-learn (the demo's simulate split, 1,348
+pool / 449 test) and letters A-J in 24 fonts (``tests/bench/glyphs.py``:
+1,500 pool / 750 test, 28 px). Both at 16 px inputs to keep the run
+affordable on a shared 2-core machine.
+
+Measured (seeds 0,1, 7 rounds, 2 shared cores, about 40 minutes in all):
+the switch point is 4 labels per class on both datasets. At 3 per class,
+random / margin / typiclust / auto: digits 0.851 / 0.870 / 0.941 / 0.941,
+letters 0.519 / 0.522 / 0.571 / 0.571; at 8 per class digits 0.951 / 0.978 /
+0.978 / 0.980, letters 0.858 / 0.889 / 0.865 / 0.896. Labels to reach
+random's 80-label accuracy: digits margin and auto 40 (2.0x), letters auto 60
+(1.33x), margin 80 (1.0x). Full tables in the README.
+
+Environment: LABELLOOP_BENCH_LOW_SEEDS (``0,1,2``), LABELLOOP_BENCH_LOW_ROUNDS
+(rounds of 1 label per class after the first, default 7),
+LABELLOOP_BENCH_LOW_STRATEGIES (``random,margin,typiclust,auto``),
+LABELLOOP_BENCH_LOW_DATASETS (``digits,letters``), LABELLOOP_BENCH_LOW_OUT
+(keep the runs there: a rerun reuses them and more rounds or strategies
+extend them), LABELLOOP_BENCH_LOW_WORKERS (processes; default: the cores).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.cli.output import print_table
+from app.learning.simulation import Recipe, SimulationConfig, run_simulation
+from app.learning.simulation_report import budget_rows, savings_rows, switch_point
+from app.pool.demo import build_demo
+from sampling.strategies import AUTO_SWITCH_LABELS_PER_CLASS
+from tests.bench.glyphs import CLASSES, make_glyphs
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("LABELLOOP_BENCH") != "1" and not any("bench" in a for a in sys.argv[1:]),
+    reason="benchmark: run `pytest tests/bench -s`",
+)
+
+SEEDS = tuple(int(s) for s in os.environ.get("LABELLOOP_BENCH_LOW_SEEDS", "0,1,2").split(","))
+ROUNDS = int(os.environ.get("LABELLOOP_BENCH_LOW_ROUNDS", "7"))
+STRATEGIES = tuple(os.environ.get("LABELLOOP_BENCH_LOW_STRATEGIES",
+                                  "random,margin,typiclust,auto").split(","))
+DATASETS = tuple(os.environ.get("LABELLOOP_BENCH_LOW_DATASETS", "digits,letters").split(","))
+WORKERS = int(os.environ["LABELLOOP_BENCH_LOW_WORKERS"]) if os.environ.get(
+    "LABELLOOP_BENCH_LOW_WORKERS") else None
+RECIPE = Recipe(input_size=16)
+CLASSES_PER_DATASET = 10  # both datasets: 1 label per class = 10 labels
+LETTERS_POOL, LETTERS_TEST = 1500, 750
+
+
+def _letters(root: Path) -> tuple[Path, Path]:
+    images, labels = make_glyphs(LETTERS_POOL + LETTERS_TEST, seed=1)
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        split = "pool" if i < LETTERS_POOL else "test"
+        folder = root / split / CLASSES[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        image.save(folder / f"{i:05d}.png")
+    return root / "pool", root / "test"
+
+
+def _folders(name: str, root: Path) -> tuple[Path, Path]:
+    if name == "digits":
+        demo = build_demo(root / "demo")
+        return demo.simulate_pool, demo.simulate_test
+    if name == "letters":
+        return _letters(root / "letters")
+    raise ValueError(f"unknown dataset {name!r}: digits or letters")
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_bench_low_budget(dataset, tmp_path):
+    pool, test = _folders(dataset, tmp_path)
+    base = os.environ.get("LABELLOOP_BENCH_LOW_OUT")
+    out = Path(base) / dataset if base else tmp_path / "simulate"
+    per_class = CLASSES_PER_DATASET
+    config = SimulationConfig(pool=pool, test=test, strategies=STRATEGIES, init=per_class,
+                              step=per_class, rounds=ROUNDS, seeds=SEEDS, recipe=RECIPE)
+    started = time.perf_counter()
+    result = run_simulation(config, out, workers=WORKERS)
+    seconds = time.perf_counter() - started
+
+    print(f"\n[low budget] {dataset}: {', '.join(STRATEGIES)} x seeds {SEEDS}, "
+          f"1 label per class + {ROUNDS} rounds of 1 per class; {result.computed_rounds} "
+          f"rounds computed, {result.reused_rounds} reused, {seconds:.0f} s (shared machine)")
+    print("accuracy at each budget, mean ± sd over seeds [min–max]:")
+    header, rows = budget_rows(result.curves, per_class)
+    print_table(header, rows)
+    savings = result.savings
+    print(f"target: random's final accuracy {savings['target_accuracy']:.4f} at "
+          f"{savings['baseline_labels']} labels")
+    print_table(["strategy", "final labels", "final accuracy", "labels to reach target",
+                 "savings", "savings per seed"], savings_rows(savings))
+    if "margin" in result.curves and "typiclust" in result.curves:
+        switch = switch_point(result.curves["typiclust"], result.curves["margin"])
+        measured = "never within the budget" if switch is None else \
+            f"{switch / per_class:g} labels per class ({switch} labels)"
+        print(f"measured switch point (margin's mean >= typiclust's from there on): {measured}; "
+              f"auto switches at {AUTO_SWITCH_LABELS_PER_CLASS:g} labels per class")
+    assert all(path.stat().st_size > 0 for path in result.files.values())
