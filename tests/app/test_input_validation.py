@@ -233,6 +233,7 @@ def test_label_rows_that_cannot_apply_are_reported_and_the_rest_go_in(project, t
                            "reason": "has a '..' component; write the path without it"}],
         "conflicting": [{"path": project.sample(by_name[names[1]]).path, "labels": ["cat", "dog"],
                          "files": [names[1], f"./{names[1]}"]}],
+        "refused_by_role": [],  # no roles on this project: nobody is refused
         # Read as today's CSV; five rows found their sample (two applied, one
         # repeated, two in conflict); no history; the labels went in as "ann".
         "format": "csv", "matched": 5, "history": 0,
