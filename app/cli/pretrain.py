@@ -7,7 +7,7 @@ import sys
 
 from app.cli import validators
 from app.cli.output import print_json, print_table, shown
-from app.cli.training import _say_detached, follow
+from app.cli.training import _say_detached, add_ray_options, follow
 from app.domain.annotator import resolve_annotator
 from app.learning.job_events import JobCancelled, PretrainDone
 from app.learning.jobs import job_log_path, start_job
@@ -32,6 +32,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                                "0: no budget)")
     pretrain.add_argument("--seed", type=validators.seed, default=0)
     pretrain.add_argument("--annotator", help="creator recorded on the backbone")
+    add_ray_options(pretrain, "pretrain on one worker of a Ray cluster (a GPU when it has one)")
     pretrain.add_argument("--list", action="store_true", help="list the pretrained backbones")
     pretrain.add_argument("--json", action="store_true",
                           help="JSON lines: one per epoch, then done (with --list: one array)")
@@ -43,6 +44,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
         return _list(args)
     params = {"epochs": args.epochs, "time_budget_s": args.time_budget, "seed": args.seed,
               "creator": resolve_annotator(args.annotator)}
+    if args.ray:
+        params.update(ray=args.ray, ship_media=args.ship_media)
     with Workspace.open(args.project) as workspace:
         count = workspace.sample_count()
         if count < MIN_POOL:

@@ -208,7 +208,8 @@ def run_pretraining(workspace: Workspace, job_id: int, params: dict,
         workspace, checkpoint=backbone_checkpoint_path(workspace, job_id),
         creator=resolve_annotator(params.get("creator")), epochs=params.get("epochs"),
         time_budget_s=params.get("time_budget_s"), seed=int(params.get("seed") or 0),
-        progress=progress, should_stop=should_stop)
+        progress=progress, should_stop=should_stop, ray=params.get("ray"),
+        ship_media=bool(params.get("ship_media")))
     for path, reason in list(outcome.unreadable.items())[:20]:
         print(f"{path}: {reason} (left out of pretraining)", file=sys.stderr)
     return outcome.to_json()

@@ -159,12 +159,17 @@ def pretrain_pool(
     seed: int = 0,
     progress: Callable[[dict[str, Any]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    ray: str | None = None,
+    ship_media: bool = False,
 ) -> PretrainOutcome:
     """Pretrain the project's backbone on every imported image and register it.
 
     The architecture and input size are the ones the project's training
     jobs use (:func:`app.learning.job_worker.training_config`), so the
     backbone fits the next classifier. Runs on CUDA when torch sees a GPU.
+    With ``ray`` (a cluster address, or ``local``) the same run goes to one
+    worker of that cluster (its GPU when it has one): the checkpoint comes
+    back checked by sha256 and is registered like a local run's.
 
     Raises
     ------
@@ -194,12 +199,21 @@ def pretrain_pool(
         len(samples), int(train_config.input_size or 32), arch=train_config.arch,
         epochs=epochs, seed=seed, device=device,
         time_budget_s=time_budget(workspace) if time_budget_s is None else time_budget_s)
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
     try:
-        result = pretrain_backbone(paths, config, progress, should_stop)
+        if ray:
+            from app.files.atomic_write import write_bytes_atomic
+            from app.learning.ray_pretraining import pretrain_on_cluster
+
+            remote = pretrain_on_cluster(ray, paths, config, ship_media=ship_media,
+                                         progress=progress, should_stop=should_stop)
+            result, device, sha = remote.result, remote.device, remote.sha256
+            write_bytes_atomic(checkpoint, remote.checkpoint)
+        else:
+            result = pretrain_backbone(paths, config, progress, should_stop)
+            sha = save_checkpoint(result.state_dict, checkpoint)
     except ValueError as exc:
         raise WorkspaceError(f"{workspace.root}: {exc}") from exc
-    checkpoint.parent.mkdir(parents=True, exist_ok=True)
-    sha = save_checkpoint(result.state_dict, checkpoint)
     unreadable = {paths[i]: reason for i, reason in result.unreadable.items()}
     seen = [s for i, s in enumerate(samples) if i not in result.unreadable]
     backbone_id = workspace.add_backbone({

@@ -59,7 +59,7 @@ def train_on_cluster(
     """
     from app.learning.ray_cluster import run_remote_job
 
-    items = [_item(path, ship_media) for path in paths]
+    items = [media_item(path, ship_media) for path in paths]
     outcome: RemoteTraining = run_remote_job(
         address, fit_remote, items, list(labels), list(classes), config,
         progress=progress, should_stop=should_stop, what="training run")
@@ -80,13 +80,14 @@ def fit_remote(items: Sequence[ShardItem], labels: list[int], classes: list[str]
     if use_gpu:
         config = replace(config, device="cuda")
     with tempfile.TemporaryDirectory(prefix="labelloop-train-") as folder:
-        paths = _local_paths(items, Path(folder))
+        paths = local_paths(items, Path(folder))
         result = learner_type(config.arch).fit(paths, labels, classes, config, report)
     checkpoint = serialize_checkpoint(result.state_dict)
     return RemoteTraining(replace(result, state_dict={}), checkpoint.data, checkpoint.sha256)
 
 
-def _item(path: str, ship_media: bool) -> ShardItem:
+def media_item(path: str, ship_media: bool) -> ShardItem:
+    """A file for a cluster worker: its path (shared storage), or its bytes too."""
     if not ship_media:
         return ShardItem(0, path)
     try:
@@ -97,7 +98,8 @@ def _item(path: str, ship_media: bool) -> ShardItem:
                              f"{exc.strerror or exc}") from exc
 
 
-def _local_paths(items: Sequence[ShardItem], folder: Path) -> list[str]:
+def local_paths(items: Sequence[ShardItem], folder: Path) -> list[str]:
+    """On the worker: each item's path, shipped bytes written into ``folder`` first."""
     paths = []
     for position, item in enumerate(items):
         if item.data is None:

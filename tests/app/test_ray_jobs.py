@@ -121,3 +121,30 @@ def test_simulate_on_the_cluster_gives_the_local_curves_and_resumes(cluster, tmp
     remote_curves = json.loads((tmp_path / "ray" / "curves.json").read_text())
     assert remote_curves["strategies"] == local_curves["strategies"]
 
+
+
+def test_pretrain_on_the_cluster_registers_a_checked_backbone_as_a_local_run_does(
+        cluster, tmp_path):
+    from app.learning.label_free import label_free_embeddings
+    from app.learning.pretraining import latest_backbone, load_backbone_checkpoint
+
+    write_two_classes(tmp_path / "images", 32, seed=1)  # 64 images: the smallest pool
+    with Workspace.init(tmp_path / "proj", ["dark", "bright"]) as ws:
+        import_images(ws, [tmp_path / "images"], workers=1)
+    result = run_cli("pretrain", tmp_path / "proj", "--ray", cluster.address, "--ship-media",
+                     "--epochs", "2", "--json")
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["epoch"] for e in events if e["event"] == "progress"] == [1, 2]  # streamed back
+    done = events[-1]
+    assert done["event"] == "done" and done["n_images"] == 64 and done["device"] == "cpu"
+    with Workspace.open(tmp_path / "proj") as ws:
+        backbone = latest_backbone(ws)
+        assert backbone.id == done["backbone"] and backbone.n_images == 64
+        assert file_sha256(ws.resolve(backbone.checkpoint_path)) == backbone.checkpoint_sha256
+        state = load_backbone_checkpoint(ws, backbone)  # sha256 checked, weights_only
+        assert state and not any(key.startswith("fc.") for key in state)
+        embedding = label_free_embeddings(ws)
+        assert embedding.vectors.shape == (64, backbone.embedding_dim)
+        job = ws.list_jobs()[-1]
+        assert job.kind == "pretrain" and job.status == "succeeded"
+        assert job.params["ray"] == cluster.address and job.params["ship_media"] is True
