@@ -35,6 +35,7 @@ from PIL import Image
 from app.domain.records import Sample
 from app.files.atomic_write import atomic_file
 from app.files.image_io import UnreadableImage, load_image
+from app.learning.embedding_rows import rows_for_ids
 from app.learning.label_free import PoolVectors, label_free_embeddings
 from app.learning.pick_reasons import ColdStartReason
 from app.project.workspace import Workspace
@@ -97,11 +98,7 @@ class PoolEmbedding:
 
     def rows_for(self, sample_ids: NDArray[np.int64]) -> NDArray[np.int64]:
         """Row of each id in :attr:`vectors`, -1 where it is not embedded."""
-        sample_ids = np.asarray(sample_ids, np.int64)
-        if self.ids.size == 0:
-            return np.full(sample_ids.shape, -1, np.int64)
-        positions = np.clip(np.searchsorted(self.ids, sample_ids), 0, self.ids.size - 1)
-        return np.where(self.ids[positions] == sample_ids, positions, -1).astype(np.int64)
+        return rows_for_ids(self.ids, sample_ids)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from app.domain.records import Backbone, Sample
 from app.files.atomic_write import atomic_file
+from app.learning.embedding_rows import rows_for_ids
 from app.pool.frame_cache import restore_missing_frames
 from app.project.workspace import Workspace
 
@@ -74,11 +75,7 @@ class BackboneEmbedding:
 
     def rows_for(self, sample_ids: NDArray[np.int64]) -> NDArray[np.int64]:
         """Row of each id in :attr:`vectors`, -1 where it is not embedded."""
-        sample_ids = np.asarray(sample_ids, np.int64)
-        if self.ids.size == 0:
-            return np.full(sample_ids.shape, -1, np.int64)
-        positions = np.clip(np.searchsorted(self.ids, sample_ids), 0, self.ids.size - 1)
-        return np.where(self.ids[positions] == sample_ids, positions, -1).astype(np.int64)
+        return rows_for_ids(self.ids, sample_ids)
 
 
 def label_free_embeddings(workspace: Workspace, sample_ids: Sequence[int] | None = None, *,

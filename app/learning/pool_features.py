@@ -29,6 +29,7 @@ from sklearn.decomposition import PCA
 from torch import Tensor
 
 from app.learning.cold_start import EXPLAINED_VARIANCE, PCA_FIT_ROWS
+from app.learning.embedding_rows import rows_for_ids
 from app.learning.label_free import label_free_embeddings
 from app.project.workspace import Workspace
 
@@ -54,11 +55,7 @@ class PoolFeatures:
 
     def rows_for(self, sample_ids: NDArray[np.int64]) -> NDArray[np.int64]:
         """Row of each id in :attr:`vectors`, -1 where it is not embedded."""
-        sample_ids = np.asarray(sample_ids, np.int64)
-        if self.ids.size == 0:
-            return np.full(sample_ids.shape, -1, np.int64)
-        positions = np.clip(np.searchsorted(self.ids, sample_ids), 0, self.ids.size - 1)
-        return np.where(self.ids[positions] == sample_ids, positions, -1).astype(np.int64)
+        return rows_for_ids(self.ids, sample_ids)
 
 
 def project_features(workspace: Workspace, *, seed: int = 0,
