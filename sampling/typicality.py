@@ -40,6 +40,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
+from sampling.diversity import _as_embeddings, _check_k
+
 __all__ = [
     "Coverage",
     "TypicalPicks",
@@ -211,7 +213,7 @@ def typicality(features: ArrayLike, assignment: ArrayLike,
         Higher = more typical; 0 for a point alone in its cluster, ``inf``
         for one whose neighbours all coincide with it.
     """
-    x = _as_features(features, "features")
+    x = _as_embeddings(features, "features")
     labels = np.asarray(assignment, dtype=np.int64)
     if labels.shape != (x.shape[0],):
         raise ValueError(f"assignment must have shape [{x.shape[0]}], got {labels.shape}")
@@ -346,7 +348,7 @@ def coverage_radius(features: ArrayLike, n_classes: int, *, purity: float = PURI
         smallest positive distance when that quantile is 0 (duplicates
         across clusters).
     """
-    x = _as_features(features, "features")
+    x = _as_embeddings(features, "features")
     if not 0.0 < purity <= 1.0:
         raise ValueError(f"purity must be in (0, 1], got {purity!r}")
     if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) \
@@ -393,7 +395,7 @@ def kmeans_assignment(features: ArrayLike, clusters: int, seed: int = 0) -> NDAr
     NDArray[int64], shape [n]
         Cluster numbers; clusters that ended up empty have no rows.
     """
-    x = _as_features(features, "features")
+    x = _as_embeddings(features, "features")
     n = x.shape[0]
     if not 1 <= clusters <= n:
         raise ValueError(f"clusters must be between 1 and {n}, got {clusters}")
@@ -443,31 +445,11 @@ def _search(base: NDArray[np.float32], queries: NDArray[np.float32], k: int
 
 def _pool_and_labeled(features: ArrayLike, labeled_features: ArrayLike | None
                       ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    x = _as_features(features, "features")
+    x = _as_embeddings(features, "features")
     if labeled_features is None:
         return x, np.empty((0, x.shape[1]), np.float32)
-    labeled = _as_features(labeled_features, "labeled_features")
+    labeled = _as_embeddings(labeled_features, "labeled_features")
     if labeled.shape[0] and labeled.shape[1] != x.shape[1]:
         raise ValueError(f"labeled_features have width {labeled.shape[1]}, "
                          f"features {x.shape[1]}")
     return x, labeled.reshape(-1, x.shape[1])
-
-
-def _as_features(x: ArrayLike, name: str) -> NDArray[np.float32]:
-    """A C-contiguous float32 [n, d] array with finite values (faiss needs both)."""
-    arr = np.asarray(x)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must have shape [n, d] (2-D), got shape {arr.shape}")
-    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
-    if arr.size and not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return arr
-
-
-def _check_k(k: int, n: int) -> None:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise ValueError(f"k must be an integer, got {k!r}")
-    if not 0 <= k <= n:
-        raise ValueError(f"k must be between 0 and the pool size {n}, got {k}")
