@@ -6,7 +6,9 @@ import argparse
 
 from app.cli import validators
 from app.cli.output import print_json, print_table, progress_bar, shown
-from app.monitor.drift_report import DEFAULT_ALPHA, DEFAULT_TOP, DriftReport, drift_report
+from app.monitor.batch_drift import FEATURES, batch_drift
+from app.monitor.drift_report import DEFAULT_ALPHA, DEFAULT_TOP, DriftReport
+from app.monitor.label_free_drift import LabelFreeDriftReport
 from app.monitor.live_accuracy import (
     ALERT_MARGIN_SETTING,
     DEFAULT_WINDOW,
@@ -50,7 +52,11 @@ def register(commands: argparse._SubParsersAction) -> None:
                     "version's training started (half against half when the batch was the "
                     "whole pool). top_samples in --json are objects "
                     "{sample_id, path, distance}: batch samples farthest (embedding distance) "
-                    "from their nearest sample of the reference pool, farthest first.",
+                    "from their nearest sample of the reference pool, farthest first. "
+                    "Before the first model (or with --features label-free) the test runs on "
+                    "the label-free embedding (the pretrained backbone's, else pixels + PCA) "
+                    "against the batches imported earlier, without PSI or confidence; its "
+                    "--json has \"model\": null and \"features\".",
     )
     drift.add_argument("project")
     drift.add_argument("--batch", type=validators.count,
@@ -62,6 +68,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     drift.add_argument("--top", type=validators.int_range(0), default=DEFAULT_TOP, metavar="K",
                        help="how many most-responsible samples to list (0: none)")
     drift.add_argument("--seed", type=validators.seed, default=0)
+    drift.add_argument("--features", choices=FEATURES, default="auto",
+                       help="model: the model's embeddings, predictions and confidence; "
+                            "label-free: the pretrained backbone's embedding (else pixels + PCA), "
+                            "no model needed; auto (default): model when there is one")
     drift.add_argument("--json", action="store_true")
     drift.set_defaults(run=run_drift)
 
@@ -132,20 +142,40 @@ def print_drift(report: DriftReport) -> None:
     print(f"verdict at alpha {report.alpha:g}: {verdict}")
     if report.unscored:
         print(f"{len(report.unscored)} batch sample(s) could not be scored and were left out")
-    if report.top_samples:
-        print("\nsamples farthest from the reference pool:")
+    _print_top(report.top_samples, "the reference pool")
+
+
+def print_label_free_drift(report: LabelFreeDriftReport) -> None:
+    print(f"batch {report.batch} ({report.n_batch} samples tested) without a model, on the "
+          f"{report.features}")
+    print(f"reference: {report.reference.describe()}")
+    print(f"MMD test on embeddings: mmd2 {report.mmd2:.5f}, p-value {report.mmd_p_value:.4f} "
+          f"({report.n_permutations} permutations, {report.n_batch_tested} vs "
+          f"{report.n_reference_tested} samples)")
+    verdict = "DRIFT" if report.drift else "no drift"
+    print(f"verdict at alpha {report.alpha:g}: {verdict}")
+    if report.unreadable:
+        print(f"{len(report.unreadable)} batch sample(s) could not be read and were left out")
+    _print_top(report.top_samples, "the earlier pool")
+
+
+def _print_top(samples, reference: str) -> None:
+    if samples:
+        print(f"\nsamples farthest from {reference}:")
         print_table(["#", "sample", "distance", "path"],
                     [[i, s.sample_id, s.distance, s.path]
-                     for i, s in enumerate(report.top_samples, start=1)])
+                     for i, s in enumerate(samples, start=1)])
 
 
 def run_drift(args: argparse.Namespace) -> int:
-    with Workspace.open(args.project) as workspace, progress_bar("scoring") as bar:
-        report = drift_report(workspace, args.batch, args.alpha, args.top, args.seed,
-                              version_id=args.model, progress=bar)
+    with Workspace.open(args.project) as workspace, progress_bar("embedding") as bar:
+        report = batch_drift(workspace, args.batch, args.alpha, args.top, args.seed,
+                             features=args.features, version_id=args.model, progress=bar)
         data = with_frame_fields(workspace, report.to_json()) if args.json else None
     if args.json:
         print_json(data)
+    elif isinstance(report, LabelFreeDriftReport):
+        print_label_free_drift(report)
     else:
         print_drift(report)
     return 0

@@ -69,6 +69,9 @@ def reason_text(item: RankedSample) -> str:
                       else f"model v{reason.model}")
             return (f"Looks like sample {reason.similar_to} ({source}): "
                     f"cosine {reason.cosine:.3f}")
+        case DriftReason(model=None):
+            return (f"Far from the pool imported before it, on the label-free embedding "
+                    f"(import batch {reason.batch}): distance {item.score:.3g}")
         case DriftReason():
             return (f"Far from the pool model v{reason.model} was trained for "
                     f"(import batch {reason.batch}): distance {item.score:.3g}")

@@ -85,7 +85,9 @@ class MonitorTab(QWidget):
         drift_layout = QVBoxLayout(drift)
         drift_layout.addWidget(QLabel("<b>Data drift per import batch</b> — MMD permutation "
                                       "test on embeddings against the pool the model was trained for "
-                                      "(the import batches that existed when it was trained)"))
+                                      "(the import batches that existed when it was trained); "
+                                      "before the first model, on the label-free embedding "
+                                      "against the batches imported earlier"))
         drift_layout.addWidget(self.batches)
         drift_layout.addLayout(drift_buttons)
 
@@ -161,8 +163,10 @@ class MonitorTab(QWidget):
             cells = [str(batch.id), batch.created_at[:19].replace("T", " "), str(batch.added)]
             report = self.reports.get(batch.id)
             if report is not None:
-                cells += [f"{report.mmd_p_value:.4f}", f"{report.psi:.3f}",
-                          f"{report.mean_confidence_delta:+.3f}",
+                # A label-free report (no model yet) has no PSI and no confidence.
+                model_figures = ([f"{report.psi:.3f}", f"{report.mean_confidence_delta:+.3f}"]
+                                 if report.model is not None else ["–", "–"])
+                cells += [f"{report.mmd_p_value:.4f}", *model_figures,
                           "DRIFT" if report.drift else "no drift"]
             else:
                 cells += ["", "", "", "not checked"]
@@ -187,7 +191,7 @@ class MonitorTab(QWidget):
 
     def check_batch(self, batch: int) -> None:
         """Run the drift test off the UI thread (it may score new samples first)."""
-        from app.monitor.drift_report import drift_report
+        from app.monitor.batch_drift import batch_drift
 
         project = self.project
 
@@ -199,8 +203,9 @@ class MonitorTab(QWidget):
             verdict = "drift" if report.drift else "no drift"
             against = ("half against half: it was the whole pool" if report.reference.halves
                        else "against batch(es) " + ", ".join(map(str, report.reference.batches)))
+            features = "" if report.model is not None else f", {report.features}"
             project.message.emit(f"Batch {batch}: {verdict} (MMD p = {report.mmd_p_value:.4f}, "
-                                 f"{against})")
+                                 f"{against}{features})")
             self.driftChecked.emit(batch)
 
         def failed(text: str) -> None:
@@ -208,7 +213,7 @@ class MonitorTab(QWidget):
             project.error.emit(f"Drift check of batch {batch} failed: {text}")
 
         project.busy.emit(f"Checking drift of batch {batch}…", 0, 0)
-        project.run_in_background(lambda ws, _progress: drift_report(ws, batch), done, failed)
+        project.run_in_background(lambda ws, _progress: batch_drift(ws, batch), done, failed)
 
     def open_selected(self) -> None:
         batch = self.selected_batch()

@@ -177,9 +177,9 @@ def _build_failures(workspace: Workspace, spec: QueueSpec, top: int | None,
 
 def _build_drift(workspace: Workspace, spec: QueueSpec, top: int | None,
                  progress: Progress | None = None) -> list[RankedSample]:
-    from app.monitor.drift_report import drift_report
+    from app.monitor.batch_drift import batch_drift
 
-    return drift_report(workspace, spec.batch, top=top or DEFAULT_BATCH_SIZE).as_queue()
+    return batch_drift(workspace, spec.batch, top=top or DEFAULT_BATCH_SIZE).as_queue()
 
 
 def _build_unlabeled(workspace: Workspace, spec: QueueSpec, top: int | None,
