@@ -23,6 +23,7 @@ import faiss
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from sampling.inputs import as_embeddings, check_pick_count
 from sampling.uncertainty import top_k_by_score
 
 __all__ = [
@@ -101,9 +102,9 @@ def k_center_greedy_with_distances(
         (non-increasing). ``inf`` for the first pick when there is no
         labeled set, since there is no center yet.
     """
-    x = _as_embeddings(embeddings, "embeddings")
+    x = as_embeddings(embeddings, "embeddings")
     n = x.shape[0]
-    _check_k(k, n)
+    check_pick_count(k, n)
     rng = np.random.default_rng(seed)
     picks = np.empty(k, dtype=np.int64)
     distances = np.empty(k, dtype=np.float32)
@@ -113,7 +114,7 @@ def k_center_greedy_with_distances(
     min_d2 = np.full(n, np.inf, dtype=np.float32)
     has_centers = False
     if already_selected is not None:
-        labeled = _as_embeddings(already_selected, "already_selected")
+        labeled = as_embeddings(already_selected, "already_selected")
         if labeled.shape[0]:
             if labeled.shape[1] != x.shape[1]:
                 raise ValueError(
@@ -215,14 +216,14 @@ def badge_with_distances(
         Gradient-embedding distance of each pick to its nearest earlier pick;
         for the first pick, its gradient norm (its distance to the zero gradient).
     """
-    e = _as_embeddings(embeddings, "embeddings")
-    p = _as_embeddings(probs, "probs")
+    e = as_embeddings(embeddings, "embeddings")
+    p = as_embeddings(probs, "probs")
     n = e.shape[0]
     if p.shape[0] != n:
         raise ValueError(f"probs has {p.shape[0]} rows, embeddings have {n}")
     if p.size and (p.min() < 0.0 or p.max() > 1.0 + 1e-3):
         raise ValueError("probs must hold probabilities in [0, 1]")
-    _check_k(k, n)
+    check_pick_count(k, n)
     picks = np.empty(k, dtype=np.int64)
     distances = np.empty(k, dtype=np.float32)
     if k == 0:
@@ -304,12 +305,12 @@ def top_uncertain_then_diverse(
     Zhdanov (2019), *Diverse mini-batch Active Learning* (pre-filter, k-means,
     closest/most uncertain per cluster).
     """
-    x = _as_embeddings(embeddings, "embeddings")
+    x = as_embeddings(embeddings, "embeddings")
     values = np.asarray(scores)
     n = x.shape[0]
     if values.shape != (n,):
         raise ValueError(f"scores must have shape [{n}] to match embeddings, got {values.shape}")
-    _check_k(k, n)
+    check_pick_count(k, n)
     if method not in ("kcenter", "kmeans"):
         raise ValueError(f"method must be 'kcenter' or 'kmeans', got {method!r}")
     m = min(n, 10 * k) if m is None else min(m, n)
@@ -382,24 +383,3 @@ def _nearest_squared_distance(
     index.add(centers)
     d2, _ = index.search(x, 1)
     return np.maximum(d2[:, 0], 0.0)
-
-
-def _as_embeddings(x: ArrayLike, name: str) -> NDArray[np.float32]:
-    """A C-contiguous float32 [n, d] array with finite values (faiss needs both)."""
-    arr = np.asarray(x)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must have shape [n, d] (2-D), got shape {arr.shape}")
-    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise ValueError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
-    # min/max propagate NaN and expose inf without an [n, d] boolean temporary.
-    if arr.size and not (np.isfinite(arr.min()) and np.isfinite(arr.max())):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return arr
-
-
-def _check_k(k: int, n: int) -> None:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise ValueError(f"k must be an integer, got {k!r}")
-    if not 0 <= k <= n:
-        raise ValueError(f"k must be between 0 and the pool size {n}, got {k}")

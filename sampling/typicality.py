@@ -40,7 +40,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import sparse
 
-from sampling.diversity import _as_embeddings, _check_k
+from sampling.inputs import as_embeddings, check_pick_count
 
 __all__ = [
     "Coverage",
@@ -161,7 +161,7 @@ def typiclust(
     """
     x, labeled = _pool_and_labeled(features, labeled_features)
     n, m = x.shape[0], labeled.shape[0]
-    _check_k(k, n)
+    check_pick_count(k, n)
     if k == 0:
         empty = np.empty(0, np.int64)
         return TypicalPicks(empty, np.empty(0, np.float32), empty)
@@ -213,7 +213,7 @@ def typicality(features: ArrayLike, assignment: ArrayLike,
         Higher = more typical; 0 for a point alone in its cluster, ``inf``
         for one whose neighbours all coincide with it.
     """
-    x = _as_embeddings(features, "features")
+    x = as_embeddings(features, "features")
     labels = np.asarray(assignment, dtype=np.int64)
     if labels.shape != (x.shape[0],):
         raise ValueError(f"assignment must have shape [{x.shape[0]}], got {labels.shape}")
@@ -282,7 +282,7 @@ def probcover(
     """
     x, labeled = _pool_and_labeled(features, labeled_features)
     n, m = x.shape[0], labeled.shape[0]
-    _check_k(k, n)
+    check_pick_count(k, n)
     everything = np.concatenate([x, labeled]) if m else x
     if delta is None:
         if n_classes is None:
@@ -348,7 +348,7 @@ def coverage_radius(features: ArrayLike, n_classes: int, *, purity: float = PURI
         smallest positive distance when that quantile is 0 (duplicates
         across clusters).
     """
-    x = _as_embeddings(features, "features")
+    x = as_embeddings(features, "features")
     if not 0.0 < purity <= 1.0:
         raise ValueError(f"purity must be in (0, 1], got {purity!r}")
     if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) \
@@ -395,7 +395,7 @@ def kmeans_assignment(features: ArrayLike, clusters: int, seed: int = 0) -> NDAr
     NDArray[int64], shape [n]
         Cluster numbers; clusters that ended up empty have no rows.
     """
-    x = _as_embeddings(features, "features")
+    x = as_embeddings(features, "features")
     n = x.shape[0]
     if not 1 <= clusters <= n:
         raise ValueError(f"clusters must be between 1 and {n}, got {clusters}")
@@ -445,10 +445,10 @@ def _search(base: NDArray[np.float32], queries: NDArray[np.float32], k: int
 
 def _pool_and_labeled(features: ArrayLike, labeled_features: ArrayLike | None
                       ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-    x = _as_embeddings(features, "features")
+    x = as_embeddings(features, "features")
     if labeled_features is None:
         return x, np.empty((0, x.shape[1]), np.float32)
-    labeled = _as_embeddings(labeled_features, "labeled_features")
+    labeled = as_embeddings(labeled_features, "labeled_features")
     if labeled.shape[0] and labeled.shape[1] != x.shape[1]:
         raise ValueError(f"labeled_features have width {labeled.shape[1]}, "
                          f"features {x.shape[1]}")
