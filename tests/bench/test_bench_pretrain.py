@@ -29,10 +29,8 @@ LABELLOOP_BENCH_PRETRAIN_COST_IMAGES (default 20000; 0 skips the cost run).
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,64 +39,31 @@ from PIL import Image
 
 from app.cli.output import print_table
 from app.learning.job_worker import training_config
-from app.pool.demo import digit_image, load_digits_arrays
-from models.inference import predict_all
-from models.networks import build_network
 from models.pretrain import backbone_embeddings, backbone_network, decode_pool, pretrain_backbone
 from models.pretrain_config import DEFAULT_TIME_BUDGET_S, plan_pretraining
-from models.training import train
 from tests.bench.glyphs import make_glyphs
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("LABELLOOP_BENCH") != "1" and not any("bench" in a for a in sys.argv[1:]),
-    reason="benchmark: run `pytest tests/bench -s`",
+from tests.bench.label_budget import (
+    env_ints,
+    mean_sd,
+    only_when_benchmarking,
+    per_class_split,
+    trained_accuracy,
+    two_datasets,
+    write_images,
 )
 
-SEEDS = [int(s) for s in os.environ.get("LABELLOOP_BENCH_PRETRAIN_SEEDS", "0,1,2,3,4").split(",")]
+pytestmark = only_when_benchmarking
+
+SEEDS = env_ints("LABELLOOP_BENCH_PRETRAIN_SEEDS", "0,1,2,3,4")
 BUDGET = float(os.environ.get("LABELLOOP_BENCH_PRETRAIN_BUDGET", DEFAULT_TIME_BUDGET_S))
 THREADS = int(os.environ.get("LABELLOOP_BENCH_PRETRAIN_THREADS", "2"))
 COST_IMAGES = int(os.environ.get("LABELLOOP_BENCH_PRETRAIN_COST_IMAGES", "20000"))
 PER_CLASS = 3
 
 
-def _write(images: list[Image.Image], folder: Path) -> list[str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, image in enumerate(images):
-        path = folder / f"{i:05d}.png"
-        image.save(path)
-        paths.append(str(path))
-    return paths
-
-
 @pytest.fixture(scope="module")
 def datasets(tmp_path_factory) -> dict[str, tuple[list[str], np.ndarray]]:
-    root = tmp_path_factory.mktemp("pretrain")
-    pixels, targets = load_digits_arrays()
-    glyphs, letters = make_glyphs(3000, seed=1)
-    return {
-        "digits (32 px)": (_write([digit_image(p, 32) for p in pixels], root / "digits"),
-                           np.asarray(targets)),
-        "letters A-J (28 px)": (_write(glyphs, root / "glyphs"), letters),
-    }
-
-
-def _labeled_split(labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    # The cold-start bench's draw: the same labels for the same seed.
-    rng = np.random.default_rng(1000 + seed)
-    picked = np.concatenate([rng.choice(np.flatnonzero(labels == c), PER_CLASS, replace=False)
-                             for c in np.unique(labels)])
-    return picked, np.setdiff1d(np.arange(len(labels)), picked)
-
-
-def _accuracy(paths: list[str], labels: np.ndarray, picked: np.ndarray, rest: np.ndarray,
-              config) -> float:
-    classes = [str(c) for c in range(int(labels.max()) + 1)]
-    result = train([paths[i] for i in picked], labels[picked].tolist(), classes, config)
-    network = build_network(config.arch, len(classes), config.input_size, pretrained=False)
-    network.load_state_dict(result.state_dict)
-    scores = predict_all(network, [paths[i] for i in rest], config.input_size)
-    return float(np.mean(scores.probs.argmax(1) == labels[rest]))
+    return two_datasets(tmp_path_factory.mktemp("pretrain"))
 
 
 def test_bench_pretrained_backbone_against_supervised_only(datasets):
@@ -115,16 +80,17 @@ def test_bench_pretrained_backbone_against_supervised_only(datasets):
               f"notes {backbone.notes}", flush=True)
         supervised, pretrained = [], []
         for seed in SEEDS:
-            picked, rest = _labeled_split(labels, seed)
+            # The cold-start bench's draw: the same labels for the same seed.
+            picked, rest = per_class_split(labels, PER_CLASS, seed)
             config = replace(base, seed=seed)
-            supervised.append(_accuracy(paths, labels, picked, rest, config))
-            pretrained.append(_accuracy(paths, labels, picked, rest,
+            supervised.append(trained_accuracy(paths, labels, picked, rest, config))
+            pretrained.append(trained_accuracy(paths, labels, picked, rest,
                                         replace(config, backbone_state=backbone.state_dict)))
             print(f"[pretrain] {name} seed {seed}: supervised {supervised[-1]:.3f}, "
                   f"from backbone {pretrained[-1]:.3f}", flush=True)
         s, p = np.array(supervised), np.array(pretrained)
         rows.append([name, f"{PER_CLASS} x {len(np.unique(labels))}",
-                     f"{s.mean():.3f} ± {s.std():.3f}", f"{p.mean():.3f} ± {p.std():.3f}",
+                     mean_sd(s), mean_sd(p),
                      f"{p.mean() / s.mean():.2f}x", f"{int(np.sum(p > s))}/{len(SEEDS)}",
                      f"{pretrain_s:.0f} s, {backbone.steps_run} steps"])
     print(f"\n[pretrain] held-out accuracy, mean ± std over seeds {SEEDS} "
@@ -136,7 +102,7 @@ def test_bench_pretrained_backbone_against_supervised_only(datasets):
 @pytest.mark.skipif(COST_IMAGES == 0, reason="LABELLOOP_BENCH_PRETRAIN_COST_IMAGES=0")
 def test_bench_pretraining_cost_on_20000_images(tmp_path):
     glyphs, _ = make_glyphs(COST_IMAGES, seed=7)
-    paths = _write(glyphs, tmp_path / "glyphs")
+    paths = write_images(glyphs, tmp_path / "glyphs")
     base = training_config({}, [(28, 28)])
     plan = plan_pretraining(len(paths), base.input_size, arch=base.arch, time_budget_s=BUDGET,
                             num_threads=THREADS)

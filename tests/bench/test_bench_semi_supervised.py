@@ -29,13 +29,11 @@ LABELLOOP_BENCH_SEMI_DATASETS (``digits,letters``), LABELLOOP_BENCH_SEMI_THREADS
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from app.cli.output import print_table
@@ -45,13 +43,11 @@ from models.inference import predict_all
 from models.networks import build_network
 from models.training import train
 from tests.bench.glyphs import make_glyphs
+from tests.bench.label_budget import env_ints, mean_sd, only_when_benchmarking, write_images
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("LABELLOOP_BENCH") != "1" and not any("bench" in a for a in sys.argv[1:]),
-    reason="benchmark: run `pytest tests/bench -s`",
-)
+pytestmark = only_when_benchmarking
 
-SEEDS = [int(s) for s in os.environ.get("LABELLOOP_BENCH_SEMI_SEEDS", "0,1,2").split(",")]
+SEEDS = env_ints("LABELLOOP_BENCH_SEMI_SEEDS", "0,1,2")
 BUDGETS = os.environ.get("LABELLOOP_BENCH_SEMI_BUDGETS", "3,20,L").split(",")
 DATASETS = os.environ.get("LABELLOOP_BENCH_SEMI_DATASETS", "digits,letters").split(",")
 THREADS = int(os.environ.get("LABELLOOP_BENCH_SEMI_THREADS", "1"))
@@ -61,28 +57,18 @@ THREADS = int(os.environ.get("LABELLOOP_BENCH_SEMI_THREADS", "1"))
 LARGE = {"digits": 433, "letters": 2000}
 
 
-def _write(images: list[Image.Image], folder: Path) -> list[str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, image in enumerate(images):
-        path = folder / f"{i:05d}.png"
-        image.save(path)
-        paths.append(str(path))
-    return paths
-
-
 def load_dataset(name: str, root: Path) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
     """``(pool paths, pool labels, test paths, test labels)`` of ``name``, written to ``root``."""
     if name == "digits":
         pixels, targets = load_digits_arrays()
         order = np.random.default_rng(7).permutation(len(targets))
-        paths = _write([digit_image(pixels[i], 32) for i in order], root / "digits")
+        paths = write_images([digit_image(pixels[i], 32) for i in order], root / "digits")
         labels = np.asarray(targets)[order]
         return paths[:1300], labels[:1300], paths[1300:], labels[1300:]
     pool, pool_labels = make_glyphs(6000, seed=1)
     test, test_labels = make_glyphs(2000, seed=2)
-    return (_write(pool, root / "letters-pool"), np.asarray(pool_labels),
-            _write(test, root / "letters-test"), np.asarray(test_labels))
+    return (write_images(pool, root / "letters-pool"), np.asarray(pool_labels),
+            write_images(test, root / "letters-test"), np.asarray(test_labels))
 
 
 def pick_labels(labels: np.ndarray, budget: str, large: int, seed: int) -> np.ndarray:
@@ -120,10 +106,6 @@ def run_once(pool: list[str], labels: np.ndarray, test: list[str], test_labels: 
     return accuracy, seconds, cpu, result.semi_supervised
 
 
-def _mean_sd(values: list[float]) -> str:
-    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
-
-
 def test_bench_semi_supervised_against_supervised(tmp_path):
     rows = []
     for name in DATASETS:
@@ -146,7 +128,7 @@ def test_bench_semi_supervised_against_supervised(tmp_path):
                           flush=True)
             sup, semi_acc = np.array(acc[False]), np.array(acc[True])
             rows.append([name, f"{len(picked)}", f"{len(pool) - len(picked)}",
-                         _mean_sd(acc[False]), _mean_sd(acc[True]),
+                         mean_sd(acc[False]), mean_sd(acc[True]),
                          f"{semi_acc.mean() / sup.mean():.2f}x",
                          f"{semi_acc.mean() - sup.mean():+.3f}",
                          f"{int(np.sum(semi_acc > sup))}/{len(SEEDS)}",

@@ -1,0 +1,83 @@
+"""What the label-budget benchmarks share: their datasets, label draws and scoring.
+
+The cold-start, pretraining and semi-supervised benchmarks all ask "how good
+is the model ``labelloop train`` fits on these few labels?" on the same two
+datasets (the digits and letters A-J in 24 fonts, so that nothing is fitted
+to one look). Keeping the draws here keeps them comparable: the same seed
+labels the same images in every one of them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.pool.demo import digit_image, load_digits_arrays
+from models.inference import predict_all
+from models.networks import build_network
+from models.train_config import TrainConfig
+from models.training import train
+from tests.bench.glyphs import make_glyphs
+
+#: Benchmarks run only when asked for (``make bench``, a path with "bench").
+only_when_benchmarking = pytest.mark.skipif(
+    os.environ.get("LABELLOOP_BENCH") != "1" and not any("bench" in a for a in sys.argv[1:]),
+    reason="benchmark: run `pytest tests/bench -s`",
+)
+
+
+def env_ints(name: str, default: str) -> list[int]:
+    """A comma-separated list of integers from the environment (seeds, budgets)."""
+    return [int(s) for s in os.environ.get(name, default).split(",")]
+
+
+def write_images(images: list[Image.Image], folder: Path) -> list[str]:
+    """Save ``images`` as numbered PNGs in ``folder``; their paths, in order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, image in enumerate(images):
+        path = folder / f"{i:05d}.png"
+        image.save(path)
+        paths.append(str(path))
+    return paths
+
+
+def two_datasets(root: Path, letters: int = 3000) -> dict[str, tuple[list[str], np.ndarray]]:
+    """The digits (1,797 at 32 px) and ``letters`` glyph images (28 px), written under ``root``."""
+    pixels, targets = load_digits_arrays()
+    glyphs, glyph_labels = make_glyphs(letters, seed=1)
+    return {
+        "digits (32 px)": (write_images([digit_image(p, 32) for p in pixels], root / "digits"),
+                           np.asarray(targets)),
+        "letters A-J (28 px)": (write_images(glyphs, root / "glyphs"), glyph_labels),
+    }
+
+
+def per_class_split(labels: np.ndarray, per_class: int,
+                    seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``per_class`` random positions of each class to label, and the rest (held out)."""
+    rng = np.random.default_rng(1000 + seed)
+    picked = np.concatenate([rng.choice(np.flatnonzero(labels == c), per_class, replace=False)
+                             for c in np.unique(labels)])
+    return picked, np.setdiff1d(np.arange(len(labels)), picked)
+
+
+def trained_accuracy(paths: list[str], labels: np.ndarray, picked: np.ndarray,
+                     held_out: np.ndarray, config: TrainConfig) -> float:
+    """Train on ``picked`` with ``config``; accuracy on ``held_out`` (positions into ``paths``)."""
+    classes = [str(c) for c in range(int(labels.max()) + 1)]
+    result = train([paths[i] for i in picked], labels[picked].tolist(), classes, config)
+    network = build_network(config.arch, len(classes), config.input_size, pretrained=False)
+    network.load_state_dict(result.state_dict)
+    scores = predict_all(network, [paths[i] for i in held_out], config.input_size)
+    return float(np.mean(scores.probs.argmax(1) == labels[held_out]))
+
+
+def mean_sd(values) -> str:
+    values = np.asarray(values, dtype=np.float64)
+    return f"{values.mean():.3f} ± {values.std():.3f}"
