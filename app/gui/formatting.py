@@ -11,6 +11,7 @@ from app.learning.pick_reasons import (
     DisagreementReason,
     DriftReason,
     ImportOrderReason,
+    JudgedReason,
     MinedReason,
     MislabeledReason,
     OpenedReason,
@@ -80,6 +81,12 @@ def reason_text(item: RankedSample) -> str:
         case AwaitingReviewReason():
             return (f"Labeled <b>{escape(reason.label)}</b> by {escape(reason.annotator)}, "
                     "not reviewed yet: Ctrl+Return accepts, Ctrl+Backspace rejects")
+        case JudgedReason(verdict="rejected"):
+            return (f"Label <b>{escape(reason.label or '?')}</b> rejected by "
+                    f"{escape(reason.reviewer)}: back to the labeling queues")
+        case JudgedReason():
+            return (f"Label <b>{escape(reason.label or '?')}</b> {escape(reason.verdict)} by "
+                    f"{escape(reason.reviewer)}")
         case OverlapReason():
             return (f"<b>Overlap set</b>: {reason.votes} of {reason.needed} annotators "
                     "labeled it; label it on your own")

@@ -10,6 +10,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 from app.domain.class_keys import CLASS_KEYS, class_shortcuts  # noqa: F401  (re-exported)
 from app.domain.errors import WorkspaceError
@@ -17,7 +18,7 @@ from app.domain.records import Annotation, Sample
 from app.labeling.outbox import Outbox, PendingBatch, PendingLabel
 from app.labeling.reviews import Verdict, judge
 from app.labeling.roles import check_may_label, relabel_guard
-from app.learning.pick_reasons import OpenedReason
+from app.learning.pick_reasons import JudgedReason, OpenedReason
 from app.learning.ranking import RankedSample
 from app.monitor.live_accuracy import prediction_for, predictions_for_many
 from app.project.workspace import Workspace
@@ -273,9 +274,16 @@ class LabelingSession:
             sample_ids = [] if self.current is None else [self.current.sample_id]
         if not sample_ids:
             return []
+        labels_before = {sid: self.workspace.current_label(sid) for sid in sample_ids}
         verdicts = judge(self.workspace, sample_ids, self.annotator, verdict, note)
         judged = set(sample_ids)
         positions = [i for i, item in enumerate(self.queue) if item.sample_id in judged]
+        for i in positions:  # the queue now says what was decided, not "not reviewed yet"
+            item = self.queue[i]
+            label = labels_before.get(item.sample_id)
+            labeled_by = getattr(item.reason, "annotator", None)
+            self.queue[i] = replace(item, reason=JudgedReason(label, labeled_by, verdict,
+                                                              self.annotator))
         if positions and self.position in positions:
             self.position = max(positions) + 1
         self._restart_clock()

@@ -133,6 +133,24 @@ class AwaitingReviewReason:
 
 
 @dataclass(frozen=True)
+class JudgedReason:
+    """A label ``reviewer`` judged ``verdict`` in this session (``label`` by ``annotator``).
+
+    Replaces the reason a queue showed the sample for once the verdict is
+    written, so stepping back to it never says "not reviewed yet".
+    """
+
+    label: str | None
+    annotator: str | None
+    verdict: str
+    reviewer: str
+
+    def json_fields(self) -> dict[str, Any]:
+        return {"label": self.label, "labeled_by": self.annotator, "verdict": self.verdict,
+                "reviewed_by": self.reviewer}
+
+
+@dataclass(frozen=True)
 class MislabeledReason:
     """Labeled ``given``, but model ``model`` says ``suggested`` with confidence to spare.
 
@@ -181,5 +199,5 @@ class DisagreementReason:
 
 
 PickReason = (StrategyReason | ColdStartReason | MinedReason | SimilarReason | DriftReason
-              | ImportOrderReason | ReviewReason | AwaitingReviewReason | MislabeledReason | OpenedReason
-              | OverlapReason | DisagreementReason)
+              | ImportOrderReason | ReviewReason | AwaitingReviewReason | JudgedReason
+              | MislabeledReason | OpenedReason | OverlapReason | DisagreementReason)

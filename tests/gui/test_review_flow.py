@@ -48,6 +48,11 @@ def test_a_reviewer_settles_a_disagreement_then_accepts_and_rejects(qtbot, windo
     assert ws.current_label(2) == "4"
     qtbot.keyClick(window, Qt.Key.Key_Left)  # back to the rejected sample: its story
     assert project.current.sample_id == 3
+    reason = window.workbench.labeling.reason.text()
+    assert "rejected by gui-tester" in reason and "not reviewed yet" not in reason
+    qtbot.keyClick(window, Qt.Key.Key_Left)
+    assert "<b>4</b> accepted by gui-tester" in window.workbench.labeling.reason.text()
+    qtbot.keyClick(window, Qt.Key.Key_Right)
     table = window.workbench.history.table
     rows = [[table.item(r, c).text() for c in (1, 2, 3)] for r in range(table.rowCount())]
     assert rows[0] == ["gui-tester", "4", "rejected (review)"]  # newest first
