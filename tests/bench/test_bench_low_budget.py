@@ -31,7 +31,10 @@ Environment: LABELLOOP_BENCH_LOW_SEEDS (``0,1,2``), LABELLOOP_BENCH_LOW_ROUNDS
 LABELLOOP_BENCH_LOW_STRATEGIES (``random,margin,typiclust,auto``),
 LABELLOOP_BENCH_LOW_DATASETS (``digits,letters``), LABELLOOP_BENCH_LOW_OUT
 (keep the runs there: a rerun reuses them and more rounds or strategies
-extend them), LABELLOOP_BENCH_LOW_WORKERS (processes; default: the cores).
+extend them), LABELLOOP_BENCH_LOW_WORKERS (processes; default: the cores),
+LABELLOOP_BENCH_LOW_PRETRAIN_BUDGET (seconds of pretraining on the pool before
+the first round, as ``simulate --pretrained --pretrain-budget S``; default 0:
+no pretraining).
 """
 
 from __future__ import annotations
@@ -62,7 +65,12 @@ STRATEGIES = tuple(os.environ.get("LABELLOOP_BENCH_LOW_STRATEGIES",
 DATASETS = tuple(os.environ.get("LABELLOOP_BENCH_LOW_DATASETS", "digits,letters").split(","))
 WORKERS = int(os.environ["LABELLOOP_BENCH_LOW_WORKERS"]) if os.environ.get(
     "LABELLOOP_BENCH_LOW_WORKERS") else None
-RECIPE = Recipe(input_size=16)
+# Seconds of self-supervised pretraining before the first round (0: none): every
+# strategy, random included, then starts from the same backbone, and the
+# typicality strategies embed the pool with it.
+PRETRAIN_BUDGET = float(os.environ.get("LABELLOOP_BENCH_LOW_PRETRAIN_BUDGET", "0"))
+RECIPE = Recipe(input_size=16, pretrained=PRETRAIN_BUDGET > 0,
+                pretrain_budget_s=PRETRAIN_BUDGET or Recipe().pretrain_budget_s)
 CLASSES_PER_DATASET = 10  # both datasets: 1 label per class = 10 labels
 LETTERS_POOL, LETTERS_TEST = 1500, 750
 
@@ -98,7 +106,9 @@ def test_bench_low_budget(dataset, tmp_path):
     result = run_simulation(config, out, workers=WORKERS)
     seconds = time.perf_counter() - started
 
-    print(f"\n[low budget] {dataset}: {', '.join(STRATEGIES)} x seeds {SEEDS}, "
+    backbone = (f"from a backbone pretrained {PRETRAIN_BUDGET:.0f} s" if RECIPE.pretrained
+                else "no pretraining")
+    print(f"\n[low budget] {dataset}: {', '.join(STRATEGIES)} x seeds {SEEDS}, {backbone}, "
           f"1 label per class + {ROUNDS} rounds of 1 per class; {result.computed_rounds} "
           f"rounds computed, {result.reused_rounds} reused, {seconds:.0f} s (shared machine)")
     print("accuracy at each budget, mean ± sd over seeds [min–max]:")
