@@ -343,48 +343,69 @@ def test_coco_export_loads_with_pycocotools(labeled, tmp_path):
 
 # -- FiftyOne -----------------------------------------------------------------------
 
-_FIFTYONE_READ = """
+_FIFTYONE_LOAD = """
 import json, sys
-import fiftyone.utils.data as foud
-out = []
+import fiftyone as fo
+out = {}
 for kind, folder in (("json", sys.argv[1]), ("tree", sys.argv[2])):
-    cls = (foud.FiftyOneImageClassificationDatasetImporter if kind == "json"
-           else foud.ImageClassificationDirectoryTreeImporter)
-    with cls(folder) as importer:
-        out.append(sorted([path, label.label] for path, _, label in importer))
+    dataset_type = (fo.types.FiftyOneImageClassificationDataset if kind == "json"
+                    else fo.types.ImageClassificationDirectoryTree)
+    dataset = fo.Dataset.from_dir(dataset_dir=folder, dataset_type=dataset_type)
+    out[kind] = {"classes": dataset.default_classes,
+                 "pairs": sorted([s.filepath, s.ground_truth.label] for s in dataset)}
 print(json.dumps(out))
 """
+# Where ``make fiftyone`` puts FiftyOne: an environment of its own, beside .venv.
+FIFTYONE_VENV_PYTHON = Path(__file__).resolve().parents[2] / ".venv-fiftyone" / "bin" / "python"
 
 
 def _fiftyone_python() -> str | None:
-    """An interpreter with fiftyone: this one, or LABELLOOP_FIFTYONE_PYTHON."""
+    """An interpreter with FiftyOne: LABELLOOP_FIFTYONE_PYTHON, else the one
+    ``make fiftyone`` installs, else this one if it has FiftyOne."""
+    if os.environ.get("LABELLOOP_FIFTYONE_PYTHON"):
+        return os.environ["LABELLOOP_FIFTYONE_PYTHON"]
+    if FIFTYONE_VENV_PYTHON.is_file():
+        return str(FIFTYONE_VENV_PYTHON)
     try:
         import fiftyone  # noqa: F401
 
         return sys.executable
     except ImportError:
-        return os.environ.get("LABELLOOP_FIFTYONE_PYTHON")
+        return None
+
+
+def _fiftyone_environment(scratch: Path) -> dict[str, str]:
+    """FiftyOne with its database, config and analytics kept to ``scratch``:
+    a user's own FIFTYONE_* settings (a remote database URI) never apply."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIFTYONE_")}
+    env.update(FIFTYONE_DATABASE_DIR=str(scratch / "db"),
+               FIFTYONE_CONFIG_PATH=str(scratch / "config.json"),
+               FIFTYONE_DO_NOT_TRACK="true", MPLCONFIGDIR=str(scratch / "mpl"))
+    return env
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(
     _fiftyone_python() is None,
-    reason="FIFTYONE NOT INSTALLED: the FiftyOne layouts are checked against FiftyOne's "
-           "own importers only where it is (pip install fiftyone, or set "
-           "LABELLOOP_FIFTYONE_PYTHON to a Python that has it)")
-def test_fiftyone_reads_both_classification_layouts(labeled, tmp_path):
+    reason="FIFTYONE NOT INSTALLED: `make fiftyone` installs it in .venv-fiftyone (make test "
+           "does; it needs PyPI), or set LABELLOOP_FIFTYONE_PYTHON to a Python that has it")
+def test_fiftyone_dataset_from_dir_loads_both_classification_layouts(labeled, tmp_path):
+    """``fiftyone.Dataset.from_dir`` (a real MongoDB, started by FiftyOne) loads
+    the ``fiftyone`` export and the ``imagefolder`` tree with every label."""
     export_dataset(labeled, tmp_path / "fo", "fiftyone")
     export_dataset(labeled, tmp_path / "tree", "imagefolder")
-    result = subprocess.run([_fiftyone_python(), "-c", _FIFTYONE_READ, str(tmp_path / "fo"),
+    result = subprocess.run([_fiftyone_python(), "-c", _FIFTYONE_LOAD, str(tmp_path / "fo"),
                              str(tmp_path / "tree")], capture_output=True, text=True,
-                            timeout=300, check=True)
-    from_json, from_tree = json.loads(result.stdout.splitlines()[-1])
-    manifest = json.loads((tmp_path / "fo" / "manifest.json").read_text())
-    assert from_json == sorted([str(tmp_path / "fo" / f["path"]), f["label"]]
-                               for f in manifest["files"])
-    tree = json.loads((tmp_path / "tree" / "manifest.json").read_text())
-    assert from_tree == sorted([str(tmp_path / "tree" / f["path"]), f["label"]]
-                               for f in tree["files"])
+                            timeout=300, env=_fiftyone_environment(tmp_path / "fiftyone"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(result.stdout.splitlines()[-1])
+    for kind, folder in (("json", tmp_path / "fo"), ("tree", tmp_path / "tree")):
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert loaded[kind]["pairs"] == sorted([str(folder / f["path"]), f["label"]]
+                                               for f in manifest["files"])
+        assert len(loaded[kind]["pairs"]) == len(LABELS)
+    assert loaded["json"]["classes"] == CLASSES  # labels.json's order, the project's
+    assert loaded["tree"]["classes"] == sorted(CLASSES)  # the folders, as FiftyOne lists them
 
 
 def test_fiftyone_labels_follow_the_documented_layout(labeled, tmp_path):
