@@ -353,6 +353,11 @@ for kind, folder in (("json", sys.argv[1]), ("tree", sys.argv[2])):
     dataset = fo.Dataset.from_dir(dataset_dir=folder, dataset_type=dataset_type)
     out[kind] = {"classes": dataset.default_classes,
                  "pairs": sorted([s.filepath, s.ground_truth.label] for s in dataset)}
+    if kind == "json":  # and FiftyOne's own writers, for import-labels to read
+        for name, written in (("json", fo.types.FiftyOneImageClassificationDataset),
+                              ("tree", fo.types.ImageClassificationDirectoryTree)):
+            dataset.export(export_dir=sys.argv[3] + "/" + name, dataset_type=written,
+                           label_field="ground_truth")
 print(json.dumps(out))
 """
 # Where ``make fiftyone`` puts FiftyOne: an environment of its own, beside .venv.
@@ -398,8 +403,9 @@ def test_fiftyone_dataset_from_dir_loads_both_classification_layouts(labeled, tm
         pytest.skip(message)
     export_dataset(labeled, tmp_path / "fo", "fiftyone")
     export_dataset(labeled, tmp_path / "tree", "imagefolder")
+    written = tmp_path / "written-by-fiftyone"
     result = subprocess.run([python, "-c", _FIFTYONE_LOAD, str(tmp_path / "fo"),
-                             str(tmp_path / "tree")], capture_output=True, text=True,
+                             str(tmp_path / "tree"), str(written)], capture_output=True, text=True,
                             timeout=300, env=_fiftyone_environment(tmp_path / "fiftyone"))
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout.splitlines()[-1])
@@ -410,6 +416,18 @@ def test_fiftyone_dataset_from_dir_loads_both_classification_layouts(labeled, tm
         assert len(loaded[kind]["pairs"]) == len(LABELS)
     assert loaded["json"]["classes"] == CLASSES  # labels.json's order, the project's
     assert loaded["tree"]["classes"] == sorted(CLASSES)  # the folders, as FiftyOne lists them
+    # What FiftyOne itself writes, in either layout, imports into a fresh project
+    # (renamed copies of the images) with the same dataset_version.
+    assert (written / "json" / "labels.json").is_file()
+    for layout in ("json", "tree"):
+        fresh = fresh_project(tmp_path, tmp_path / "images", name=f"fresh-{layout}")
+        try:
+            report = import_labels(fresh, written / layout, "importer")
+            assert report.format == ("fiftyone" if layout == "json" else "imagefolder")
+            assert report.labeled == len(LABELS) and report.unmatched == []
+            assert fresh.dataset_version() == labeled.dataset_version()
+        finally:
+            fresh.close()
 
 
 def test_fiftyone_labels_follow_the_documented_layout(labeled, tmp_path):

@@ -121,6 +121,9 @@ def test_imagefolder_with_metadata_parquet_gives_a_class_label(exports, datasets
     label = loaded["train"].features["label"]
     assert isinstance(label, datasets_module.ClassLabel) and label.names == CLASSES
     assert _pairs(loaded["train"]) == expected
+    whole = datasets_module.load_dataset(str(folders["hf-parquet-metadata"]),
+                                         cache_dir=str(cache))["train"]
+    assert whole.features["label"].names == CLASSES and _pairs(whole) == expected
 
 
 def test_parquet_shards_load_with_images_and_a_class_label(exports, datasets_module):
