@@ -257,6 +257,28 @@ def test_json_min_from_the_sdk_converter_gives_the_same_labels(studio_export, tm
     assert labels == {"chat noir_0000.png": "dog", "chat noir_0001.png": "bird"}
 
 
+def test_json_min_of_a_labelloop_export_imports_back_with_the_same_dataset_version(
+        labeled, tmp_path):
+    """Label Studio's other export: the SDK's converter turns our tasks.json into
+    JSON_MIN (annotator lost: no completed_by), which imports back the same."""
+    from label_studio_sdk.converter import Converter
+
+    out = tmp_path / "ls"
+    export_dataset(labeled, out, "labelstudio")
+    converter = Converter((out / "label_config.xml").read_text(), str(out),
+                          download_resources=False)
+    converter.convert_to_json_min(str(out / "tasks.json"), str(tmp_path / "min"), is_dir=False)
+    minimal = tmp_path / "min" / "result.json"
+    fresh = fresh_project(tmp_path, tmp_path / "images")
+    try:
+        report = import_labels(fresh, minimal, "importer")
+        assert report.format == "labelstudio-min" and report.labeled == len(LABELS)
+        assert report.unmatched == [] and report.invalid_labels == []
+        assert fresh.dataset_version() == labeled.dataset_version()
+    finally:
+        fresh.close()
+
+
 def test_several_choices_ticked_are_reported_not_guessed(studio_export):
     ws, path = studio_export
     tasks = json.loads(path.read_text())
