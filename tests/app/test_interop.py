@@ -235,6 +235,34 @@ def test_a_label_studio_export_imports_with_the_right_counts(studio_export):
     assert ws.current_labels() == {first.id: "dog", by_name["chat noir_0001.png"].id: "bird"}
 
 
+def test_an_annotation_edited_last_is_the_newest(studio_export):
+    """Created first but updated after the others: its class wins, in the full
+    export and in the SDK's JSON_MIN of it."""
+    from label_studio_sdk.converter import Converter
+
+    ws, path = studio_export
+    tasks = json.loads(path.read_text())
+    tasks[0]["annotations"][0]["updated_at"] = "2024-03-09T10:00:00.000000Z"  # cat, user 1
+    path.write_text(json.dumps(tasks))
+    first = next(s.id for s in ws.samples() if Path(s.path).name == "chat noir_0000.png")
+    report = import_labels(ws, path, "importer")
+    assert report.labeled == 2 and report.history == 1
+    assert ws.current_labels()[first] == "cat"
+    assert [(a.class_name, a.annotator) for a in ws.history(first)][-1] == (
+        "cat", "labelstudio-user-1")
+    converter = Converter(LS_CONFIG, str(path.parent), download_resources=False)
+    converter.convert_to_json_min(str(path), str(path.parent / "min"), is_dir=False)
+    records = json.loads((path.parent / "min" / "result.json").read_text())
+    assert {r.get("updated_at") for r in records if r["id"] == 1} >= {
+        "2024-03-09T10:00:00.000000Z"}
+    with Workspace.init(ws.root.parent / "again", CLASSES) as again:
+        import_images(again, [ws.root.parent / "photos"], workers=1)
+        import_labels(again, path.parent / "min" / "result.json", "importer")
+        name = {s.id: Path(s.path).name for s in again.samples()}
+        assert {name[i]: c for i, c in again.current_labels().items()}[
+            "chat noir_0000.png"] == "cat"
+
+
 def test_json_min_from_the_sdk_converter_gives_the_same_labels(studio_export, tmp_path):
     from label_studio_sdk.converter import Converter
 
@@ -382,8 +410,9 @@ for kind, folder in (("json", sys.argv[1]), ("tree", sys.argv[2])):
                            label_field="ground_truth")
 print(json.dumps(out))
 """
-# Where ``make fiftyone`` puts FiftyOne: an environment of its own, beside .venv.
-FIFTYONE_VENV_PYTHON = Path(__file__).resolve().parents[2] / ".venv-fiftyone" / "bin" / "python"
+# Where ``make fiftyone`` puts FiftyOne: an environment of its own, beside .venv,
+# complete once its stamp exists (a failed install leaves a Python without it).
+FIFTYONE_VENV = Path(__file__).resolve().parents[2] / ".venv-fiftyone"
 
 
 def _fiftyone_python() -> str | None:
@@ -391,8 +420,8 @@ def _fiftyone_python() -> str | None:
     ``make fiftyone`` installs, else this one if it has FiftyOne."""
     if os.environ.get("LABELLOOP_FIFTYONE_PYTHON"):
         return os.environ["LABELLOOP_FIFTYONE_PYTHON"]
-    if FIFTYONE_VENV_PYTHON.is_file():
-        return str(FIFTYONE_VENV_PYTHON)
+    if (FIFTYONE_VENV / ".installed").is_file():
+        return str(FIFTYONE_VENV / "bin" / "python")
     try:
         import fiftyone  # noqa: F401
 
