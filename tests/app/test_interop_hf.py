@@ -69,21 +69,49 @@ def _pairs(dataset) -> dict[str, tuple[str, str]]:
     return out
 
 
-def test_imagefolder_with_metadata_jsonl_loads_as_is(exports, datasets_module):
+def _file_label_pairs(dataset, folder: Path) -> set[tuple[str, str]]:
+    """(image path relative to the export, label name) of every row."""
+    label = dataset.features["label"]
+    names = label.names if hasattr(label, "names") else None
+    images = dataset.cast_column("image", type(dataset.features["image"])(decode=False))["image"]
+    return {(Path(image["path"]).relative_to(folder).as_posix(),
+             names[value] if names is not None else value)
+            for image, value in zip(images, dataset["label"], strict=True)}
+
+
+def _manifest_pairs(folder: Path) -> set[tuple[str, str]]:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    return {(f["path"], f["label"]) for f in manifest["files"]}
+
+
+def test_imagefolder_with_metadata_jsonl_loads_with_a_class_label(exports, datasets_module):
+    """``load_dataset(OUT)`` reads the card: ``label`` from metadata.jsonl is a
+    ClassLabel of the project's classes, in the project's order (not sorted)."""
     folders, expected, cache = exports
-    loaded = datasets_module.load_dataset("imagefolder", data_dir=str(folders["hf-jsonl"]),
+    folder = folders["hf-jsonl"]
+    assert (folder / "train" / "metadata.jsonl").is_file()
+    train = datasets_module.load_dataset(str(folder), cache_dir=str(cache))["train"]
+    assert set(train.column_names) == {"image", "label", "annotator", "labeled_at", "sha256"}
+    label = train.features["label"]
+    assert isinstance(label, datasets_module.ClassLabel) and label.names == CLASSES
+    assert _pairs(train) == expected
+    assert _file_label_pairs(train, folder) == _manifest_pairs(folder)
+
+
+def test_imagefolder_builder_on_metadata_jsonl_loads_as_is_with_string_labels(
+        exports, datasets_module):
+    """``load_dataset("imagefolder", data_dir=OUT)`` never reads the card, and
+    with a metadata file it types columns from that file alone: JSON has no
+    class type, so ``label`` is the class name as a string."""
+    folders, expected, cache = exports
+    folder = folders["hf-jsonl"]
+    loaded = datasets_module.load_dataset("imagefolder", data_dir=str(folder),
                                           cache_dir=str(cache))
     train = loaded["train"]
-    assert set(train.column_names) >= {"image", "label", "annotator", "labeled_at", "sha256"}
-    # JSON has no class type: datasets types the column as strings.
-    assert train.features["label"].dtype == "string"
+    assert set(train.column_names) == {"image", "label", "annotator", "labeled_at", "sha256"}
+    assert train.features["label"] == datasets_module.Value("string")
     assert _pairs(train) == expected
-    # The same (file, label) pairs as the manifest lists.
-    manifest = json.loads((folders["hf-jsonl"] / "manifest.json").read_text())
-    paths = train.cast_column("image", datasets_module.Image(decode=False))["image"]
-    got = {(Path(p["path"]).relative_to(folders["hf-jsonl"]).as_posix(), label)
-           for p, label in zip(paths, train["label"], strict=True)}
-    assert got == {(f["path"], f["label"]) for f in manifest["files"]}
+    assert _file_label_pairs(train, folder) == _manifest_pairs(folder)
 
 
 def test_imagefolder_with_metadata_parquet_gives_a_class_label(exports, datasets_module):
@@ -93,6 +121,9 @@ def test_imagefolder_with_metadata_parquet_gives_a_class_label(exports, datasets
     label = loaded["train"].features["label"]
     assert isinstance(label, datasets_module.ClassLabel) and label.names == CLASSES
     assert _pairs(loaded["train"]) == expected
+    whole = datasets_module.load_dataset(str(folders["hf-parquet-metadata"]),
+                                         cache_dir=str(cache))["train"]
+    assert whole.features["label"].names == CLASSES and _pairs(whole) == expected
 
 
 def test_parquet_shards_load_with_images_and_a_class_label(exports, datasets_module):
@@ -106,6 +137,9 @@ def test_parquet_shards_load_with_images_and_a_class_label(exports, datasets_mod
     assert isinstance(train.features["image"], datasets_module.Image)
     assert _pairs(train) == expected
     assert train[0]["image"].size == (24, 24)  # real, decodable images
+    # The folder itself, through the card's configs: the same.
+    whole = datasets_module.load_dataset(str(folder), cache_dir=str(cache))["train"]
+    assert whole.features["label"].names == CLASSES and _pairs(whole) == expected
     card = (folder / "README.md").read_text()
     assert all(f'"{name}"' in card for name in CLASSES)
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -119,10 +153,12 @@ def test_the_dataset_card_declares_the_class_names_in_order(exports, datasets_mo
     folders, _, _ = exports
     for name in ("hf-jsonl", "hf-parquet"):
         card = DatasetCard.load(folders[name] / "README.md")
-        features = card.data.to_dict()["dataset_info"]["features"]
-        label = next(f for f in features if f["name"] == "label")
-        assert label["dtype"]["class_label"]["names"] == {str(i): n for i, n in
-                                                          enumerate(CLASSES)}
+        data = card.data.to_dict()
+        # The Hub's description, and the features datasets applies when it builds.
+        for features in (data["dataset_info"]["features"], data["configs"][0]["features"]):
+            label = next(f for f in features if f["name"] == "label")
+            assert label["dtype"]["class_label"]["names"] == {str(i): n for i, n in
+                                                              enumerate(CLASSES)}
 
 
 def test_a_parquet_dataset_written_by_datasets_imports_by_image_content(
@@ -152,3 +188,26 @@ def test_a_parquet_dataset_written_by_datasets_imports_by_image_content(
         assert report.format == "hf-parquet" and report.labeled == len(LABELS)
         got = {s.sha256: label for s, label in ws.labeled_samples()}
     assert got == {sha: label for sha, (label, _) in expected.items()}
+
+
+def test_video_frames_load_with_their_columns(datasets_module, tmp_path):
+    """A pool of frames and images: the card declares the frame columns, and the
+    rows of plain images load with them empty."""
+    from tests.app.video_fixtures import make_video
+
+    (tmp_path / "src").mkdir()
+    make_video(tmp_path / "src" / "drive.mp4", fps=25)
+    write_noise_images(tmp_path / "src", 2, seed=9)
+    with Workspace.init(tmp_path / "p", ["car", "none"]) as ws:
+        import_images(ws, [tmp_path / "src"], workers=1)
+        for n, sample in enumerate(ws.samples()):
+            ws.label(sample.id, "none" if n % 2 else "car", "ann")
+        truth = {s.sha256: (s.frame_index, s.timestamp_s) for s in ws.samples()}
+        export_dataset(ws, tmp_path / "hf", "hf")
+    train = datasets_module.load_dataset(str(tmp_path / "hf"),
+                                         cache_dir=str(tmp_path / "cache"))["train"]
+    assert train.features["label"].names == ["car", "none"]
+    assert train.features["frame_index"] == datasets_module.Value("int64")
+    got = {row["sha256"]: (row["frame_index"], row["timestamp"])
+           for row in train.remove_columns("image")}
+    assert got == truth and sum(i is None for i, _ in got.values()) == 2

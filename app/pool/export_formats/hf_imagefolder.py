@@ -8,11 +8,14 @@ Layout::
                                         sha256 (and video, frame_index,
                                         timestamp for video frames)
 
-``datasets.load_dataset("imagefolder", data_dir=OUT)`` reads it.  With a
-JSON Lines metadata file ``datasets`` types every column from the JSON, so
-``label`` is a string; with ``hf_metadata="parquet"`` the metadata is
-``metadata.parquet`` whose Arrow schema carries the ``datasets`` features,
-and ``label`` loads as a ``ClassLabel`` of the project's classes.
+``datasets.load_dataset(OUT)`` reads it with the card's features: ``label``
+a ``ClassLabel`` of the project's classes, in order.
+``datasets.load_dataset("imagefolder", data_dir=OUT)`` reads it too, but that
+builder never reads the card and, once a metadata file exists, neither keeps
+the class inferred from the folders: it types every column from the metadata
+file alone, and JSON has no class type, so ``label`` is a string there.  With
+``hf_metadata="parquet"`` the metadata is ``metadata.parquet``, whose Arrow
+schema carries the ``datasets`` features, and both calls give a ``ClassLabel``.
 """
 
 from __future__ import annotations
@@ -125,9 +128,11 @@ class HfImageFolderWriter(FormatWriter):
             import pyarrow.parquet as pq
 
             pq.write_table(table, ctx.new_file(f"{SPLIT}/metadata.parquet"))
-        body = ("# Labelloop export\n\nLoad with "
-                f'`datasets.load_dataset("imagefolder", data_dir=...)`; `{SPLIT}/metadata.'
-                f"{kind}` lists each image's label, annotator, time and sha256.")
+        body = ("# Labelloop export\n\nLoad with `datasets.load_dataset(...)` on this "
+                "folder (`label` is a `ClassLabel` of the classes below) or "
+                '`datasets.load_dataset("imagefolder", data_dir=...)`; '
+                f"`{SPLIT}/metadata.{kind}` lists each image's label, annotator, time and "
+                "sha256.")
         ctx.write_text("README.md", dataset_card(ctx, card_columns(items), f"{SPLIT}/**", body))
 
 

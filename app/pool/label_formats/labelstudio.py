@@ -2,8 +2,10 @@
 
 Full JSON: each task has ``data`` (the image reference) and ``annotations``
 (each with a ``result`` list, ``completed_by``, ``created_at``,
-``was_cancelled``).  Cancelled (skipped) annotations are ignored;
-of the others the newest is the label and the older ones go to history
+``updated_at``, ``was_cancelled``).  Cancelled (skipped) annotations are
+ignored; of the others the one saved last (``updated_at``, else
+``created_at``: an annotation edited later is the newer opinion) is the
+label and the older ones go to history
 with their annotators (``completed_by``, else the annotator a Labelloop
 export put in the task's ``meta``).  ``predictions`` are a model's, not a person's: they
 are counted and never imported.
@@ -94,6 +96,11 @@ def _choice_of(result: object) -> tuple[str | None, str | None]:
     return None, "no class choice in the result"
 
 
+def _saved_at(annotation: dict) -> str:
+    """When an annotation was last saved: Label Studio's ISO times sort as text."""
+    return str(annotation.get("updated_at") or annotation.get("created_at") or "")
+
+
 def _cancelled(annotation: dict) -> bool:
     return bool(annotation.get("was_cancelled") or annotation.get("skipped"))
 
@@ -134,7 +141,7 @@ def read_tasks(path: Path, tasks: list) -> LabelSource:
         meta_annotator = str(meta["annotator"]) if meta.get("annotator") else None
         ordered = sorted(
             (a for a in annotations if isinstance(a, dict)),
-            key=lambda a: str(a.get("created_at") or ""))  # stable: equal times keep order
+            key=_saved_at)  # stable: equal times keep the file's order
         votes = []
         for annotation in ordered:
             source.count("annotations")
@@ -219,7 +226,7 @@ def read_min(path: Path, records: list[dict]) -> LabelSource:
             continue
         file = path_from_reference(reference)
         votes = []
-        for record in sorted(group, key=lambda r: str(r.get("created_at") or "")):
+        for record in sorted(group, key=_saved_at):
             if key not in record:
                 continue  # a task without annotations: the converter lists its data alone
             source.count("annotations")
