@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from app.files.image_io import IMAGE_SUFFIXES
+from app.files.image_io import IMAGE_SUFFIXES, NOT_AN_IMAGE
 from app.files.image_walk import walk_image_files
 from app.files.safe_files import max_file_bytes
 from app.files.video_probe import (
@@ -26,6 +26,7 @@ from app.files.video_probe import (
     NotAVideo,
     UnreadableVideo,
     VideoInfo,
+    looks_like_video,
     probe_video,
 )
 from app.pool.import_worker import FileResult, inspect_chunk
@@ -74,13 +75,13 @@ class ImportReport:
 
 def find_image_files(
     sources: Sequence[str | os.PathLike[str]], skip: Iterable[Path] = (),
-    suffixes: Iterable[str] = IMAGE_SUFFIXES,
+    suffixes: Iterable[str] = IMAGE_SUFFIXES, sniff: Callable[[str], bool] | None = None,
 ) -> tuple[list[str], list[ImportFailure]]:
     """Expand folders recursively into image files, in a stable order.
 
     A file named directly is always tried (its content decides); inside
-    folders only ``suffixes`` (image suffixes unless told) are taken and
-    hidden entries are skipped.
+    folders only ``suffixes`` (image suffixes unless told) are taken, and
+    any other file ``sniff`` accepts by content; hidden entries are skipped.
     Symbolic links are listed but not followed into folders, so a link
     loop cannot hang the walk; a broken link is listed and then reported.
     """
@@ -98,7 +99,7 @@ def find_image_files(
     for source in sources:
         source_path = os.path.abspath(source)
         if os.path.isdir(source_path):
-            for path in walk_image_files(source_path, skip_dirs, wanted):
+            for path in walk_image_files(source_path, skip_dirs, wanted, sniff):
                 add(path)
         elif os.path.lexists(source_path):
             add(source_path)
@@ -155,7 +156,8 @@ def split_videos(
     """Sort files into images, videos and failures, by content where the suffix is no image's.
 
     A file with an image suffix goes to the image import (its decoder
-    decides).  Any other file is probed with FFmpeg: a video goes to the video
+    decides; one it cannot read whose bytes are a video's comes back as a
+    video, see :func:`_second_look`).  Any other file is probed with FFmpeg: a video goes to the video
     import, a still image or unknown bytes to the image import (which names
     the reason), and a file that is a container but no usable video (audio
     only, an unknown codec, an MP4 cut before its index) fails here.
@@ -204,7 +206,8 @@ def import_images(
     except ValueError as exc:
         raise WorkspaceError(str(exc)) from exc
     skip = [workspace.root / name for name in SUBFOLDERS]
-    found, missing = find_image_files(sources, skip, IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+    found, missing = find_image_files(sources, skip, IMAGE_SUFFIXES | VIDEO_SUFFIXES,
+                                      sniff=looks_like_video)
     paths, videos, refused = split_videos(found)
     batch_id = workspace.create_batch([os.path.abspath(s) for s in sources])
     report = ImportReport(batch=batch_id, failed=list(missing) + refused)
@@ -214,7 +217,8 @@ def import_images(
     if progress:
         progress(0, len(paths))
     for results in _grouped(_inspect_all(paths, workers, limit)):
-        _record_chunk(workspace, batch_id, results, seen_sha, report)
+        _record_chunk(workspace, batch_id, results, seen_sha, report,
+                      partial(_second_look, videos=videos))
         done += len(results)
         if progress:
             progress(done, len(paths))
@@ -223,6 +227,33 @@ def import_images(
                        video_progress, report)
     workspace.finish_batch(batch_id, report.added, report.duplicates, len(report.failed))
     return report
+
+
+def _second_look(failure: ImportFailure,
+                 videos: list[tuple[str, VideoInfo]]) -> ImportFailure | None:
+    """A file no image decoder recognised: a video under an image's name, or neither.
+
+    Returns the failure to report, or None when the file is a video after
+    all (then appended to ``videos``).  Only files that failed are looked at
+    again, so a folder of good images pays nothing for it.
+    """
+    image_suffix = os.path.splitext(failure.path)[1].lower() in IMAGE_SUFFIXES
+    if failure.reason == NOT_AN_IMAGE and not image_suffix:
+        # split_videos probed it already: FFmpeg did not recognise it either.
+        return ImportFailure(failure.path, "not an image or video (unrecognised format)")
+    # Unrecognised, or over the size cap for an image (videos are streamed: no cap).
+    if not image_suffix or not (failure.reason == NOT_AN_IMAGE
+                                or failure.reason.startswith("too large (")) \
+            or not looks_like_video(failure.path):
+        return failure
+    try:
+        info = probe_video(failure.path)
+    except NotAVideo:
+        return failure
+    except UnreadableVideo as exc:
+        return ImportFailure(failure.path, str(exc))
+    videos.append((failure.path, info))
+    return None
 
 
 def _import_videos(workspace: Workspace, batch_id: int, videos: list[tuple[str, VideoInfo]],
@@ -235,6 +266,7 @@ def _import_videos(workspace: Workspace, batch_id: int, videos: list[tuple[str, 
             report.videos += outcome.imported
             report.frames += outcome.added
             report.added += outcome.added
+            report.duplicates += outcome.duplicates
             if outcome.reason is not None:
                 report.failed.append(ImportFailure(path, outcome.reason))
     finally:
@@ -248,11 +280,14 @@ def _record_chunk(
     results: list[FileResult],
     seen_sha: set[str],
     report: ImportReport,
+    second_look: Callable[[ImportFailure], ImportFailure | None] = lambda f: f,
 ) -> None:
     readable = [r for r in results if r.sha256 is not None]
     for r in results:
         if r.reason is not None:
-            report.failed.append(ImportFailure(r.path, r.reason))
+            failure = second_look(ImportFailure(r.path, r.reason))
+            if failure is not None:
+                report.failed.append(failure)
     known = workspace.known_sha256([r.sha256 for r in readable])
     stored_paths = {r.path: workspace.stored_path(r.path) for r in readable}
     # One query for the chunk, not one per file: at thousands of files a

@@ -75,6 +75,7 @@ class VideoOutcome:
     path: str
     added: int = 0
     kept: int = 0
+    duplicates: int = 0  # kept frames already in the pool (an earlier import of the video)
     candidates: int = 0
     frames_in_video: int = 0
     reason: str | None = None  # a failure, or the damage of a truncated file
@@ -271,7 +272,8 @@ def _import_frames(workspace: Workspace, path: str, container: av.container.Inpu
             relative = frame_file(video_sha, index)
             target = workspace.resolve(relative)
             if index in stored and target.is_file():
-                continue  # recorded by an earlier import
+                outcome.duplicates += 1  # recorded by an earlier import
+                continue
             row = (relative, identity, frame.width, frame.height, index,
                    float(table.times[index]))
             if pool is not None:
