@@ -173,25 +173,31 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     path = os.fspath(path)
     size = _regular_size(path)
     with open_video(path) as container:
-        if is_image_container(container):
-            raise NotAVideo("a still image, not a video")
-        if not container.streams.video:
-            kinds = sorted({s.type for s in container.streams})
-            if "audio" in kinds:
-                raise UnreadableVideo("audio only: the file has no video stream")
-            raise UnreadableVideo("no video stream in the file"
-                                  + (f" (only {', '.join(kinds)})" if kinds else ""))
-        stream = container.streams.video[0]
-        context = stream.codec_context
-        if context is None or _no_decoder(stream):
-            raise UnreadableVideo(f"unsupported video codec "
-                                  f"({_codec_label(stream)}): no decoder for it here")
-        rate = stream.average_rate or stream.guessed_rate
-        duration = (float(stream.duration * stream.time_base) if stream.duration
-                    else container.duration / av.time_base if container.duration else None)
-        return VideoInfo(path, size, container.format.name, context.name, context.width,
-                         context.height, float(rate) if rate else None, duration,
-                         stream.time_base or Fraction(1, av.time_base))
+        return probe_container(container, path, size)
+
+
+def probe_container(container: av.container.InputContainer, path: str,
+                    size_bytes: int) -> VideoInfo:
+    """:func:`probe_video` of a container already open (the import reads it on)."""
+    if is_image_container(container):
+        raise NotAVideo("a still image, not a video")
+    if not container.streams.video:
+        kinds = sorted({s.type for s in container.streams})
+        if "audio" in kinds:
+            raise UnreadableVideo("audio only: the file has no video stream")
+        raise UnreadableVideo("no video stream in the file"
+                              + (f" (only {', '.join(kinds)})" if kinds else ""))
+    stream = container.streams.video[0]
+    context = stream.codec_context
+    if context is None or _no_decoder(stream):
+        raise UnreadableVideo(f"unsupported video codec "
+                              f"({_codec_label(stream)}): no decoder for it here")
+    rate = stream.average_rate or stream.guessed_rate
+    duration = (float(stream.duration * stream.time_base) if stream.duration
+                else container.duration / av.time_base if container.duration else None)
+    return VideoInfo(path, size_bytes, container.format.name, context.name, context.width,
+                     context.height, float(rate) if rate else None, duration,
+                     stream.time_base or Fraction(1, av.time_base))
 
 
 def _no_decoder(stream: av.video.stream.VideoStream) -> bool:

@@ -152,22 +152,29 @@ def _grouped(chunks: Iterable[list[FileResult]]) -> Iterator[list[FileResult]]:
 
 def split_videos(
     paths: Sequence[str],
-) -> tuple[list[str], list[tuple[str, VideoInfo]], list[ImportFailure]]:
+) -> tuple[list[str], list[tuple[str, VideoInfo | None]], list[ImportFailure]]:
     """Sort files into images, videos and failures, by content where the suffix is no image's.
 
     A file with an image suffix goes to the image import (its decoder
     decides; one it cannot read whose bytes are a video's comes back as a
-    video, see :func:`_second_look`).  Any other file is probed with FFmpeg: a video goes to the video
+    video, see :func:`_second_look`).  A file with a video container's
+    signature goes to the video import, which probes it on the container it
+    decodes (opening one costs ~30 ms).  Any other file is probed with FFmpeg: a video goes to the video
     import, a still image or unknown bytes to the image import (which names
     the reason), and a file that is a container but no usable video (audio
     only, an unknown codec, an MP4 cut before its index) fails here.
     """
     images: list[str] = []
-    videos: list[tuple[str, VideoInfo]] = []  # with what the probe found, not probed twice
+    # With what the probe found, not probed twice; None: probed by the video
+    # import on the container it reads (a file with a container's signature).
+    videos: list[tuple[str, VideoInfo | None]] = []
     failed: list[ImportFailure] = []
     for path in paths:
         if os.path.splitext(path)[1].lower() in IMAGE_SUFFIXES:
             images.append(path)
+            continue
+        if looks_like_video(path):
+            videos.append((path, None))
             continue
         try:
             info = probe_video(path)
@@ -223,14 +230,17 @@ def import_images(
         if progress:
             progress(done, len(paths))
     if videos:
-        _import_videos(workspace, batch_id, videos, sampling or FrameSampling(), workers,
-                       video_progress, report)
+        not_videos = _import_videos(workspace, batch_id, videos, sampling or FrameSampling(),
+                                    workers, video_progress, report)
+        if not_videos:  # a container's signature, but no video in it: maybe an image
+            _record_chunk(workspace, batch_id, inspect_chunk(not_videos, limit), seen_sha,
+                          report, partial(_second_look, videos=[]))
     workspace.finish_batch(batch_id, report.added, report.duplicates, len(report.failed))
     return report
 
 
 def _second_look(failure: ImportFailure,
-                 videos: list[tuple[str, VideoInfo]]) -> ImportFailure | None:
+                 videos: list[tuple[str, VideoInfo | None]]) -> ImportFailure | None:
     """A file no image decoder recognised: a video under an image's name, or neither.
 
     Returns the failure to report, or None when the file is a video after
@@ -256,13 +266,19 @@ def _second_look(failure: ImportFailure,
     return None
 
 
-def _import_videos(workspace: Workspace, batch_id: int, videos: list[tuple[str, VideoInfo]],
-                   sampling: FrameSampling, workers: int,
-                   progress: VideoProgress | None, report: ImportReport) -> None:
+def _import_videos(workspace: Workspace, batch_id: int,
+                   videos: list[tuple[str, VideoInfo | None]], sampling: FrameSampling,
+                   workers: int, progress: VideoProgress | None,
+                   report: ImportReport) -> list[str]:
+    """Import each video's frames; return the files that held no video after all."""
     writers = FrameWriters(workers) if workers > 1 else None
+    not_videos: list[str] = []
     try:
         for path, info in videos:
             outcome = import_video(workspace, path, batch_id, sampling, writers, progress, info)
+            if outcome.not_a_video:
+                not_videos.append(path)
+                continue
             report.videos += outcome.imported
             report.frames += outcome.added
             report.added += outcome.added
@@ -272,6 +288,7 @@ def _import_videos(workspace: Workspace, batch_id: int, videos: list[tuple[str, 
     finally:
         if writers is not None:
             writers.close()
+    return not_videos
 
 
 def _record_chunk(

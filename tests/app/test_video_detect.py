@@ -97,3 +97,15 @@ def test_signatures_of_stills_and_other_files_are_not_videos(tmp_path):
     assert not looks_like_video(next(tmp_path.glob("*.png")))
     assert not looks_like_video(tmp_path / "missing.mp4")
     assert not looks_like_video(tmp_path)  # a folder
+
+
+def test_a_container_signature_over_junk_is_reported_as_neither(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "capture").write_bytes(b"\x1a\x45\xdf\xa3" + b"junk" * 100)  # an EBML start, no more
+    make_video(src / "ok.webm", SCENES[:1], fps=FPS)
+    with Workspace.init(tmp_path / "p", ["a"]) as ws:
+        report = import_images(ws, [src], workers=1)
+    assert [(Path(f.path).name, f.reason) for f in report.failed] == [
+        ("capture", "not an image or video (unrecognised format)")]
+    assert report.videos == 1 and report.frames == 1

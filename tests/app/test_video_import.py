@@ -261,3 +261,29 @@ def test_cli_import_json_counts_videos_and_frames(tmp_path):
     frames = [r for r in rows if "frame_index" in r]
     assert len(rows) == 5 and len(frames) == 2
     assert all(r["video"].endswith("a.mp4") and "lease_expires_at" in r for r in frames)
+
+
+def test_a_terminal_gets_one_bar_per_video_even_for_videos_of_one_name(monkeypatch):
+    import io
+
+    from app.cli.output import video_progress_bars
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    with video_progress_bars() as update:
+        update("clip.mp4", 30, 60)
+        update("clip.mp4", 60, 60)  # cam1/clip.mp4 done
+        update("clip.mp4", 8, 90)  # cam2/clip.mp4: a video of its own
+        update("clip.mp4", 90, 90)
+        update("other.mp4", 45, 45)
+    finals = [line.split("|")[-1].split("[")[0].strip()
+              for line in screen.getvalue().replace("\r", "\n").splitlines()
+              if "clip.mp4" in line or "other.mp4" in line]
+    assert "60/60" in finals and "90/90" in finals and "45/45" in finals
+    # Three bars were closed (each close leaves its line): 60/60, 90/90, 45/45.
+    closed = screen.getvalue().count("\n")
+    assert closed == 3
