@@ -159,10 +159,11 @@ def split_videos(
     decides; one it cannot read whose bytes are a video's comes back as a
     video, see :func:`_second_look`).  A file with a video container's
     signature goes to the video import, which probes it on the container it
-    decodes (opening one costs ~30 ms).  Any other file is probed with FFmpeg: a video goes to the video
-    import, a still image or unknown bytes to the image import (which names
-    the reason), and a file that is a container but no usable video (audio
-    only, an unknown codec, an MP4 cut before its index) fails here.
+    decodes (opening one costs ~30 ms).  Any other file is probed with
+    FFmpeg: a video goes to the video import, a still image or unknown bytes
+    to the image import (which names the reason), and a file that is a
+    container but no usable video (audio only, an unknown codec, an MP4 cut
+    before its index) fails here.
     """
     images: list[str] = []
     # With what the probe found, not probed twice; None: probed by the video
@@ -234,23 +235,26 @@ def import_images(
                                     workers, video_progress, report)
         if not_videos:  # a container's signature, but no video in it: maybe an image
             _record_chunk(workspace, batch_id, inspect_chunk(not_videos, limit), seen_sha,
-                          report, partial(_second_look, videos=[]))
+                          report, partial(_second_look, videos=None))
     workspace.finish_batch(batch_id, report.added, report.duplicates, len(report.failed))
     return report
 
 
 def _second_look(failure: ImportFailure,
-                 videos: list[tuple[str, VideoInfo | None]]) -> ImportFailure | None:
+                 videos: list[tuple[str, VideoInfo | None]] | None) -> ImportFailure | None:
     """A file no image decoder recognised: a video under an image's name, or neither.
 
     Returns the failure to report, or None when the file is a video after
-    all (then appended to ``videos``).  Only files that failed are looked at
-    again, so a folder of good images pays nothing for it.
+    all (then appended to ``videos``; None: FFmpeg has had its look already).
+    Only files that failed are looked at again, so a folder of good images
+    pays nothing for it.
     """
     image_suffix = os.path.splitext(failure.path)[1].lower() in IMAGE_SUFFIXES
-    if failure.reason == NOT_AN_IMAGE and not image_suffix:
-        # split_videos probed it already: FFmpeg did not recognise it either.
+    if failure.reason == NOT_AN_IMAGE and (videos is None or not image_suffix):
+        # FFmpeg was asked already (split_videos or the video import): no video either.
         return ImportFailure(failure.path, "not an image or video (unrecognised format)")
+    if videos is None:
+        return failure
     # Unrecognised, or over the size cap for an image (videos are streamed: no cap).
     if not image_suffix or not (failure.reason == NOT_AN_IMAGE
                                 or failure.reason.startswith("too large (")) \
