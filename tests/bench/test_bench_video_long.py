@@ -20,6 +20,11 @@ compared.
 Asserts only what must hold whatever the timing: both imports kept a frame
 per scene visit, and the long video holds 120 times the short one's frames.
 LABELLOOP_BENCH_LONG_MINUTES sets the long video's length (default 120).
+
+With the defaults and 1 s GOPs only each second's keyframe is decoded, so the
+same is measured with ``--scene-change``, where every frame is decoded and
+compared with the one before: a 1-minute video against one of
+LABELLOOP_BENCH_FULL_DECODE_MINUTES (default 20; 36,000 frames).
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 MINUTES = float(os.environ.get("LABELLOOP_BENCH_LONG_MINUTES", "120"))
+# Length of the video imported with --scene-change, where every frame is decoded.
+FULL_MINUTES = float(os.environ.get("LABELLOOP_BENCH_FULL_DECODE_MINUTES", "20"))
 FPS = 30
 WIDTH, HEIGHT = 1920, 1080
 TIME_BASE = Fraction(1, 15360)  # what FFmpeg's MP4 muxer picks for 30 fps
@@ -139,6 +146,7 @@ def remux(template: Path, gops: list[list[tuple[bytes, int, int, bool]]], plan: 
 _PEAK_SCRIPT = """
 import json, sys, time
 from app.pool.importer import import_images
+from app.pool.video_import import FrameSampling
 from app.project.workspace import Workspace
 
 def high_water_kib():
@@ -149,15 +157,17 @@ def high_water_kib():
 with Workspace.init(sys.argv[1], ["a"]) as ws:
     before = high_water_kib()
     start = time.perf_counter()
-    report = import_images(ws, [sys.argv[2]])
+    report = import_images(ws, [sys.argv[2]],
+                           sampling=FrameSampling(scene_change=sys.argv[3] == "cuts"))
     wall = time.perf_counter() - start
 print(json.dumps({"before_kib": before, "peak_kib": high_water_kib(), "frames": report.frames,
                   "failed": [f.reason for f in report.failed], "wall_s": wall}))
 """
 
 
-def import_in_fresh_process(video: Path, root: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, str(root), str(video)],
+def import_in_fresh_process(video: Path, root: Path, scene_change: bool = False) -> dict:
+    out = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, str(root), str(video),
+                          "cuts" if scene_change else "defaults"],
                          cwd=REPO, capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(REPO)})
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -197,3 +207,22 @@ def test_two_hour_1080p_import_peak_memory(tmp_path):
     growth = (results["long"]["peak_kib"] - results["1 min"]["peak_kib"]) / 1024
     print(f"  PEAK long / 1 min: {results['long']['peak_kib'] / results['1 min']['peak_kib']:.2f}"
           f" ({growth:+.0f} MiB for {seconds / 60 - 1:.0f} more minutes of 1080p)")
+
+    full = tmp_path / "full-decode.mp4"
+    full_plan = schedule(round(FULL_MINUTES * 60))
+    remux(template, gops, full_plan, full)
+    peaks = {}
+    for name, video, plan in (("1 min", short, short_plan), (f"{FULL_MINUTES:g} min", full,
+                                                              full_plan)):
+        result = import_in_fresh_process(video, tmp_path / f"cuts-{video.stem}", True)
+        assert not result["failed"], result["failed"]
+        assert result["frames"] >= 1 + sum(1 for a, b in zip(plan, plan[1:], strict=False)
+                                           if a != b)
+        peaks[name] = result["peak_kib"]
+        print(f"--scene-change (every frame decoded), {name}: {len(plan) * FPS:,} frames, "
+              f"{result['frames']} kept in {result['wall_s']:.1f} s "
+              f"({len(plan) * FPS / result['wall_s']:.0f} frames/s); "
+              f"peak {result['peak_kib'] / 1024:.0f} MiB")
+    first, second = peaks.values()
+    print(f"  PEAK {FULL_MINUTES:g} min / 1 min, every frame decoded: {second / first:.2f} "
+          f"({(second - first) / 1024:+.0f} MiB)")
