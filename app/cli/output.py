@@ -111,7 +111,8 @@ def video_progress_bars() -> Iterator[Callable[[str, int, int], None]]:
     def update(name: str, done: int, total: int) -> None:
         if not show:
             return
-        if current[0] != name:
+        # A new video, or one of the same name from another folder (its count restarts).
+        if current[0] != name or done < current[1].n:
             if current[1] is not None:
                 current[1].close()
             current[0] = name

@@ -19,6 +19,9 @@ IMAGE_SUFFIXES = frozenset(
 )
 
 
+#: The reason given for bytes no image decoder recognises.
+NOT_AN_IMAGE = "not an image (unrecognised format)"
+
 class UnreadableImage(Exception):
     """A file that cannot be used as an image; ``str(exc)`` is the reason."""
 
@@ -95,7 +98,7 @@ def decode_image(data: bytes) -> LoadedImage:
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise UnreadableImage(f"decompression bomb: {exc}") from exc
         except UnidentifiedImageError as exc:
-            raise UnreadableImage("not an image (unrecognised format)") from exc
+            raise UnreadableImage(NOT_AN_IMAGE) from exc
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise UnreadableImage(f"truncated or corrupt image data: {exc}") from exc
         except MemoryError as exc:

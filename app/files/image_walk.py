@@ -9,13 +9,14 @@ walk).
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 
 from app.files.image_io import IMAGE_SUFFIXES
 
 
 def walk_image_files(top: str, skip_dirs: Iterable[str] = (),
-                     suffixes: Collection[str] = IMAGE_SUFFIXES) -> Iterator[str]:
+                     suffixes: Collection[str] = IMAGE_SUFFIXES,
+                     sniff: Callable[[str], bool] | None = None) -> Iterator[str]:
     """Image files under the folder ``top``, recursively, sorted folder by folder.
 
     Parameters
@@ -26,6 +27,10 @@ def walk_image_files(top: str, skip_dirs: Iterable[str] = (),
         Absolute folder paths not to enter.
     suffixes : collection of str
         Lower-case suffixes taken (the import adds video suffixes).
+    sniff : callable, optional
+        Asked of every other (non-hidden) file whether its content is wanted
+        all the same: the import takes a video by its first bytes whatever
+        its name (:func:`app.files.video_probe.looks_like_video`).
     """
     skip = set(skip_dirs)
     for folder, dirnames, filenames in os.walk(top, followlinks=False):
@@ -34,8 +39,12 @@ def walk_image_files(top: str, skip_dirs: Iterable[str] = (),
             if not d.startswith(".") and os.path.join(folder, d) not in skip
         )
         for name in sorted(filenames):
-            if not name.startswith(".") and os.path.splitext(name)[1].lower() in suffixes:
-                yield os.path.join(folder, name)
+            if name.startswith("."):
+                continue
+            path = os.path.join(folder, name)
+            if os.path.splitext(name)[1].lower() in suffixes or \
+                    (sniff is not None and sniff(path)):
+                yield path
 
 
 def expand_paths(items: Iterable[str]) -> Iterator[str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from app.files.image_io import IMAGE_SUFFIXES
+from app.files.image_io import IMAGE_SUFFIXES, NOT_AN_IMAGE
 from app.files.image_walk import walk_image_files
 from app.files.safe_files import max_file_bytes
 from app.files.video_probe import (
@@ -26,6 +26,7 @@ from app.files.video_probe import (
     NotAVideo,
     UnreadableVideo,
     VideoInfo,
+    looks_like_video,
     probe_video,
 )
 from app.pool.import_worker import FileResult, inspect_chunk
@@ -74,13 +75,13 @@ class ImportReport:
 
 def find_image_files(
     sources: Sequence[str | os.PathLike[str]], skip: Iterable[Path] = (),
-    suffixes: Iterable[str] = IMAGE_SUFFIXES,
+    suffixes: Iterable[str] = IMAGE_SUFFIXES, sniff: Callable[[str], bool] | None = None,
 ) -> tuple[list[str], list[ImportFailure]]:
     """Expand folders recursively into image files, in a stable order.
 
     A file named directly is always tried (its content decides); inside
-    folders only ``suffixes`` (image suffixes unless told) are taken and
-    hidden entries are skipped.
+    folders only ``suffixes`` (image suffixes unless told) are taken, and
+    any other file ``sniff`` accepts by content; hidden entries are skipped.
     Symbolic links are listed but not followed into folders, so a link
     loop cannot hang the walk; a broken link is listed and then reported.
     """
@@ -98,7 +99,7 @@ def find_image_files(
     for source in sources:
         source_path = os.path.abspath(source)
         if os.path.isdir(source_path):
-            for path in walk_image_files(source_path, skip_dirs, wanted):
+            for path in walk_image_files(source_path, skip_dirs, wanted, sniff):
                 add(path)
         elif os.path.lexists(source_path):
             add(source_path)
@@ -151,21 +152,30 @@ def _grouped(chunks: Iterable[list[FileResult]]) -> Iterator[list[FileResult]]:
 
 def split_videos(
     paths: Sequence[str],
-) -> tuple[list[str], list[tuple[str, VideoInfo]], list[ImportFailure]]:
+) -> tuple[list[str], list[tuple[str, VideoInfo | None]], list[ImportFailure]]:
     """Sort files into images, videos and failures, by content where the suffix is no image's.
 
     A file with an image suffix goes to the image import (its decoder
-    decides).  Any other file is probed with FFmpeg: a video goes to the video
-    import, a still image or unknown bytes to the image import (which names
-    the reason), and a file that is a container but no usable video (audio
-    only, an unknown codec, an MP4 cut before its index) fails here.
+    decides; one it cannot read whose bytes are a video's comes back as a
+    video, see :func:`_second_look`).  A file with a video container's
+    signature goes to the video import, which probes it on the container it
+    decodes (opening one costs ~30 ms).  Any other file is probed with
+    FFmpeg: a video goes to the video import, a still image or unknown bytes
+    to the image import (which names the reason), and a file that is a
+    container but no usable video (audio only, an unknown codec, an MP4 cut
+    before its index) fails here.
     """
     images: list[str] = []
-    videos: list[tuple[str, VideoInfo]] = []  # with what the probe found, not probed twice
+    # With what the probe found, not probed twice; None: probed by the video
+    # import on the container it reads (a file with a container's signature).
+    videos: list[tuple[str, VideoInfo | None]] = []
     failed: list[ImportFailure] = []
     for path in paths:
         if os.path.splitext(path)[1].lower() in IMAGE_SUFFIXES:
             images.append(path)
+            continue
+        if looks_like_video(path):
+            videos.append((path, None))
             continue
         try:
             info = probe_video(path)
@@ -204,7 +214,8 @@ def import_images(
     except ValueError as exc:
         raise WorkspaceError(str(exc)) from exc
     skip = [workspace.root / name for name in SUBFOLDERS]
-    found, missing = find_image_files(sources, skip, IMAGE_SUFFIXES | VIDEO_SUFFIXES)
+    found, missing = find_image_files(sources, skip, IMAGE_SUFFIXES | VIDEO_SUFFIXES,
+                                      sniff=looks_like_video)
     paths, videos, refused = split_videos(found)
     batch_id = workspace.create_batch([os.path.abspath(s) for s in sources])
     report = ImportReport(batch=batch_id, failed=list(missing) + refused)
@@ -214,32 +225,74 @@ def import_images(
     if progress:
         progress(0, len(paths))
     for results in _grouped(_inspect_all(paths, workers, limit)):
-        _record_chunk(workspace, batch_id, results, seen_sha, report)
+        _record_chunk(workspace, batch_id, results, seen_sha, report,
+                      partial(_second_look, videos=videos))
         done += len(results)
         if progress:
             progress(done, len(paths))
     if videos:
-        _import_videos(workspace, batch_id, videos, sampling or FrameSampling(), workers,
-                       video_progress, report)
+        not_videos = _import_videos(workspace, batch_id, videos, sampling or FrameSampling(),
+                                    workers, video_progress, report)
+        if not_videos:  # a container's signature, but no video in it: maybe an image
+            _record_chunk(workspace, batch_id, inspect_chunk(not_videos, limit), seen_sha,
+                          report, partial(_second_look, videos=None))
     workspace.finish_batch(batch_id, report.added, report.duplicates, len(report.failed))
     return report
 
 
-def _import_videos(workspace: Workspace, batch_id: int, videos: list[tuple[str, VideoInfo]],
-                   sampling: FrameSampling, workers: int,
-                   progress: VideoProgress | None, report: ImportReport) -> None:
+def _second_look(failure: ImportFailure,
+                 videos: list[tuple[str, VideoInfo | None]] | None) -> ImportFailure | None:
+    """A file no image decoder recognised: a video under an image's name, or neither.
+
+    Returns the failure to report, or None when the file is a video after
+    all (then appended to ``videos``; None: FFmpeg has had its look already).
+    Only files that failed are looked at again, so a folder of good images
+    pays nothing for it.
+    """
+    image_suffix = os.path.splitext(failure.path)[1].lower() in IMAGE_SUFFIXES
+    if failure.reason == NOT_AN_IMAGE and (videos is None or not image_suffix):
+        # FFmpeg was asked already (split_videos or the video import): no video either.
+        return ImportFailure(failure.path, "not an image or video (unrecognised format)")
+    if videos is None:
+        return failure
+    # Unrecognised, or over the size cap for an image (videos are streamed: no cap).
+    if not image_suffix or not (failure.reason == NOT_AN_IMAGE
+                                or failure.reason.startswith("too large (")) \
+            or not looks_like_video(failure.path):
+        return failure
+    try:
+        info = probe_video(failure.path)
+    except NotAVideo:
+        return failure
+    except UnreadableVideo as exc:
+        return ImportFailure(failure.path, str(exc))
+    videos.append((failure.path, info))
+    return None
+
+
+def _import_videos(workspace: Workspace, batch_id: int,
+                   videos: list[tuple[str, VideoInfo | None]], sampling: FrameSampling,
+                   workers: int, progress: VideoProgress | None,
+                   report: ImportReport) -> list[str]:
+    """Import each video's frames; return the files that held no video after all."""
     writers = FrameWriters(workers) if workers > 1 else None
+    not_videos: list[str] = []
     try:
         for path, info in videos:
             outcome = import_video(workspace, path, batch_id, sampling, writers, progress, info)
+            if outcome.not_a_video:
+                not_videos.append(path)
+                continue
             report.videos += outcome.imported
             report.frames += outcome.added
             report.added += outcome.added
+            report.duplicates += outcome.duplicates
             if outcome.reason is not None:
                 report.failed.append(ImportFailure(path, outcome.reason))
     finally:
         if writers is not None:
             writers.close()
+    return not_videos
 
 
 def _record_chunk(
@@ -248,11 +301,14 @@ def _record_chunk(
     results: list[FileResult],
     seen_sha: set[str],
     report: ImportReport,
+    second_look: Callable[[ImportFailure], ImportFailure | None] = lambda f: f,
 ) -> None:
     readable = [r for r in results if r.sha256 is not None]
     for r in results:
         if r.reason is not None:
-            report.failed.append(ImportFailure(r.path, r.reason))
+            failure = second_look(ImportFailure(r.path, r.reason))
+            if failure is not None:
+                report.failed.append(failure)
     known = workspace.known_sha256([r.sha256 for r in readable])
     stored_paths = {r.path: workspace.stored_path(r.path) for r in readable}
     # One query for the chunk, not one per file: at thousands of files a

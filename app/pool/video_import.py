@@ -31,7 +31,13 @@ from PIL import Image
 
 from app.files.file_digest import file_sha256
 from app.files.video_decode import SelectiveDecoder, scan_container
-from app.files.video_probe import UnreadableVideo, VideoInfo, open_video, probe_video
+from app.files.video_probe import (
+    NotAVideo,
+    UnreadableVideo,
+    VideoInfo,
+    open_video,
+    probe_container,
+)
 from app.pool.video_frame_worker import write_frame
 from app.project.workspace import Workspace
 from sampling.frame_selection import interval_candidates, is_scene_cut
@@ -75,10 +81,12 @@ class VideoOutcome:
     path: str
     added: int = 0
     kept: int = 0
+    duplicates: int = 0  # kept frames already in the pool (an earlier import of the video)
     candidates: int = 0
     frames_in_video: int = 0
     reason: str | None = None  # a failure, or the damage of a truncated file
     imported: bool = False  # the file was a readable video (frames were looked at)
+    not_a_video: bool = False  # FFmpeg read no video in it: the image import may
 
 
 def frame_identity(video_sha256: str, frame_index: int) -> str:
@@ -194,26 +202,40 @@ def import_video(
         ``progress(video name, frames looked at, frames in the video)``.
     info : VideoInfo, optional
         What :func:`app.files.video_probe.probe_video` said of ``path``, if
-        the caller asked already (opening a container costs ~30 ms).
+        the caller asked already; otherwise the container opened here is probed.
 
     Returns
     -------
     VideoOutcome
         ``reason`` set when the file is no usable video (nothing imported) or
-        was cut short (the frames before the damage imported).
+        was cut short (the frames before the damage imported);
+        ``not_a_video`` when FFmpeg found no video in it at all.
     """
     outcome = VideoOutcome(path)
     try:
-        info = info if info is not None else probe_video(path)
-        video_sha = file_sha256(path)
-        container = open_video(path)  # scanned, then rewound and decoded
+        # Probed, scanned, then rewound and decoded: one open (~30 ms: FFmpeg
+        # reads the first frames to learn the streams), not one per step.
+        container = open_video(path)
+    except NotAVideo as exc:
+        outcome.reason, outcome.not_a_video = str(exc), True
+        return outcome
     except UnreadableVideo as exc:
         outcome.reason = str(exc)
         return outcome
-    except OSError as exc:
-        outcome.reason = f"cannot be read: {exc.strerror or exc}"
-        return outcome
     with container:
+        try:
+            info = info if info is not None else \
+                probe_container(container, path, Path(path).stat().st_size)
+            video_sha = file_sha256(path)
+        except NotAVideo as exc:
+            outcome.reason, outcome.not_a_video = str(exc), True
+            return outcome
+        except UnreadableVideo as exc:
+            outcome.reason = str(exc)
+            return outcome
+        except OSError as exc:
+            outcome.reason = f"cannot be read: {exc.strerror or exc}"
+            return outcome
         return _import_frames(workspace, path, container, info, video_sha, batch_id,
                               sampling, writers, progress, outcome)
 
@@ -271,7 +293,8 @@ def _import_frames(workspace: Workspace, path: str, container: av.container.Inpu
             relative = frame_file(video_sha, index)
             target = workspace.resolve(relative)
             if index in stored and target.is_file():
-                continue  # recorded by an earlier import
+                outcome.duplicates += 1  # recorded by an earlier import
+                continue
             row = (relative, identity, frame.width, frame.height, index,
                    float(table.times[index]))
             if pool is not None:

@@ -130,8 +130,7 @@ def test_bad_videos_are_reported_and_the_import_carries_on(tmp_path):
         assert set(reasons) == {"zero.mp4", "text.mkv", "voice.mp4", "alien.avi", "cut.webm",
                                 "cut.mp4", "cut-fast.mp4"}
         assert "empty file" in reasons["zero.mp4"]
-        assert "not an image or video" in reasons["text.mkv"] or \
-            "not an image" in reasons["text.mkv"]
+        assert reasons["text.mkv"] == "not an image or video (unrecognised format)"
         assert "audio only" in reasons["voice.mp4"]
         assert "unsupported video codec" in reasons["alien.avi"]
         assert "truncated" in reasons["cut.mp4"]
@@ -144,8 +143,9 @@ def test_bad_videos_are_reported_and_the_import_carries_on(tmp_path):
         assert by_video["cut.webm"] >= 1
         kept_cut = [f for f in frames if ws.media([f.media_id])[0].name == "cut.webm"]
         assert max(f.timestamp_s for f in kept_cut) < 7.5 / 2 + 0.5
-        # good.mp4 and clip.data are the same content: one video, frames once.
-        assert by_video["good.mp4"] >= 2 and "clip.data" not in by_video
+        # good.mp4 and clip.data are the same content: one video, frames once
+        # (under the name the walk met first).
+        assert by_video["clip.data"] >= 2 and "good.mp4" not in by_video
         assert by_video["cut-fast.mp4"] >= 2  # its first two scenes lie before the cut
         assert report.videos == 4  # good.mp4, cut.webm, cut-fast.mp4, clip.data
         assert len([s for s in ws.samples() if not s.is_frame]) == 2
@@ -173,6 +173,8 @@ def test_reimport_adds_nothing_and_other_settings_add_only_new_frames(tmp_path):
         first = import_images(ws, [video], workers=1)
         again = import_images(ws, [video], workers=1)
         assert first.frames > 0 and again.added == 0 and again.frames == 0
+        # Its frames are counted as duplicates, like an image imported twice.
+        assert again.duplicates == first.frames
         before = {f.frame_index for f in _frames(ws)}
         finer = import_images(ws, [video], workers=1, sampling=FrameSampling(every=0.25))
         after = [f.frame_index for f in _frames(ws)]
@@ -259,3 +261,29 @@ def test_cli_import_json_counts_videos_and_frames(tmp_path):
     frames = [r for r in rows if "frame_index" in r]
     assert len(rows) == 5 and len(frames) == 2
     assert all(r["video"].endswith("a.mp4") and "lease_expires_at" in r for r in frames)
+
+
+def test_a_terminal_gets_one_bar_per_video_even_for_videos_of_one_name(monkeypatch):
+    import io
+
+    from app.cli.output import video_progress_bars
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    with video_progress_bars() as update:
+        update("clip.mp4", 30, 60)
+        update("clip.mp4", 60, 60)  # cam1/clip.mp4 done
+        update("clip.mp4", 8, 90)  # cam2/clip.mp4: a video of its own
+        update("clip.mp4", 90, 90)
+        update("other.mp4", 45, 45)
+    finals = [line.split("|")[-1].split("[")[0].strip()
+              for line in screen.getvalue().replace("\r", "\n").splitlines()
+              if "clip.mp4" in line or "other.mp4" in line]
+    assert "60/60" in finals and "90/90" in finals and "45/45" in finals
+    # Three bars were closed (each close leaves its line): 60/60, 90/90, 45/45.
+    closed = screen.getvalue().count("\n")
+    assert closed == 3
