@@ -91,3 +91,28 @@ def test_confusion_matrices_are_drawn_in_the_theme_with_readable_counts(qtbot, s
     qtbot.waitUntil(lambda: zero_colour() == LIGHT.colors["window"])
     window.actions_by_name["theme_system"].trigger()  # leave the application as tests expect
     window.close()
+
+
+def _contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two colours."""
+    def relative(color: str) -> float:
+        channels = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+                    for c in mcolors.to_rgb(color)]
+        return 0.2126 * channels[0] + 0.7152 * channels[1] + 0.0722 * channels[2]
+
+    high, low = sorted((relative(a), relative(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_labeled_captions_in_the_grid_are_readable_in_both_themes(qtbot, window):
+    labeled = window.project.current.sample_id
+    qtbot.keyClick(window, "1")
+    model = window.workbench.grid_model
+    row = next(r for r, item in enumerate(window.project.queue) if item.sample_id == labeled)
+    for action, theme in (("theme_light", LIGHT), ("theme_dark", DARK)):
+        window.actions_by_name[action].trigger()
+        caption = model.data(model.index(row), Qt.ItemDataRole.ForegroundRole).name()
+        assert caption == theme.colors["labeled"]
+        # On the grid's background, the caption reads at least as well as large text must.
+        assert _contrast(caption, theme.colors["sunken"]) >= 4.5
+    window.actions_by_name["theme_system"].trigger()  # leave the application as tests expect
