@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QPixmap
 from app.gui.formatting import score_text
 from app.gui.project_model import ProjectModel
 from app.gui.thumbnails import ImageCache
+from app.learning.pick_reasons import MislabeledReason
 
 SampleIdRole = Qt.ItemDataRole.UserRole + 1
 # Every caption has two lines (score or id, then the label), so the grid's
@@ -99,6 +100,9 @@ class ThumbnailListModel(QAbstractListModel):
         item = self.project.queue[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             label = self._labels.get(item.sample_id) or NO_LABEL
+            if isinstance(item.reason, MislabeledReason) and label == item.reason.given:
+                # A suspect label: the grid says what the model says instead.
+                label = f"{label} → {item.reason.suggested}"
             score = score_text(item) if item.score else f"#{item.sample_id}"
             return f"{score}\n{label}"
         if role == Qt.ItemDataRole.DecorationRole:
