@@ -75,6 +75,7 @@ class MonitorTab(QWidget):
         self.batches.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.batches.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.batches.horizontalHeader().setStretchLastSection(True)
+        self.batches.verticalHeader().hide()  # row numbers say nothing: the batch id does
         self.check_button = QPushButton("Check drift of selected batch")
         self.open_button = QPushButton("Open drifted samples as a queue")
         self.open_button.setEnabled(False)
