@@ -111,6 +111,8 @@ def test_question_mark_lists_every_key_and_closes_again(qtbot, window):
     for key, where in menu_shortcuts():  # the menus' keys too: every key of the window
         assert f"<b>{key}</b>" in text and where.replace("'", "&#x27;") in text
     assert "<b>3</b>" in text  # this project's class keys too
+    headings = re.findall(r"<h3>(.*?)</h3>", text)
+    assert len(headings) == len(set(headings))  # each group under one heading
     qtbot.keyClick(overlay, "?")
     assert not overlay.isVisible()
     qtbot.keyClick(window, "1")  # the keys work again at once
