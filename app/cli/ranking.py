@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from app.cli import validators
 from app.cli.output import print_json, print_table, progress_bar
@@ -75,6 +76,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                        help="every item, image files only, or video frames only")
     queue.add_argument("--import-batch", type=validators.count, metavar="ID",
                        help="only samples of this import batch (see labelloop status --json)")
+    queue.add_argument("--video", metavar="VIDEO",
+                       help="only the frames of this video: its file name, its path as "
+                            "--json rows give it, or its id")
     queue.add_argument("--sort", default="queue", choices=list(SORT_ORDERS),
                        help="; ".join(f"{k}: {v}" for k, v in SORT_ORDERS.items()))
     queue.add_argument("--top", type=validators.count, default=20, metavar="K",
@@ -133,11 +137,13 @@ def run_queue(args: argparse.Namespace) -> int:
         raise WorkspaceError(str(exc)) from None
     if args.kind == "failures" and not args.failure_set:
         raise WorkspaceError("the 'failures' queue needs --failure-set NAME")
-    spec = QueueSpec(kind=args.kind, strategy=args.strategy, failure_set=args.failure_set,
-                     method=args.method, class_filter=args.class_filter, seed=args.seed,
-                     filters=filters, media=args.media)
     with Workspace.open(args.project) as workspace:
         _check_names(workspace, args)
+        if args.video is not None:
+            filters = dataclasses.replace(filters, video=_video_id(workspace, args.video))
+        spec = QueueSpec(kind=args.kind, strategy=args.strategy, failure_set=args.failure_set,
+                         method=args.method, class_filter=args.class_filter, seed=args.seed,
+                         filters=filters, media=args.media)
         with progress_bar("building queue") as bar:
             items = build_queue(workspace, spec, bar)
         labels = workspace.current_labels()
@@ -168,3 +174,16 @@ def _check_names(workspace: Workspace, args: argparse.Namespace) -> None:
     if args.import_batch is not None and args.import_batch not in batches:
         raise WorkspaceError(f"--import-batch: no import batch {args.import_batch}; batches: "
                              f"{', '.join(map(str, batches)) or 'none'}")
+
+
+def _video_id(workspace: Workspace, wanted: str) -> int:
+    """The media id of the video ``wanted`` names (file name, stored path or id)."""
+    videos = workspace.media()
+    found = [m for m in videos if wanted in (m.path, m.name, str(m.id))]
+    if len(found) == 1:
+        return found[0].id
+    known = ", ".join(f"{m.id} ({m.path})" for m in videos) or "none"
+    if not found:
+        raise WorkspaceError(f"--video: no video {wanted!r}; videos: {known}")
+    raise WorkspaceError(f"--video: {wanted!r} names {len(found)} videos; give its path or "
+                         f"id: {known}")

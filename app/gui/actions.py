@@ -13,19 +13,22 @@ class ActionSpec:
     menu: str
     name: str          # the MainWindow method it calls: on_<name>
     text: str
-    shortcut: QKeySequence.StandardKey | str | None = None
+    # Written out (not QKeySequence.StandardKey) so that the key list of the
+    # overlay and the README says the same on every platform; Qt shows Ctrl
+    # as Cmd on macOS.
+    shortcut: str | None = None
     needs_project: bool = True
     checkable: bool = False
 
 
 ACTIONS: tuple[ActionSpec, ...] = (
-    ActionSpec("&File", "new_project", "&New project…", QKeySequence.StandardKey.New, False),
-    ActionSpec("&File", "open_project", "&Open project…", QKeySequence.StandardKey.Open, False),
+    ActionSpec("&File", "new_project", "&New project…", "Ctrl+N", False),
+    ActionSpec("&File", "open_project", "&Open project…", "Ctrl+O", False),
     ActionSpec("&File", "import_images", "&Import images…", "Ctrl+I"),
     ActionSpec("&File", "import_labels", "Import &labels (CSV)…", "Ctrl+Shift+L"),
     ActionSpec("&File", "export", "&Export dataset…", "Ctrl+E"),
     ActionSpec("&File", "settings", "&Settings…", "Ctrl+,"),
-    ActionSpec("&File", "quit", "&Quit", QKeySequence.StandardKey.Quit, False),
+    ActionSpec("&File", "quit", "&Quit", "Ctrl+Q", False),
     ActionSpec("&Label", "undo", "&Undo last label   (Backspace)", None),
     ActionSpec("&Label", "new_failure_set", "Choose &failure set for F…", None),
     ActionSpec("&Label", "suggest_mode", "&Suggest the model's class (Enter accepts)", "Ctrl+G",
@@ -43,6 +46,21 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # No shortcut here: ? and F1 belong to the keyboard table (app.gui.key_bindings).
     ActionSpec("&Help", "show_keys", "&Keyboard shortcuts   (? or F1)", None, False),
 )
+
+
+def menu_shortcuts() -> list[tuple[str, str]]:
+    """(key, "Menu ▸ Item") for every menu action that has a key, in menu order.
+
+    Listed by the ``?`` overlay and the README's keyboard table beside the
+    labeling keys, so that every key of the window is in one list.
+    """
+    return [(spec.shortcut, f"{_plain(spec.menu)} ▸ {_plain(spec.text)}")
+            for spec in ACTIONS if spec.shortcut is not None]
+
+
+def _plain(text: str) -> str:
+    """A menu text without its mnemonic ``&`` or a key already named in it."""
+    return text.replace("&", "").split("   (")[0]
 
 
 def install_actions(window: QMainWindow) -> dict[str, QAction]:

@@ -3,7 +3,8 @@
 The keyboard router dispatches through this table, the shortcut overlay
 (``?`` or F1) lists it, and the README's keyboard table is generated from it
 (``python -m app.gui.key_bindings``; a test checks the README is current), so
-the three can never disagree.
+the three can never disagree.  The overlay and the README also list the menus'
+keys (:func:`app.gui.actions.menu_shortcuts`), which Qt's actions handle.
 
 Class keys are not in the table: they depend on the project's classes (see
 :func:`app.domain.class_keys.class_shortcuts`).  No key here may be one a class
@@ -66,15 +67,15 @@ BINDINGS: tuple[KeyBinding, ...] = (
     KeyBinding("left", ("Left",), "Previous sample; pans left when zoomed in", "Move",
                repeats=True),
     KeyBinding("up", ("Up",), "Previous sample; pans up when zoomed in", "Move", repeats=True),
+    KeyBinding("previous_frame", ("[",),
+               "Previous kept frame of the same video (video frames)", "Move", repeats=True),
+    KeyBinding("next_frame", ("]",), "Next kept frame of the same video (video frames)",
+               "Move", repeats=True),
     KeyBinding("zoom_in", ("+", "="), "Zoom in (also the mouse wheel; drag to pan)", "View",
                repeats=True),
     KeyBinding("zoom_out", ("-",), "Zoom out", "View", repeats=True),
     KeyBinding("fit", ("Ctrl+0",), "Fit the image to the window", "View"),
     KeyBinding("actual_pixels", ("Ctrl+1",), "Actual pixels (1:1)", "View"),
-    KeyBinding("previous_frame", ("[",),
-               "Previous kept frame of the same video (video frames)", "Move", repeats=True),
-    KeyBinding("next_frame", ("]",), "Next kept frame of the same video (video frames)",
-               "Move", repeats=True),
     KeyBinding("darker", ("{",), "Darker", "View", repeats=True),
     KeyBinding("brighter", ("}",), "Brighter", "View", repeats=True),
     KeyBinding("less_contrast", (";",), "Less contrast", "View", repeats=True),
@@ -110,12 +111,16 @@ def binding_for(event: QKeyEvent) -> KeyBinding | None:
 
 
 def keyboard_markdown() -> str:
-    """The README's keyboard table, generated from :data:`BINDINGS`."""
+    """The README's keyboard table, generated from :data:`BINDINGS` and the menus' keys."""
+    from app.gui.actions import menu_shortcuts  # the menus import nothing from here
+
     lines = ["| key | does |", "|---|---|",
              f"| {CLASS_KEYS_ROW[0]} | {CLASS_KEYS_ROW[1]} |"]
     for binding in BINDINGS:
         keys = " or ".join(f"`{_markdown_key(key)}`" for key in binding.keys)
         lines.append(f"| {keys} | {binding.description} |")
+    for key, where in menu_shortcuts():
+        lines.append(f"| `{_markdown_key(key)}` | {where} |")
     return "\n".join(lines) + "\n"
 
 

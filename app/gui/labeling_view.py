@@ -35,6 +35,9 @@ class LabelingView(QWidget):
 
         self.title = QLabel()
         self.title.setObjectName("sampleTitle")
+        # Wraps: a long header (a deep path, a filtered queue) must not widen
+        # this pane and squeeze the grid beside it.
+        self.title.setWordWrap(True)
         self.reason = QLabel()
         self.reason.setObjectName("sampleReason")
         self.reason.setWordWrap(True)

@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.actions_by_name = install_actions(self)
         self.theme = ThemeManager(QApplication.instance(), settings, parent=self)
         self.theme.changed.connect(self._check_theme_action)
+        self.theme.changed.connect(lambda _name: self._theme_workbench())
         self.theme.apply()
         self._show_welcome()
 
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         opening = self._remembered_queue(workspace.root) or OPENING_QUEUE
         self.workbench = Workbench(self.project, thumbnail_size(self.settings),
                                    auto_pretrain=self.auto_pretrain)
+        self._theme_workbench()
         self.models_tab = ModelsTab(self.project)
         self.workbench.training.modelsChanged.connect(self.models_tab.reload)
         self.workbench.pretraining.backbonesChanged.connect(self.models_tab.reload)
@@ -127,6 +129,12 @@ class MainWindow(QMainWindow):
         self.actions_by_name["suggest_mode"].setChecked(False)
         self._enable_project_actions(True)
         return True
+
+    def _theme_workbench(self) -> None:
+        # Colours a style sheet cannot reach: the captions and placeholders of the grid.
+        if self.workbench is not None:
+            colors = self.theme.theme.colors
+            self.workbench.grid_model.set_colours(colors["labeled"], colors["placeholder"])
 
     def open_queue(self, spec: QueueSpec) -> None:
         """Show ``spec`` in the Label tab (used by the monitor's drift button)."""

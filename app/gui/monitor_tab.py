@@ -21,6 +21,7 @@ from app.gui.charts import ChartCanvas
 from app.gui.project_model import ProjectModel
 from app.labeling.queues import QueueSpec
 from app.labeling.session import acceptance_rate
+from app.learning.learning_curve import place_legend
 from app.monitor.live_accuracy import DEFAULT_WINDOW, live_accuracy
 from app.monitor.live_series import running_accuracy
 
@@ -74,6 +75,7 @@ class MonitorTab(QWidget):
         self.batches.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.batches.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.batches.horizontalHeader().setStretchLastSection(True)
+        self.batches.verticalHeader().hide()  # row numbers say nothing: the batch id does
         self.check_button = QPushButton("Check drift of selected batch")
         self.open_button = QPushButton("Open drifted samples as a queue")
         self.open_button.setEnabled(False)
@@ -144,15 +146,18 @@ class MonitorTab(QWidget):
                   [{"labels": p["n"], "accuracy": p["accuracy"]}
                    for p in running_accuracy(report.predictions, window, random_only=True)]}
         self.chart.plot_curves({k: v for k, v in series.items() if v},
-                               f"Model v{version_id}: accuracy over the last {window} labels")
+                               f"Model v{version_id}: accuracy over the last {window} labels",
+                               empty_note=f"No labels given since model v{version_id}: each "
+                                          "new label checks its prediction")
         if report.validation_accuracy is not None and self.chart.figure.axes:
             axes = self.chart.figure.axes[0]
             axes.axhline(report.validation_accuracy, color="grey", linestyle="--",
                          label="validation accuracy")
             axes.axhline(report.validation_accuracy - report.margin, color="red",
                          linestyle=":", label="alert threshold")
-            axes.legend(loc="lower right", fontsize="small")
-            self.chart.draw_idle()
+            place_legend(axes)  # beside the plot, as on every chart: it covers no line
+            self.chart.lay_out_if_visible()
+            self.chart.apply_colors()  # the new legend in the theme's colours
 
     # -- drift ----------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.records import ImportBatch
+from app.domain.records import ImportBatch, Media
 from app.labeling.queue_filters import SORT_ORDERS, QueueFilter
 
 ANY = "Any"
@@ -32,7 +32,7 @@ _SORT_TITLES = {"queue": "Queue order", "score": "Score", "time": "Newest", "nam
 
 
 class QueueFilterPanel(QGroupBox):
-    """Predicted class, confidence range, labeled by, labeled between, import batch, sort."""
+    """Predicted class, confidence range, labeled by, labeled between, import batch, video, sort."""
 
     changed = Signal()  # the annotator changed a filter: rebuild the queue
 
@@ -46,6 +46,9 @@ class QueueFilterPanel(QGroupBox):
         self.labeled_from = self._date_box()
         self.labeled_to = self._date_box()
         self.import_batch = QComboBox()
+        self.video = QComboBox()
+        self.video.setObjectName("videoFilter")
+        self.video.setToolTip("Only the frames of this video")
         self.sort = QComboBox()
         for key, description in SORT_ORDERS.items():
             self.sort.addItem(_SORT_TITLES[key], key)
@@ -64,10 +67,11 @@ class QueueFilterPanel(QGroupBox):
         form.addRow("Labeled from", self.labeled_from)
         form.addRow("Labeled to", self.labeled_to)
         form.addRow("Batch", self.import_batch)
+        form.addRow("Video", self.video)
         form.addRow("Sort", self.sort)
         form.addRow(self.clear_button)
 
-        for combo in (self.predicted, self.labeled_by, self.import_batch, self.sort):
+        for combo in (self.predicted, self.labeled_by, self.import_batch, self.video, self.sort):
             combo.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # class keys stay with labeling
             combo.activated.connect(lambda _i: self.changed.emit())
         for box in (self.min_confidence, self.max_confidence, self.labeled_from,
@@ -100,13 +104,15 @@ class QueueFilterPanel(QGroupBox):
         return box
 
     def reload_choices(self, classes: list[str], annotators: list[str],
-                       batches: list[ImportBatch]) -> None:
-        """Offer the project's classes, annotators and import batches; keep what was chosen."""
+                       batches: list[ImportBatch], videos: list[Media] = ()) -> None:
+        """Offer the project's classes, annotators, import batches and videos; keep what was chosen."""
         _refill(self.predicted, [(ANY, None)] + [(name, name) for name in classes])
         _refill(self.labeled_by, [(ANY, None)] + [(name, name) for name in annotators])
         _refill(self.import_batch, [(ANY, None)] + [
             (f"{b.id}: {b.created_at[:16].replace('T', ' ')} (+{b.added:,})", b.id)
             for b in batches])
+        _refill(self.video, [(ANY, None)] + [(f"{m.id}: {m.name}", m.id) for m in videos])
+        self.video.setEnabled(bool(videos))  # a project of images has nothing to pick
 
     def filter(self) -> QueueFilter:
         """The filter the widgets show (a reversed range is read as written, low to high)."""
@@ -121,6 +127,7 @@ class QueueFilterPanel(QGroupBox):
             labeled_by=self.labeled_by.currentData(),
             labeled_from=start, labeled_to=end,
             import_batch=self.import_batch.currentData(),
+            video=self.video.currentData(),
             sort=self.sort.currentData() or "queue",
         )
 
@@ -138,6 +145,7 @@ class QueueFilterPanel(QGroupBox):
         self.labeled_from.setDate(_qdate(queue_filter.labeled_from))
         self.labeled_to.setDate(_qdate(queue_filter.labeled_to))
         _choose(self.import_batch, queue_filter.import_batch)
+        _choose(self.video, queue_filter.video)
         _choose(self.sort, queue_filter.sort)
 
     def clear(self) -> None:

@@ -135,10 +135,10 @@ class QueuePanel(QWidget):
         self.update_counts()
 
     def _reload_filter_choices(self) -> None:
-        # New annotators and import batches show up with the next queue.
+        # New annotators, import batches and videos show up with the next queue.
         workspace = self.project.workspace
         self.filters.reload_choices(self.project.classes(), workspace.annotator_names(),
-                                    workspace.list_batches())
+                                    workspace.list_batches(), workspace.media())
 
     def update_counts(self) -> None:
         counts = self.project.counts()

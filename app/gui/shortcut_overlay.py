@@ -7,22 +7,27 @@ from html import escape
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from app.gui.actions import menu_shortcuts
 from app.gui.key_bindings import BINDINGS, CLASS_KEYS_ROW
 
 
 def shortcuts_html(class_keys: dict[str, str]) -> str:
-    """The overlay's text: the bindings by group, then this project's class keys.
+    """The overlay's text: the bindings by group, the menus' keys, this project's class keys.
 
     ``class_keys`` maps a key to its class name (as ``class_shortcuts`` gives).
     """
     rows: list[str] = []
-    group = None
+    groups: dict[str, list] = {}  # each group once, in the order of its first key
     for binding in BINDINGS:
-        if binding.group != group:
-            group = binding.group
-            rows.append(f"<tr><td colspan=2><h3>{escape(group)}</h3></td></tr>")
-        keys = " or ".join(f"<b>{escape(key)}</b>" for key in binding.keys)
-        rows.append(f"<tr><td>{keys}</td><td>{escape(binding.description)}</td></tr>")
+        groups.setdefault(binding.group, []).append(binding)
+    for group, bindings in groups.items():
+        rows.append(f"<tr><td colspan=2><h3>{escape(group)}</h3></td></tr>")
+        for binding in bindings:
+            keys = " or ".join(f"<b>{escape(key)}</b>" for key in binding.keys)
+            rows.append(f"<tr><td>{keys}</td><td>{escape(binding.description)}</td></tr>")
+    rows.append("<tr><td colspan=2><h3>Menus</h3></td></tr>")
+    for key, where in menu_shortcuts():
+        rows.append(f"<tr><td><b>{escape(key)}</b></td><td>{escape(where)}</td></tr>")
     rows.append("<tr><td colspan=2><h3>Classes</h3></td></tr>")
     rows.append(f"<tr><td><b>{escape(CLASS_KEYS_ROW[0])}</b></td>"
                 f"<td>{escape(CLASS_KEYS_ROW[1])}</td></tr>")

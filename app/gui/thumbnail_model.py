@@ -10,13 +10,17 @@ from PySide6.QtGui import QColor, QPixmap
 from app.gui.formatting import score_text
 from app.gui.project_model import ProjectModel
 from app.gui.thumbnails import ImageCache
+from app.learning.pick_reasons import MislabeledReason
 
 SampleIdRole = Qt.ItemDataRole.UserRole + 1
 # Every caption has two lines (score or id, then the label), so the grid's
 # uniform item size, taken from one row, fits every row.
 NO_LABEL = "\u00a0"
-# A labeled tile's caption, unless its class has a colour of its own.
-LABELED_COLOUR = QColor("#7fd17f")
+# A labeled tile's caption, unless its class has a colour of its own, and the
+# tile shown until a thumbnail is decoded: the theme's (set_colours), these
+# until the window says which theme it shows.
+LABELED_COLOUR = "#7fd17f"
+PLACEHOLDER_COLOUR = "#3a3f44"
 
 
 class ThumbnailListModel(QAbstractListModel):
@@ -30,6 +34,8 @@ class ThumbnailListModel(QAbstractListModel):
         self._labels: dict[int, str] = {}
         self._colours: dict[str, QColor] = {}
         self._samples: dict[int, tuple[str, str]] = {}
+        self._labeled_colour = QColor(LABELED_COLOUR)
+        self._placeholder_colour = QColor(PLACEHOLDER_COLOUR)
         self.resize_placeholder()
         project.queueChanged.connect(self.reload)
         project.labelsChanged.connect(self.refresh_labels)
@@ -40,10 +46,19 @@ class ThumbnailListModel(QAbstractListModel):
     def resize_placeholder(self) -> None:
         """The grey tile shown until a thumbnail is decoded, at the thumbnails' size."""
         self._placeholder = QPixmap(self.thumbnails.box, self.thumbnails.box)
-        self._placeholder.fill(QColor("#3a3f44"))
+        self._placeholder.fill(self._placeholder_colour)
         if self.rowCount():
             self.dataChanged.emit(self.index(0), self.index(self.rowCount() - 1),
                                   [Qt.ItemDataRole.DecorationRole])
+
+    def set_colours(self, labeled: str, placeholder: str) -> None:
+        """The theme's caption colour of labeled tiles and its placeholder tile."""
+        self._labeled_colour = QColor(labeled)
+        self._placeholder_colour = QColor(placeholder)
+        self.resize_placeholder()  # repaints the placeholders
+        if self.rowCount():  # one signal for every row, however long the queue
+            self.dataChanged.emit(self.index(0), self.index(self.rowCount() - 1),
+                                  [Qt.ItemDataRole.ForegroundRole])
 
     def reload(self) -> None:
         self.beginResetModel()
@@ -85,6 +100,9 @@ class ThumbnailListModel(QAbstractListModel):
         item = self.project.queue[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             label = self._labels.get(item.sample_id) or NO_LABEL
+            if isinstance(item.reason, MislabeledReason) and label == item.reason.given:
+                # A suspect label: the grid says what the model says instead.
+                label = f"{label} → {item.reason.suggested}"
             score = score_text(item) if item.score else f"#{item.sample_id}"
             return f"{score}\n{label}"
         if role == Qt.ItemDataRole.DecorationRole:
@@ -93,7 +111,7 @@ class ThumbnailListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"sample {item.sample_id}\n{item.path}"
         if role == Qt.ItemDataRole.ForegroundRole and item.sample_id in self._labels:
-            return self._colours.get(self._labels[item.sample_id], LABELED_COLOUR)
+            return self._colours.get(self._labels[item.sample_id], self._labeled_colour)
         if role == SampleIdRole:
             return item.sample_id
         return None

@@ -1,4 +1,4 @@
-"""Narrowing and ordering any queue: by prediction, confidence, who labeled, when, and where from.
+"""Narrowing and ordering any queue: by prediction, confidence, who labeled, when, where from.
 
 A :class:`QueueFilter` is part of a :class:`~app.labeling.queues.QueueSpec`
 and is applied to whatever the queue's builder returned, so every queue kind
@@ -42,7 +42,8 @@ class QueueFilter:
     ``predicted_class`` and the confidence bounds use the latest model
     version's cached scores; a sample it has not scored fails them.
     ``labeled_by`` and the dates look at the sample's current label, so an
-    unlabeled sample fails them.
+    unlabeled sample fails them.  ``video`` keeps the frames of one video
+    (an image file fails it).
     """
 
     predicted_class: str | None = None
@@ -52,6 +53,7 @@ class QueueFilter:
     labeled_from: date | None = None
     labeled_to: date | None = None
     import_batch: int | None = None
+    video: int | None = None  # the media id of the video whose frames are kept
     sort: str = "queue"
 
     def __post_init__(self) -> None:
@@ -106,6 +108,8 @@ class QueueFilter:
             parts.append(f"labeled {self.labeled_from or '…'} to {self.labeled_to or '…'}")
         if self.import_batch is not None:
             parts.append(f"import batch {self.import_batch}")
+        if self.video is not None:
+            parts.append(f"video {self.video}")
         if self.sort != "queue":
             parts.append(f"sorted by {self.sort}")
         return " · ".join(parts)
@@ -140,12 +144,17 @@ def apply_filter(workspace: Workspace, items: Sequence[RankedSample],
                 keep[i] = False
 
     samples = None
-    if queue_filter.import_batch is not None or queue_filter.sort == "time":
+    if queue_filter.import_batch is not None or queue_filter.video is not None \
+            or queue_filter.sort == "time":
         samples = {s.id: s for s in workspace.samples([sid for sid, k in zip(ids, keep,
                                                                           strict=True) if k])}
     if queue_filter.import_batch is not None:
         for i, sid in enumerate(ids):
             if keep[i] and samples[sid].batch_id != queue_filter.import_batch:
+                keep[i] = False
+    if queue_filter.video is not None:
+        for i, sid in enumerate(ids):
+            if keep[i] and samples[sid].media_id != queue_filter.video:
                 keep[i] = False
 
     kept = [item for item, k in zip(items, keep, strict=True) if k]

@@ -90,6 +90,16 @@ def version_series(versions: list[ModelVersion]) -> dict[str, list[dict[str, Any
     return series
 
 
+def place_legend(axes) -> None:
+    """The legend beside the plot, right of it: it never covers a point or a line.
+
+    (Inside, even at ``loc="best"``, it covers data as soon as the lines
+    span the chart; the layout makes room for it.)
+    """
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                fontsize="small")
+
+
 def draw_curves(figure: Any, series: dict[str, list[dict[str, Any]]], *, title: str,
                 metric: str = "accuracy", ylabel: str | None = None,
                 empty_note: str | None = None, layout: bool = True) -> None:
@@ -114,15 +124,15 @@ def draw_curves(figure: Any, series: dict[str, list[dict[str, Any]]], *, title: 
         if small:
             any_small = True
             axes.plot(*zip(*small, strict=True), linestyle="none", marker="o", markersize=8,
-                      markerfacecolor="white", markeredgecolor=line.get_color())
+                      markerfacecolor="none", markeredgecolor=line.get_color())
         if points and "std" in points[0] and metric == "accuracy":
             low = [y - p["std"] for y, p in zip(ys, points, strict=True)]
             high = [y + p["std"] for y, p in zip(ys, points, strict=True)]
             axes.fill_between(xs, low, high, color=line.get_color(), alpha=0.2)
     if any_small:
-        axes.plot([], [], linestyle="none", marker="o", markerfacecolor="white",
+        axes.plot([], [], linestyle="none", marker="o", markerfacecolor="none",
                   markeredgecolor="grey",
-                  label=f"hollow: validation set under {SMALL_VALIDATION} samples (unreliable)")
+                  label=f"hollow: validation set\nunder {SMALL_VALIDATION} samples (unreliable)")
     if not series and empty_note:
         axes.text(0.5, 0.5, empty_note, ha="center", va="center", wrap=True,
                   transform=axes.transAxes, fontsize="small", color="dimgrey")
@@ -131,6 +141,6 @@ def draw_curves(figure: Any, series: dict[str, list[dict[str, Any]]], *, title: 
     axes.set_title(title, fontsize="medium")
     axes.grid(alpha=0.3)
     if series:
-        axes.legend(loc="best", fontsize="x-small")
+        place_legend(axes)
     if layout:
         figure.tight_layout()

@@ -48,11 +48,14 @@ def test_small_validation_points_are_hollow_and_named_in_the_legend():
     figure = Figure()
     draw_curves(figure, version_series(versions), title=CURVE_TITLE)
     axes = figure.axes[0]
-    hollow = [line for line in axes.lines if line.get_markerfacecolor() == "white"
+    hollow = [line for line in axes.lines if line.get_markerfacecolor() == "none"
               and len(line.get_xdata())]
     assert [list(line.get_xdata()) for line in hollow] == [[60], [60]]  # accuracy, macro-F1
     labels = [text.get_text() for text in axes.get_legend().get_texts()]
     assert any("under 30 samples" in label for label in labels)
+    figure.canvas.draw()  # the legend sits beside the plot, covering none of it
+    legend_box = axes.get_legend().get_window_extent()
+    assert legend_box.x0 >= axes.get_window_extent().x1
     assert axes.get_title() == CURVE_TITLE
 
 

@@ -109,7 +109,7 @@ def test_cli_queue_lists_a_filtered_queue(tmp_path):
 def test_a_filtered_spec_survives_the_round_trip_through_json():
     spec = QueueSpec(kind="labeled", class_filter="cat", filters=QueueFilter(
         predicted_class="dog", max_confidence=0.4, labeled_from=date(2026, 11, 1),
-        labeled_to=date(2026, 11, 29), import_batch=2, sort="time"), size=10)
+        labeled_to=date(2026, 11, 29), import_batch=2, video=3, sort="time"), size=10)
     restored = QueueSpec.from_json(json.loads(json.dumps(spec.to_json())))
     assert restored == QueueSpec(kind="labeled", class_filter="cat", filters=spec.filters)
     with pytest.raises(ValueError):

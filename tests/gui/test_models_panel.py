@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import matplotlib.colors as mcolors
 from PySide6.QtCore import Qt
 
 from app.gui.main_window import MainWindow
@@ -155,7 +156,12 @@ def test_monitor_shows_live_accuracy_alerts_and_drift_queue(qtbot, trained_windo
     tab = win.monitor_tab
     assert "Random queue (the unbiased estimate): 0.000" in tab.summary.text()
     assert not tab.alert.isHidden() and "below validation accuracy" in tab.alert.text()
-    assert len(tab.chart.figure.axes[0].lines) >= 2  # the series and the reference lines
+    axes = tab.chart.figure.axes[0]
+    assert len(axes.lines) >= 2  # the series and the reference lines
+    tab.chart.draw()  # the legend sits beside the plot, in the theme's colours
+    assert axes.get_legend().get_window_extent().x0 >= axes.get_window_extent().x1
+    assert mcolors.to_hex(axes.get_legend().get_frame().get_facecolor()) \
+        == tab.chart.colors()[0]
 
     inverted = tmp_path / "inverted"
     inverted.mkdir()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -109,3 +111,38 @@ def test_importing_a_video_in_the_window_runs_in_the_background(qtbot, video_win
     assert added == 3
     assert any("3 frames from 1 videos" in m for m in messages)
     assert any(total == 75 for _, total in progress)  # the video's frames, counted
+
+
+def test_the_video_filter_keeps_the_frames_of_the_video_chosen(qtbot, settings, tmp_path):
+    from tests.conftest import run_cli
+
+    first, second = tmp_path / "drive.mp4", tmp_path / "park.mp4"
+    make_video(first, SCENES[:2], fps=25, width=64, height=48)
+    make_video(second, [Scene(1.0, 9), Scene(1.0, 10)], fps=25, width=64, height=48)
+    with Workspace.init(tmp_path / "p", ["car", "none"]) as ws:
+        import_images(ws, [first, second, *write_noise_images(tmp_path / "imgs", 3)],
+                      workers=1)
+        park = next(m for m in ws.media() if m.name == "park.mp4")
+        park_frames = {s.id for s in ws.samples() if s.media_id == park.id}
+    assert park_frames
+    win = MainWindow(settings, "gui-tester")
+    qtbot.addWidget(win)
+    assert win.open_project(tmp_path / "p")
+    win.show()
+    qtbot.waitUntil(lambda: not win.project.queue_pending, timeout=60_000)
+    win.workbench.queue_panel.select(QueueSpec(kind="unlabeled"))
+    videos = win.workbench.queue_panel.filters.video
+    assert videos.isEnabled() and videos.count() == 3  # Any, drive.mp4, park.mp4
+    index = videos.findData(park.id)
+    assert videos.itemText(index).endswith("park.mp4")
+    videos.setCurrentIndex(index)
+    with qtbot.waitSignal(win.project.queueChanged, timeout=30_000):
+        videos.activated.emit(index)  # as a pick from the list does
+    assert {item.sample_id for item in win.project.queue} == park_frames
+    assert f"video {park.id}" in win.workbench.labeling.title.text()
+    win.close()
+
+    listed = run_cli("queue", tmp_path / "p", "--video", "park.mp4", "--top", "1000", "--json")
+    assert {row["sample_id"] for row in json.loads(listed.stdout)} == park_frames
+    refused = run_cli("queue", tmp_path / "p", "--video", "nowhere.mp4", check=False)
+    assert refused.returncode == 1 and "no video 'nowhere.mp4'" in refused.stderr

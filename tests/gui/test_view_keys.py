@@ -10,6 +10,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
 
+from app.gui.actions import menu_shortcuts
 from app.gui.key_bindings import BINDINGS, key_name, keyboard_markdown
 from app.gui.keyboard import handled_actions
 from app.labeling.session import CLASS_KEYS
@@ -31,6 +32,16 @@ def test_every_binding_has_a_handler_and_no_key_is_bound_twice_or_given_to_a_cla
     assert len(keys) == len(set(keys))
     class_keys = {k.upper() for k in CLASS_KEYS}
     assert not class_keys & set(keys)
+
+
+def test_the_menus_keys_are_listed_and_collide_with_no_labeling_or_class_key():
+    menu_keys = [key for key, _where in menu_shortcuts()]
+    assert {"Ctrl+L", "Ctrl+G", "Ctrl+,", "Ctrl+Shift+K"} <= set(menu_keys)
+    assert len(menu_keys) == len(set(menu_keys))
+    labeling_keys = {key for b in BINDINGS for key in b.keys}
+    assert not set(menu_keys) & (labeling_keys | {k.upper() for k in CLASS_KEYS})
+    table = keyboard_markdown()
+    assert "| `Ctrl+L` | Label ▸ Go to sample (id or file name)… |" in table
 
 
 def test_key_names_do_not_depend_on_the_shift_it_takes_to_type_them():
@@ -97,7 +108,11 @@ def test_question_mark_lists_every_key_and_closes_again(qtbot, window):
     text = overlay.findChild(type(window.workbench.labeling.view_status), "shortcutList").text()
     for binding in BINDINGS:
         assert binding.description.replace("'", "&#x27;") in text
+    for key, where in menu_shortcuts():  # the menus' keys too: every key of the window
+        assert f"<b>{key}</b>" in text and where.replace("'", "&#x27;") in text
     assert "<b>3</b>" in text  # this project's class keys too
+    headings = re.findall(r"<h3>(.*?)</h3>", text)
+    assert len(headings) == len(set(headings))  # each group under one heading
     qtbot.keyClick(overlay, "?")
     assert not overlay.isVisible()
     qtbot.keyClick(window, "1")  # the keys work again at once

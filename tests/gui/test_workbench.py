@@ -142,3 +142,23 @@ def test_marked_failures_feed_the_similar_to_failures_queue(qtbot, window):
     view = window.workbench.labeling
     assert "Similar to failure set <b>failures</b>" in view.reason.text()
     assert not view.failure_thumb.isHidden()
+
+
+def test_a_long_header_wraps_instead_of_squeezing_the_grid(qtbot, window):
+    from PySide6.QtWidgets import QSplitter
+
+    from app.labeling.queue_filters import QueueFilter
+    from app.labeling.queues import QueueSpec
+
+    window.resize(1280, 800)
+    qtbot.wait(100)
+    panes = window.findChild(QSplitter, "labelSplitter")
+    before = panes.sizes()
+    window.workbench.queue_panel.select(QueueSpec(kind="unlabeled", filters=QueueFilter(
+        import_batch=1, sort="name")))
+    qtbot.waitUntil(lambda: not window.project.queue_pending)
+    title = window.workbench.labeling.title
+    assert "filtered: import batch 1 · sorted by name" in title.text()
+    qtbot.wait(100)
+    assert panes.sizes() == before  # the grid keeps its room
+    assert title.height() > title.fontMetrics().lineSpacing() * 1.5  # on two lines
