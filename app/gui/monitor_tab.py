@@ -85,11 +85,12 @@ class MonitorTab(QWidget):
         drift_buttons.addStretch(1)
         drift = QWidget()
         drift_layout = QVBoxLayout(drift)
-        drift_layout.addWidget(QLabel("<b>Data drift per import batch</b> — MMD permutation "
-                                      "test on embeddings against the pool the model was trained for "
-                                      "(the import batches that existed when it was trained); "
-                                      "before the first model, on the label-free embedding "
-                                      "against the batches imported earlier"))
+        explained = QLabel("<b>Data drift per import batch</b> — MMD permutation test on "
+                           "embeddings against the pool the model was trained for (the import "
+                           "batches that existed when it was trained); before the first model, "
+                           "on the label-free embedding against the batches imported earlier")
+        explained.setWordWrap(True)  # a long line would widen the whole window
+        drift_layout.addWidget(explained)
         drift_layout.addWidget(self.batches)
         drift_layout.addLayout(drift_buttons)
 
