@@ -97,8 +97,10 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="labelstudio: add unlabeled items with the latest model's "
                              "prediction and score as Label Studio predictions")
     export.add_argument("--hf-metadata", choices=METADATA_KINDS, default="jsonl",
-                        help="hf: metadata.jsonl (labels as strings) or metadata.parquet "
-                             "(labels as a ClassLabel)")
+                        help="hf: metadata.jsonl (load_dataset(OUT) types labels as a "
+                             "ClassLabel from the card; load_dataset('imagefolder', "
+                             "data_dir=OUT) as strings) or metadata.parquet (a ClassLabel "
+                             "either way)")
     export.set_defaults(run=run_export)
 
 
