@@ -131,10 +131,7 @@ def run_live(args: argparse.Namespace) -> int:
 def print_drift(report: DriftReport) -> None:
     print(f"batch {report.batch} ({report.n_batch} samples tested) against model version "
           f"{report.model}'s reference ({report.n_reference} samples)")
-    print(f"reference: {report.reference.describe()}")
-    print(f"MMD test on embeddings: mmd2 {report.mmd2:.5f}, p-value {report.mmd_p_value:.4f} "
-          f"({report.n_permutations} permutations, {report.n_batch_tested} vs "
-          f"{report.n_reference_tested} samples)")
+    _print_test(report)
     print(f"predicted classes: PSI {report.psi:.4f} ({report.psi_level})")
     print(f"mean confidence: {report.mean_confidence_reference:.4f} -> "
           f"{report.mean_confidence_batch:.4f} (delta {report.mean_confidence_delta:+.4f})")
@@ -148,15 +145,19 @@ def print_drift(report: DriftReport) -> None:
 def print_label_free_drift(report: LabelFreeDriftReport) -> None:
     print(f"batch {report.batch} ({report.n_batch} samples tested) without a model, on the "
           f"{report.features}")
-    print(f"reference: {report.reference.describe()}")
-    print(f"MMD test on embeddings: mmd2 {report.mmd2:.5f}, p-value {report.mmd_p_value:.4f} "
-          f"({report.n_permutations} permutations, {report.n_batch_tested} vs "
-          f"{report.n_reference_tested} samples)")
+    _print_test(report)
     verdict = "DRIFT" if report.drift else "no drift"
     print(f"verdict at alpha {report.alpha:g}: {verdict}")
     if report.unreadable:
         print(f"{len(report.unreadable)} batch sample(s) could not be read and were left out")
     _print_top(report.top_samples, "the earlier pool")
+
+
+def _print_test(report: DriftReport | LabelFreeDriftReport) -> None:
+    print(f"reference: {report.reference.describe()}")
+    print(f"MMD test on embeddings: mmd2 {report.mmd2:.5f}, p-value {report.mmd_p_value:.4f} "
+          f"({report.n_permutations} permutations, {report.n_batch_tested} vs "
+          f"{report.n_reference_tested} samples)")
 
 
 def _print_top(samples, reference: str) -> None:

@@ -35,6 +35,7 @@ from app.learning.label_free import BackboneEmbedding, label_free_embeddings
 from app.learning.pick_reasons import DriftReason
 from app.learning.pretraining import latest_backbone
 from app.learning.ranking import RankedSample
+from app.monitor.drift_report import DriftSample
 from app.project.workspace import Workspace, WorkspaceError
 from sampling.drift import (
     DEFAULT_MAX_PER_SIDE,
@@ -75,16 +76,6 @@ class EarlierPool:
 
 
 @dataclass(frozen=True)
-class LabelFreeDriftSample:
-    sample_id: int
-    path: str
-    distance: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {"sample_id": self.sample_id, "path": self.path, "distance": self.distance}
-
-
-@dataclass(frozen=True)
 class LabelFreeDriftReport:
     """The outcome of :func:`label_free_drift_report`.
 
@@ -105,7 +96,7 @@ class LabelFreeDriftReport:
     n_batch_tested: int
     n_reference_tested: int
     reference: EarlierPool
-    top_samples: list[LabelFreeDriftSample] = field(default_factory=list)
+    top_samples: list[DriftSample] = field(default_factory=list)
     unreadable: dict[int, str] = field(default_factory=dict)
 
     # A report from the model has a version; this one never does.
@@ -218,7 +209,7 @@ def label_free_drift_report(
         n_permutations=test.n_permutations, n_batch=len(batch_rows),
         n_reference=len(ref_rows), n_batch_tested=test.n_x, n_reference_tested=test.n_y,
         reference=reference,
-        top_samples=[LabelFreeDriftSample(int(batch_ids[i]), paths[int(batch_ids[i])],
+        top_samples=[DriftSample(int(batch_ids[i]), paths[int(batch_ids[i])],
                                           float(distances[i])) for i in order],
         unreadable={k: v for k, v in embedding.unreadable.items() if k in wanted},
     )
