@@ -62,8 +62,18 @@ fiftyone:
 	  || echo "WARNING: FiftyOne could not be installed in $(FIFTYONE_VENV); its test will be skipped"
 
 # pytest exits 5 when it collects nothing; that is a failure here, never a pass.
+# The window's tests run in a process of their own: Qt then shares it with no
+# thread or native state left behind by the headless tests (Ray drivers,
+# torch pools, database clients).  A native crash prints every thread's stack
+# (tests/conftest.py writes it to $(CRASH_LOG)) before the failure.
+CRASH_LOG := $(CURDIR)/.pytest-crash.log
+PYTEST    := QT_QPA_PLATFORM=offscreen LABELLOOP_CRASH_LOG=$(CRASH_LOG) \
+             $(BIN)/python -m pytest -q -p no:faulthandler
+SHOW_CRASH := { status=$$?; test ! -s $(CRASH_LOG) || cat $(CRASH_LOG); exit $$status; }
+
 test: lint postgres fiftyone
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests --ignore=tests/bench -q
+	$(PYTEST) tests --ignore=tests/bench --ignore=tests/gui || $(SHOW_CRASH)
+	$(PYTEST) tests/gui || $(SHOW_CRASH)
 
 bench: venv
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest tests/bench -q -s

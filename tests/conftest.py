@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import subprocess
 import sys
@@ -13,6 +14,15 @@ from PIL import Image
 
 # Qt must never try to open a display in tests.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# A crash inside a native library (Qt, torch, FFmpeg) kills pytest before it
+# can say which test ran. With LABELLOOP_CRASH_LOG set (`make test` sets it),
+# every thread's Python stack goes to that file at the crash, and `make test`
+# prints it; pytest's own faulthandler is turned off there, as it would
+# replace this one with a copy of its captured stderr.
+if os.environ.get("LABELLOOP_CRASH_LOG"):
+    _crash_log = open(os.environ["LABELLOOP_CRASH_LOG"], "w")  # open until the process ends
+    faulthandler.enable(file=_crash_log, all_threads=True)
 
 REPO = Path(__file__).resolve().parent.parent
 
