@@ -274,10 +274,12 @@ class LabelingSession:
             sample_ids = [] if self.current is None else [self.current.sample_id]
         if not sample_ids:
             return []
-        labels_before = {sid: self.workspace.current_label(sid) for sid in sample_ids}
-        verdicts = judge(self.workspace, sample_ids, self.annotator, verdict, note)
         judged = set(sample_ids)
         positions = [i for i, item in enumerate(self.queue) if item.sample_id in judged]
+        # Read before judging (a rejection unlabels), and only for what the queue shows.
+        labels_before = {self.queue[i].sample_id: self.workspace.current_label(
+            self.queue[i].sample_id) for i in positions}
+        verdicts = judge(self.workspace, sample_ids, self.annotator, verdict, note)
         for i in positions:  # the queue now says what was decided, not "not reviewed yet"
             item = self.queue[i]
             label = labels_before.get(item.sample_id)

@@ -18,7 +18,6 @@ from app.monitor.drift_report import (
     DEFAULT_TOP,
     DriftReport,
     drift_report,
-    newest_batch_with_samples,
 )
 from app.monitor.label_free_drift import LabelFreeDriftReport, label_free_drift_report
 from app.project.workspace import Workspace, WorkspaceError
@@ -46,8 +45,6 @@ def batch_drift(
     """
     if features not in FEATURES:
         raise WorkspaceError(f"features must be one of {', '.join(FEATURES)}, got {features!r}")
-    if not 0 < alpha < 1:
-        raise WorkspaceError(f"alpha must lie in (0, 1), got {alpha}")
     if features == "auto":
         has_model = version_id is not None or workspace.latest_model() is not None
         features = "model" if has_model else "label-free"
@@ -56,7 +53,4 @@ def batch_drift(
                             progress=progress)
     if version_id is not None:
         raise WorkspaceError("--model names a version; label-free drift uses no model")
-    batch = newest_batch_with_samples(workspace) if batch_id is None else batch_id
-    if batch not in {b.id for b in workspace.list_batches()}:
-        raise WorkspaceError(f"no import batch {batch} in {workspace.root}")
-    return label_free_drift_report(workspace, batch, alpha, top, seed, progress=progress)
+    return label_free_drift_report(workspace, batch_id, alpha, top, seed, progress=progress)

@@ -170,14 +170,7 @@ class DriftReport:
             "mean_confidence_delta": self.mean_confidence_delta,
             "drift": self.drift,
             "top_samples": [s.to_json() for s in self.top_samples],
-            "alpha": self.alpha,
-            "mmd2": self.mmd2,
-            "bandwidth": self.bandwidth,
-            "n_permutations": self.n_permutations,
-            "n_batch": self.n_batch,
-            "n_reference": self.n_reference,
-            "n_batch_tested": self.n_batch_tested,
-            "n_reference_tested": self.n_reference_tested,
+            **mmd_test_fields(self),
             "psi_level": self.psi_level,
             "predicted_distribution": {"reference": self.predicted_reference,
                                        "batch": self.predicted_batch},
@@ -189,6 +182,14 @@ class DriftReport:
                           "training_started": self.reference.cutoff},
             "unscored": self.unscored,
         }
+
+
+def mmd_test_fields(report: Any) -> dict[str, Any]:
+    """The MMD test's figures in a report's JSON (the model's and the label-free one alike)."""
+    return {"alpha": report.alpha, "mmd2": report.mmd2, "bandwidth": report.bandwidth,
+            "n_permutations": report.n_permutations, "n_batch": report.n_batch,
+            "n_reference": report.n_reference, "n_batch_tested": report.n_batch_tested,
+            "n_reference_tested": report.n_reference_tested}
 
 
 def labels_at(annotations: Sequence[Annotation], cutoff: str) -> dict[int, str]:
@@ -276,6 +277,19 @@ def pool_reference(
             sorted(order[half:].tolist()))
 
 
+def check_alpha(alpha: float) -> None:
+    if not 0 < alpha < 1:
+        raise WorkspaceError(f"alpha must lie in (0, 1), got {alpha}")
+
+
+def resolve_batch(workspace: Workspace, batch_id: int | None) -> int:
+    """``batch_id``, or the newest batch with samples when None; an unknown one is an error."""
+    batch = newest_batch_with_samples(workspace) if batch_id is None else batch_id
+    if batch not in {b.id for b in workspace.list_batches()}:
+        raise WorkspaceError(f"no import batch {batch} in {workspace.root}")
+    return batch
+
+
 def newest_batch_with_samples(workspace: Workspace) -> int:
     for batch in reversed(workspace.list_batches()):
         if workspace.sample_ids_in_batch(batch.id):
@@ -328,12 +342,9 @@ def drift_report(
         No model, no such batch, nothing to compare with, or fewer than 2
         scored samples on a side.
     """
-    if not 0 < alpha < 1:
-        raise WorkspaceError(f"alpha must lie in (0, 1), got {alpha}")
+    check_alpha(alpha)
     version = resolve_version(workspace, version_id)
-    batch = newest_batch_with_samples(workspace) if batch_id is None else batch_id
-    if batch not in {b.id for b in workspace.list_batches()}:
-        raise WorkspaceError(f"no import batch {batch} in {workspace.root}")
+    batch = resolve_batch(workspace, batch_id)
     reference, tested = pool_reference(workspace, version, batch, seed)
     batch_ids = np.array(tested, np.int64)
     if len(batch_ids) == 0:

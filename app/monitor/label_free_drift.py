@@ -35,7 +35,12 @@ from app.learning.label_free import BackboneEmbedding, label_free_embeddings
 from app.learning.pick_reasons import DriftReason
 from app.learning.pretraining import latest_backbone
 from app.learning.ranking import RankedSample
-from app.monitor.drift_report import DriftSample
+from app.monitor.drift_report import (
+    DriftSample,
+    check_alpha,
+    mmd_test_fields,
+    resolve_batch,
+)
 from app.project.workspace import Workspace, WorkspaceError
 from sampling.drift import (
     DEFAULT_MAX_PER_SIDE,
@@ -119,14 +124,7 @@ class LabelFreeDriftReport:
             "mmd_p_value": self.mmd_p_value,
             "drift": self.drift,
             "top_samples": [s.to_json() for s in self.top_samples],
-            "alpha": self.alpha,
-            "mmd2": self.mmd2,
-            "bandwidth": self.bandwidth,
-            "n_permutations": self.n_permutations,
-            "n_batch": self.n_batch,
-            "n_reference": self.n_reference,
-            "n_batch_tested": self.n_batch_tested,
-            "n_reference_tested": self.n_reference_tested,
+            **mmd_test_fields(self),
             "reference": {"definition": self.reference.describe(),
                           "batches": self.reference.batches,
                           "halves": self.reference.halves},
@@ -162,7 +160,7 @@ def earlier_pool(workspace: Workspace, batch_id: int, seed: int = 0,
 
 def label_free_drift_report(
     workspace: Workspace,
-    batch_id: int,
+    batch_id: int | None,
     alpha: float,
     top: int,
     seed: int = 0,
@@ -171,7 +169,8 @@ def label_free_drift_report(
     n_permutations: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> LabelFreeDriftReport:
-    """Test import batch ``batch_id`` against the batches imported before it.
+    """Test import batch ``batch_id`` (default: the newest with samples) against the
+    pool before it, or the pool the backbone saw.
 
     Parameters are those of :func:`app.monitor.drift_report.drift_report`;
     ``progress`` reports ``(done, total)`` while images are embedded.
@@ -179,8 +178,10 @@ def label_free_drift_report(
     Raises
     ------
     WorkspaceError
-        Fewer than 2 readable samples on a side.
+        A bad ``alpha``, no such batch, or fewer than 2 readable samples on a side.
     """
+    check_alpha(alpha)
+    batch_id = resolve_batch(workspace, batch_id)
     embedding = label_free_embeddings(workspace, progress=progress, seed=seed)
     backbone = latest_backbone(workspace) if isinstance(embedding, BackboneEmbedding) else None
     reference, tested = earlier_pool(workspace, batch_id, seed, backbone)
