@@ -175,6 +175,12 @@ class _Recorder:
             self.rows = []
 
 
+def _refused(outcome: VideoOutcome, exc: UnreadableVideo) -> VideoOutcome:
+    """``outcome`` with the reason nothing was imported; ``NotAVideo`` marks it no video at all."""
+    outcome.reason, outcome.not_a_video = str(exc), isinstance(exc, NotAVideo)
+    return outcome
+
+
 def import_video(
     workspace: Workspace,
     path: str,
@@ -216,23 +222,15 @@ def import_video(
         # Probed, scanned, then rewound and decoded: one open (~30 ms: FFmpeg
         # reads the first frames to learn the streams), not one per step.
         container = open_video(path)
-    except NotAVideo as exc:
-        outcome.reason, outcome.not_a_video = str(exc), True
-        return outcome
     except UnreadableVideo as exc:
-        outcome.reason = str(exc)
-        return outcome
+        return _refused(outcome, exc)
     with container:
         try:
             info = info if info is not None else \
                 probe_container(container, path, Path(path).stat().st_size)
             video_sha = file_sha256(path)
-        except NotAVideo as exc:
-            outcome.reason, outcome.not_a_video = str(exc), True
-            return outcome
         except UnreadableVideo as exc:
-            outcome.reason = str(exc)
-            return outcome
+            return _refused(outcome, exc)
         except OSError as exc:
             outcome.reason = f"cannot be read: {exc.strerror or exc}"
             return outcome
