@@ -2,8 +2,8 @@
 
 The cold-start, pretraining and semi-supervised benchmarks all ask "how good
 is the model ``labelloop train`` fits on these few labels?" on the same two
-datasets (the digits and letters A-J in 24 fonts, so that nothing is fitted
-to one look). Keeping the draws here keeps them comparable: the same seed
+datasets (the digits and letters A-J in 22 fonts, so that nothing is fitted
+to one look; the ``simulate`` ones also MNIST scans). Keeping the draws here keeps them comparable: the same seed
 labels the same images in every one of them.
 """
 
@@ -17,12 +17,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.pool.demo import digit_image, load_digits_arrays
+from app.pool.demo import build_demo, digit_image, load_digits_arrays
 from models.inference import predict_all
 from models.networks import build_network
 from models.train_config import TrainConfig
 from models.training import train
-from tests.bench.glyphs import make_glyphs
+from tests.bench.glyphs import CLASSES, make_glyphs
+from tests.bench.scans import load_scans
 
 #: Benchmarks run only when asked for (``make bench``, a path with "bench").
 only_when_benchmarking = pytest.mark.skipif(
@@ -56,6 +57,35 @@ def two_datasets(root: Path, letters: int = 3000) -> dict[str, tuple[list[str], 
                            np.asarray(targets)),
         "letters A-J (28 px)": (write_images(glyphs, root / "glyphs"), glyph_labels),
     }
+
+
+#: Pool / test sizes of the ``simulate`` benchmarks' datasets besides the
+#: demo's digits (1,348 / 449): letters drawn for the purpose, and the 5,000
+#: scans split 70 / 30.
+LETTERS_POOL, LETTERS_TEST = 1500, 750
+SCANS_POOL = 3500
+
+
+def simulate_folders(name: str, root: Path) -> tuple[Path, Path]:
+    """``(pool, test)`` class folders of dataset ``name`` (digits, letters, scans) under ``root``."""
+    if name == "digits":
+        demo = build_demo(root / "demo")
+        return demo.simulate_pool, demo.simulate_test
+    if name == "letters":
+        images, labels = make_glyphs(LETTERS_POOL + LETTERS_TEST, seed=1)
+        names, pool_size = CLASSES, LETTERS_POOL
+    elif name == "scans":
+        images, labels = load_scans()
+        order = np.random.default_rng(7).permutation(len(labels))
+        images, labels = [images[i] for i in order], labels[order]
+        names, pool_size = tuple(str(c) for c in range(10)), SCANS_POOL
+    else:
+        raise ValueError(f"unknown dataset {name!r}: digits, letters or scans")
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        folder = root / name / ("pool" if i < pool_size else "test") / names[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        image.save(folder / f"{i:05d}.png")
+    return root / name / "pool", root / name / "test"
 
 
 def per_class_split(labels: np.ndarray, per_class: int,

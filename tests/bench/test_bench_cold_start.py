@@ -11,7 +11,7 @@ Two datasets, so that the recipe is not fitted to one look:
 
 * the digits shipped with scikit-learn (1,797 images, 8x8 drawn at 32 px, as
   in the demo);
-* letters A-J in 24 fonts (3,000 images, 28 px, dark ink of random contrast
+* letters A-J in 22 fonts (3,000 images, 28 px, dark ink of random contrast
   on shaded paper: ``tests/bench/glyphs.py``).
 
 Printed: accuracy mean +- std over the seeds, side by side, and the ratio.

@@ -14,7 +14,7 @@ only by which samples were picked. Printed per dataset:
   ``sampling.strategies.AUTO_SWITCH_LABELS_PER_CLASS`` (set from this table).
 
 Two datasets: the digits of scikit-learn (the demo's simulate split, 1,348
-pool / 449 test) and letters A-J in 24 fonts (``tests/bench/glyphs.py``:
+pool / 449 test) and letters A-J in 22 fonts (``tests/bench/glyphs.py``:
 1,500 pool / 750 test, 28 px). Both at 16 px inputs to keep the run
 affordable on a shared 2-core machine.
 
@@ -49,9 +49,8 @@ import pytest
 from app.cli.output import print_table
 from app.learning.simulation import Recipe, SimulationConfig, run_simulation
 from app.learning.simulation_report import budget_rows, savings_rows, switch_point
-from app.pool.demo import build_demo
 from sampling.strategies import AUTO_SWITCH_LABELS_PER_CLASS
-from tests.bench.glyphs import CLASSES, make_glyphs
+from tests.bench.label_budget import simulate_folders
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("LABELLOOP_BENCH") != "1" and not any("bench" in a for a in sys.argv[1:]),
@@ -72,31 +71,11 @@ PRETRAIN_BUDGET = float(os.environ.get("LABELLOOP_BENCH_LOW_PRETRAIN_BUDGET", "0
 RECIPE = Recipe(input_size=16, pretrained=PRETRAIN_BUDGET > 0,
                 pretrain_budget_s=PRETRAIN_BUDGET or Recipe().pretrain_budget_s)
 CLASSES_PER_DATASET = 10  # both datasets: 1 label per class = 10 labels
-LETTERS_POOL, LETTERS_TEST = 1500, 750
-
-
-def _letters(root: Path) -> tuple[Path, Path]:
-    images, labels = make_glyphs(LETTERS_POOL + LETTERS_TEST, seed=1)
-    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
-        split = "pool" if i < LETTERS_POOL else "test"
-        folder = root / split / CLASSES[label]
-        folder.mkdir(parents=True, exist_ok=True)
-        image.save(folder / f"{i:05d}.png")
-    return root / "pool", root / "test"
-
-
-def _folders(name: str, root: Path) -> tuple[Path, Path]:
-    if name == "digits":
-        demo = build_demo(root / "demo")
-        return demo.simulate_pool, demo.simulate_test
-    if name == "letters":
-        return _letters(root / "letters")
-    raise ValueError(f"unknown dataset {name!r}: digits or letters")
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_bench_low_budget(dataset, tmp_path):
-    pool, test = _folders(dataset, tmp_path)
+    pool, test = simulate_folders(dataset, tmp_path)
     base = os.environ.get("LABELLOOP_BENCH_LOW_OUT")
     out = Path(base) / dataset if base else tmp_path / "simulate"
     per_class = CLASSES_PER_DATASET

@@ -12,7 +12,7 @@ scored on every image that was not labeled.
 Datasets, so that the recipe is not fitted to one look:
 
 * the digits shipped with scikit-learn (1,797 images, 8x8 drawn at 32 px);
-* letters A-J in 24 fonts (3,000 images, 28 px: ``tests/bench/glyphs.py``).
+* letters A-J in 22 fonts (3,000 images, 28 px: ``tests/bench/glyphs.py``).
 
 Also printed: the cost of pretraining 20,000 letter images at 28 px with the
 default budget, and the backbone's embedding throughput.

@@ -12,7 +12,7 @@ Two datasets, so that the recipe is not fitted to one look:
 * the digits shipped with scikit-learn (1,797 images, 8x8 drawn at 32 px):
   1,300 form the pool, 497 the test set; the large budget is a third of the
   pool (433 labels), the share that 2,000 labels are of the letters' pool;
-* letters A-J in 24 fonts (``tests/bench/glyphs.py``, 28 px): a pool of 6,000
+* letters A-J in 22 fonts (``tests/bench/glyphs.py``, 28 px): a pool of 6,000
   and a test set of 2,000 drawn with another seed; budgets up to 2,000 labels.
 
 Printed: accuracy mean ± sd over the seeds for both, the ratio and the

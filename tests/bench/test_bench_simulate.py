@@ -38,18 +38,22 @@ import pytest
 from app.cli.output import print_table
 from app.learning.simulation import Recipe, SimulationConfig, run_simulation
 from app.learning.simulation_report import Point, label_savings, savings_rows
-from app.pool.demo import build_demo
+from tests.bench.label_budget import simulate_folders
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("LABELLOOP_BENCH") != "1" and not any("bench" in a for a in sys.argv[1:]),
     reason="benchmark: run `pytest tests/bench -s`",
 )
 
-STRATEGIES = ("random", "margin", "entropy", "bald", "coreset", "badge")
+STRATEGIES = tuple(os.environ.get("LABELLOOP_BENCH_SIMULATE_STRATEGIES",
+                                  "random,margin,entropy,bald,coreset,badge").split(","))
 SEEDS = tuple(int(s) for s in os.environ.get("LABELLOOP_BENCH_SIMULATE_SEEDS", "0,1,2").split(","))
-INIT = 20
-STEP = int(os.environ.get("LABELLOOP_BENCH_SIMULATE_STEP", "40"))
-ROUNDS = int(os.environ.get("LABELLOOP_BENCH_SIMULATE_ROUNDS", "7"))
+DATASETS = tuple(os.environ.get("LABELLOOP_BENCH_SIMULATE_DATASETS", "digits").split(","))
+#: The label-efficiency issue's protocol as shares of the pool: 200 first labels
+#: and 10 rounds of 200 on a 10,000-image pool, so every dataset is measured at
+#: the same 22 % of its pool whatever its size.
+SHARE_PER_ROUND = 0.02
+ROUNDS = int(os.environ.get("LABELLOOP_BENCH_SIMULATE_ROUNDS", "10"))
 RECIPE = Recipe(epochs=10, min_steps=200, batch_size=32, lr=3e-3, augment=True,
                 warm_start=False, input_size=16)
 
@@ -65,19 +69,21 @@ def savings_by_budget(curves: dict[str, list[Point]]) -> list[list[object]]:
     return rows
 
 
-def test_bench_simulate_digits(tmp_path):
-    demo = build_demo(tmp_path / "demo")
-    out = Path(os.environ.get("LABELLOOP_BENCH_SIMULATE_OUT", tmp_path / "simulate"))
-    config = SimulationConfig(
-        pool=demo.simulate_pool, test=demo.simulate_test, strategies=STRATEGIES,
-        init=INIT, step=STEP, rounds=ROUNDS, seeds=SEEDS, recipe=RECIPE,
-    )
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_bench_simulate(dataset, tmp_path):
+    pool, test = simulate_folders(dataset, tmp_path)
+    pool_size = sum(1 for path in pool.rglob("*.png"))
+    step = int(os.environ.get("LABELLOOP_BENCH_SIMULATE_STEP", round(SHARE_PER_ROUND * pool_size)))
+    base = os.environ.get("LABELLOOP_BENCH_SIMULATE_OUT")
+    out = Path(base) / dataset if base else tmp_path / "simulate"
+    config = SimulationConfig(pool=pool, test=test, strategies=STRATEGIES, init=step, step=step,
+                              rounds=ROUNDS, seeds=SEEDS, recipe=RECIPE)
     started = time.perf_counter()
-    result = run_simulation(config, out)
+    result = run_simulation(config, out, workers=None)
     seconds = time.perf_counter() - started
 
-    print(f"\nsimulate on the digits: {len(STRATEGIES)} strategies x {len(SEEDS)} seeds, "
-          f"init {INIT} + {ROUNDS} rounds of {STEP}, recipe {RECIPE}")
+    print(f"\nsimulate on {dataset} ({pool_size} pool): {len(STRATEGIES)} strategies x "
+          f"{len(SEEDS)} seeds, init {step} + {ROUNDS} rounds of {step}, recipe {RECIPE}")
     print(f"{result.computed_rounds} rounds computed, {result.reused_rounds} reused, "
           f"{seconds:.0f} s")
     for name, points in result.curves.items():
