@@ -109,14 +109,22 @@ def _postgres_missing(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def pg_server():
-    """One real PostgreSQL server for the whole run, with a template database of the newest schema."""
-    from tests.app.pg_server import find_bindir, start_server
+def pg_bindir():
+    """The folder of ``initdb`` and ``pg_ctl`` (skips, or fails in CI, where there is none)."""
+    from tests.app.pg_server import find_bindir
 
     bindir = find_bindir()
     if bindir is None:
         _postgres_missing("no initdb/pg_ctl found (pg_config --bindir, /usr/lib/postgresql/*/bin)")
-    server = start_server(bindir)
+    return bindir
+
+
+@pytest.fixture(scope="session")
+def pg_server(pg_bindir):
+    """One real PostgreSQL server for the whole run, with a template database of the newest schema."""
+    from tests.app.pg_server import start_server
+
+    server = start_server(pg_bindir)
     try:
         from app.store.backend import open_store
 

@@ -13,6 +13,9 @@ handed to that user.
 Each test gets its own database, copied from a template that already holds
 the newest schema (``CREATE DATABASE ... TEMPLATE``), so one server serves
 the whole run and a test costs a few milliseconds of setup.
+
+A watchdog (:mod:`tests.app.server_watchdog`) stops the server and removes
+its folder should the test process die without tearing it down.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.app import server_watchdog
 
 SERVER_USER = "postgres"
 SUPERUSER = "postgres"
@@ -62,6 +67,7 @@ class PgServer:
     folder: Path
     port: int
     _as_user: list[str] = field(default_factory=list)
+    _watchdog: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
     def datadir(self) -> Path:
@@ -109,6 +115,7 @@ class PgServer:
         return self.url(name)
 
     def destroy(self) -> None:
+        server_watchdog.retire(self._watchdog)  # first: it must not act after this stop
         try:
             self.stop("immediate")  # its data is thrown away: no shutdown checkpoint
         except (RuntimeError, subprocess.SubprocessError):
@@ -125,12 +132,16 @@ def start_server(bindir: Path) -> PgServer:
         as_user = ["runuser", "-u", SERVER_USER, "--"]
         shutil.chown(folder, user=SERVER_USER)
     server = PgServer(bindir, folder, free_port(), as_user)
+    # Before initdb: a test process killed while the server starts leaves nothing either.
+    server._watchdog = server_watchdog.spawn(
+        "postgres", "--pg-ctl", str(bindir / "pg_ctl"), "--folder", str(folder),
+        *(["--run-as", SERVER_USER] if as_user else []))
     try:
         # fsync stays on: the restart test and the benchmark need real commits.
         server._run(str(bindir / "initdb"), "-D", str(server.datadir), "-U", SUPERUSER,
                     "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", timeout=120)
         server.start()
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        server.destroy()
         raise
     return server

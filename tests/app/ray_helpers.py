@@ -5,6 +5,9 @@
 other work); stopping it signals that group only, so nothing else named
 ``ray`` on the machine is touched. Tests that need a cluster of their own
 (one they stop half-way) start another with :func:`start_cluster`.
+
+A watchdog (:mod:`tests.app.server_watchdog`) kills the cluster and removes
+its temp dir should the test process die without stopping it.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.app import server_watchdog
 
 RAY = Path(sys.executable).with_name("ray")
 REPO = Path(__file__).resolve().parents[2]
@@ -38,27 +43,18 @@ class LocalCluster:
     address: str
     process: subprocess.Popen
     temp_dir: Path
+    watchdog: subprocess.Popen | None = field(default=None, repr=False)
 
     def _members(self) -> dict[int, str]:
-        """PID -> command line of every process of this cluster.
+        """PID -> command line of every process of this cluster but the head.
 
         Ray's workers put themselves in process groups of their own, but stay
         in the session that ``start_new_session`` gave the head: the session
         id is what tells this cluster's processes from anything else.
         """
         session = self.process.pid  # the head leads its session
-        members = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) == session:
-                continue
-            try:
-                if os.getsid(int(entry.name)) != session:
-                    continue
-                members[int(entry.name)] = (entry / "cmdline").read_bytes().replace(
-                    b"\0", b" ").decode(errors="replace")
-            except (OSError, ProcessLookupError):
-                continue
-        return members
+        return {pid: line for pid, line in server_watchdog.session_processes(session).items()
+                if pid != session}
 
     def worker_pids(self, task_name: str) -> list[int]:
         """PIDs of this cluster's workers running ``task_name`` now."""
@@ -67,6 +63,7 @@ class LocalCluster:
 
     def kill(self) -> None:
         """The whole cluster dies at once (SIGKILL to each of its processes): a lost head."""
+        server_watchdog.retire(self.watchdog)  # first: it must not act after this stop
         for pid in [self.process.pid, *self._members()]:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -77,6 +74,7 @@ class LocalCluster:
 
     def stop(self) -> None:
         """Stop every process of this cluster (its process group) and remove its files."""
+        server_watchdog.retire(self.watchdog)  # first: it must not act after this stop
         if self.process.poll() is None:
             group = os.getpgid(self.process.pid)
             os.killpg(group, signal.SIGTERM)
@@ -117,7 +115,9 @@ def start_cluster(cpus: int = 2) -> LocalCluster:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
         start_new_session=True,
     )
-    cluster = LocalCluster(f"127.0.0.1:{port}", process, temp_dir)
+    watchdog = server_watchdog.spawn("ray", "--session", str(process.pid),
+                                     "--temp-dir", str(temp_dir))
+    cluster = LocalCluster(f"127.0.0.1:{port}", process, temp_dir, watchdog)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
