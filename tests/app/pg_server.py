@@ -67,7 +67,7 @@ class PgServer:
     folder: Path
     port: int
     _as_user: list[str] = field(default_factory=list)
-    _watchdog: subprocess.Popen | None = field(default=None, repr=False)
+    watchdog: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
     def datadir(self) -> Path:
@@ -115,7 +115,7 @@ class PgServer:
         return self.url(name)
 
     def destroy(self) -> None:
-        server_watchdog.retire(self._watchdog)  # first: it must not act after this stop
+        server_watchdog.retire(self.watchdog)  # first: it must not act after this stop
         try:
             self.stop("immediate")  # its data is thrown away: no shutdown checkpoint
         except (RuntimeError, subprocess.SubprocessError):
@@ -133,7 +133,7 @@ def start_server(bindir: Path) -> PgServer:
         shutil.chown(folder, user=SERVER_USER)
     server = PgServer(bindir, folder, free_port(), as_user)
     # Before initdb: a test process killed while the server starts leaves nothing either.
-    server._watchdog = server_watchdog.spawn(
+    server.watchdog = server_watchdog.spawn(
         "postgres", "--pg-ctl", str(bindir / "pg_ctl"), "--folder", str(folder),
         *(["--run-as", SERVER_USER] if as_user else []))
     try:

@@ -32,7 +32,7 @@ kind, facts_file = sys.argv[1], Path(sys.argv[2])
 if kind == "postgres":
     from tests.app.pg_server import find_bindir, start_server
     server = start_server(find_bindir())
-    facts = {"port": server.port, "folder": str(server.folder), "watchdog": server._watchdog.pid}
+    facts = {"port": server.port, "folder": str(server.folder), "watchdog": server.watchdog.pid}
 elif kind == "ray":
     from tests.app.ray_helpers import start_cluster
     cluster = start_cluster(cpus=1)
@@ -160,7 +160,7 @@ def test_a_killed_test_process_takes_its_ray_cluster_along(tmp_path):
 
 def test_a_normal_stop_of_postgres_ends_its_watchdog_first(pg_bindir):
     server = start_server(pg_bindir)
-    watchdog = server._watchdog
+    watchdog = server.watchdog
     try:
         assert watchdog.poll() is None
         assert watchdogs_of(str(server.folder)) == [watchdog.pid]
