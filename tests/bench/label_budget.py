@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -48,15 +49,29 @@ def write_images(images: list[Image.Image], folder: Path) -> list[str]:
     return paths
 
 
-def two_datasets(root: Path, letters: int = 3000) -> dict[str, tuple[list[str], np.ndarray]]:
-    """The digits (1,797 at 32 px) and ``letters`` glyph images (28 px), written under ``root``."""
-    pixels, targets = load_digits_arrays()
-    glyphs, glyph_labels = make_glyphs(letters, seed=1)
-    return {
-        "digits (32 px)": (write_images([digit_image(p, 32) for p in pixels], root / "digits"),
-                           np.asarray(targets)),
-        "letters A-J (28 px)": (write_images(glyphs, root / "glyphs"), glyph_labels),
-    }
+#: Names of the label-budget datasets, as the benchmarks' environment variables take them.
+LABEL_DATASETS = ("digits", "letters", "scans")
+
+
+def label_datasets(root: Path, names: Sequence[str] = ("digits", "letters"),
+                   letters: int = 3000) -> dict[str, tuple[list[str], np.ndarray]]:
+    """Datasets ``names`` written under ``root``: the digits (1,797 at 32 px), ``letters``
+    glyph images (28 px) and the 5,000 MNIST scans (28 px), keyed by a printable name."""
+    unknown = set(names) - set(LABEL_DATASETS)
+    if unknown:
+        raise ValueError(f"unknown dataset(s) {sorted(unknown)}: expected {LABEL_DATASETS}")
+    found = {}
+    if "digits" in names:
+        pixels, targets = load_digits_arrays()
+        found["digits (32 px)"] = (write_images([digit_image(p, 32) for p in pixels],
+                                                root / "digits"), np.asarray(targets))
+    if "letters" in names:
+        glyphs, glyph_labels = make_glyphs(letters, seed=1)
+        found["letters A-J (28 px)"] = (write_images(glyphs, root / "glyphs"), glyph_labels)
+    if "scans" in names:
+        scans, scan_labels = load_scans()
+        found["MNIST scans (28 px)"] = (write_images(scans, root / "scans"), scan_labels)
+    return found
 
 
 #: Pool / test sizes of the ``simulate`` benchmarks' datasets besides the

@@ -18,11 +18,13 @@ Printed: accuracy mean +- std over the seeds, side by side, and the ratio.
 Nothing is asserted on accuracy or time.
 
 Environment: LABELLOOP_BENCH_COLD_SEEDS (default ``0,1,2,3,4``),
-LABELLOOP_BENCH_COLD_PER_CLASS (default ``3``; e.g. ``3,10``).
+LABELLOOP_BENCH_COLD_PER_CLASS (default ``3``; e.g. ``3,10``), LABELLOOP_BENCH_COLD_DATASETS
+(``digits,letters``; ``scans`` adds the 5,000 MNIST scans of ``tests/bench/scans.py``).
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -37,22 +39,23 @@ from app.cli.output import print_table
 from app.learning.job_worker import training_config
 from tests.bench.label_budget import (
     env_ints,
+    label_datasets,
     mean_sd,
     only_when_benchmarking,
     per_class_split,
     trained_accuracy,
-    two_datasets,
 )
 
 pytestmark = only_when_benchmarking
 
 SEEDS = env_ints("LABELLOOP_BENCH_COLD_SEEDS", "0,1,2,3,4")
 PER_CLASS = env_ints("LABELLOOP_BENCH_COLD_PER_CLASS", "3")
+DATASETS = os.environ.get("LABELLOOP_BENCH_COLD_DATASETS", "digits,letters").split(",")
 
 
 @pytest.fixture(scope="module")
 def datasets(tmp_path_factory) -> dict[str, tuple[list[str], np.ndarray]]:
-    return two_datasets(tmp_path_factory.mktemp("cold_start"))
+    return label_datasets(tmp_path_factory.mktemp("cold_start"), DATASETS)
 
 
 def _grey_pixels(paths: list[str]) -> np.ndarray:

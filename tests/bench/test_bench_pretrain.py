@@ -23,7 +23,8 @@ pretraining's seconds and steps. Nothing is asserted.
 Environment: LABELLOOP_BENCH_PRETRAIN_SEEDS (default ``0,1,2,3,4``),
 LABELLOOP_BENCH_PRETRAIN_BUDGET (seconds per pretraining, default the
 library's), LABELLOOP_BENCH_PRETRAIN_THREADS (default 2: the issue's 2 cores),
-LABELLOOP_BENCH_PRETRAIN_COST_IMAGES (default 20000; 0 skips the cost run).
+LABELLOOP_BENCH_PRETRAIN_COST_IMAGES (default 20000; 0 skips the cost run),
+LABELLOOP_BENCH_PRETRAIN_DATASETS (``digits,letters``; ``scans`` adds the 5,000 MNIST scans).
 """
 
 from __future__ import annotations
@@ -44,11 +45,11 @@ from models.pretrain_config import DEFAULT_TIME_BUDGET_S, plan_pretraining
 from tests.bench.glyphs import make_glyphs
 from tests.bench.label_budget import (
     env_ints,
+    label_datasets,
     mean_sd,
     only_when_benchmarking,
     per_class_split,
     trained_accuracy,
-    two_datasets,
     write_images,
 )
 
@@ -58,12 +59,13 @@ SEEDS = env_ints("LABELLOOP_BENCH_PRETRAIN_SEEDS", "0,1,2,3,4")
 BUDGET = float(os.environ.get("LABELLOOP_BENCH_PRETRAIN_BUDGET", DEFAULT_TIME_BUDGET_S))
 THREADS = int(os.environ.get("LABELLOOP_BENCH_PRETRAIN_THREADS", "2"))
 COST_IMAGES = int(os.environ.get("LABELLOOP_BENCH_PRETRAIN_COST_IMAGES", "20000"))
+DATASETS = os.environ.get("LABELLOOP_BENCH_PRETRAIN_DATASETS", "digits,letters").split(",")
 PER_CLASS = 3
 
 
 @pytest.fixture(scope="module")
 def datasets(tmp_path_factory) -> dict[str, tuple[list[str], np.ndarray]]:
-    return two_datasets(tmp_path_factory.mktemp("pretrain"))
+    return label_datasets(tmp_path_factory.mktemp("pretrain"), DATASETS)
 
 
 def test_bench_pretrained_backbone_against_supervised_only(datasets):
