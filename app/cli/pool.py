@@ -116,8 +116,7 @@ def run_import(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.to_json())
         return 0
-    videos = (f", {report.frames} frames from {report.videos} videos" if report.videos
-              else "")
+    videos = report.video_summary()
     print(f"added {report.added}{videos}, duplicates skipped {report.duplicates}, "
           f"failed {len(report.failed)} (batch {report.batch})")
     for failure in report.failed:

@@ -29,7 +29,9 @@ from app.domain.class_keys import CLASS_KEYS
 from app.domain.errors import WorkspaceError
 from app.gui.project_model import ProjectModel
 
+#: The key box's first entry: no key chosen, the project's rule picks one.
 NEXT_FREE_KEY = "next free"
+OWN_KEY = "own name"
 COLUMNS = ("Class", "Key", "Colour", "Labeled")
 
 
@@ -102,8 +104,11 @@ class ClassManager(QDialog):
     def _key_box(self, name: str, chosen: str | None, effective: str | None) -> QComboBox:
         box = QComboBox()
         box.setObjectName(f"key_{name}")
-        auto = f"{NEXT_FREE_KEY} ({effective.upper()})" if effective and not chosen \
-            else NEXT_FREE_KEY
+        auto = NEXT_FREE_KEY
+        if effective and not chosen:
+            # A class named by a key keeps it ("3" labels class 3): say so, not "next free".
+            rule = OWN_KEY if effective == name.lower() else NEXT_FREE_KEY
+            auto = f"{rule} ({effective.upper()})"
         box.addItem(auto, None)
         for key in CLASS_KEYS:
             box.addItem(key.upper(), key)

@@ -285,8 +285,7 @@ class MainWindow(QMainWindow):
 
         def done(report) -> None:
             project.idle.emit()
-            videos = (f", {report.frames} frames from {report.videos} videos" if report.videos
-                      else "")
+            videos = report.video_summary()
             message = (f"Imported {report.added} images{videos} ({report.duplicates} duplicates "
                        f"skipped, {len(report.failed)} unreadable)")
             project.message.emit(message)

@@ -72,6 +72,17 @@ class ImportReport:
             "frames": self.frames,
         }
 
+    def video_summary(self) -> str:
+        """``", 3 frames from 1 video"`` for the CLI's and the window's summary line.
+
+        Empty when no video was imported.
+        """
+        if not self.videos:
+            return ""
+        frames = "frame" if self.frames == 1 else "frames"
+        videos = "video" if self.videos == 1 else "videos"
+        return f", {self.frames} {frames} from {self.videos} {videos}"
+
 
 def find_image_files(
     sources: Sequence[str | os.PathLike[str]], skip: Iterable[Path] = (),

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from app.files.video_decode import SelectiveDecoder, decode_frame_at, scan_frames
-from app.pool.importer import import_images
+from app.pool.importer import ImportReport, import_images
 from app.pool.video_import import FrameSampling, frame_identity
 from app.project.workspace import Workspace
 from sampling.frame_selection import interval_candidates
@@ -287,3 +287,9 @@ def test_a_terminal_gets_one_bar_per_video_even_for_videos_of_one_name(monkeypat
     # Three bars were closed (each close leaves its line): 60/60, 90/90, 45/45.
     closed = screen.getvalue().count("\n")
     assert closed == 3
+
+
+def test_the_summary_line_counts_frames_and_videos_in_words():
+    assert ImportReport(batch=1, added=4).video_summary() == ""
+    assert ImportReport(batch=1, videos=1, frames=1).video_summary() == ", 1 frame from 1 video"
+    assert ImportReport(batch=1, videos=2, frames=3).video_summary() == ", 3 frames from 2 videos"

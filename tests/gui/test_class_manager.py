@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox
 
 
 def _open(qtbot, window):
@@ -81,3 +82,10 @@ def test_a_colour_shows_on_the_class_button_and_the_labeled_tiles(qtbot, window)
     model = window.workbench.grid_model
     colour = model.data(model.index(0, 0), Qt.ItemDataRole.ForegroundRole)
     assert colour.name() == "#ff8800"
+
+
+def test_the_key_box_says_which_rule_gave_an_unchosen_key(qtbot, window):
+    manager = _open(qtbot, window)
+    manager.add("blurry")
+    assert manager.findChild(QComboBox, "key_3").itemText(0) == "own name (3)"
+    assert manager.findChild(QComboBox, "key_blurry").itemText(0) == "next free (A)"

@@ -109,7 +109,7 @@ def test_importing_a_video_in_the_window_runs_in_the_background(qtbot, video_win
         assert len(_frames(win)) == before
     added = len(_frames(win)) - before
     assert added == 3
-    assert any("3 frames from 1 videos" in m for m in messages)
+    assert any("3 frames from 1 video " in m for m in messages)
     assert any(total == 75 for _, total in progress)  # the video's frames, counted
 
 
