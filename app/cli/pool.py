@@ -33,8 +33,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     imp.add_argument("sources", nargs="+", metavar="SOURCE")
     imp.add_argument("--json", action="store_true", help="print one JSON object")
     imp.add_argument("--with-labels", action="store_true",
-                     help="SOURCE is an ImageFolder tree: label each image with its "
-                          "class folder's name")
+                     help="SOURCE is an ImageFolder tree (or an export folder with its "
+                          "images): label each image with its class folder's name")
     imp.add_argument("--add-classes", action="store_true",
                      help="with --with-labels: create classes the folders name")
     validators.add_max_file_size_option(imp)

@@ -1,9 +1,14 @@
 """``labelloop import PROJECT DIR --with-labels``: images and their classes in one step.
 
 ``DIR`` is an ImageFolder tree (``DIR/CLASS/image.png``, any depth below
-the class folder): the images are imported as any folder is, then each is
-labeled with its class folder's name, matched by content, so a file that
-was already in the pool (a duplicate) is labeled too.  Unknown class names
+the class folder), or an export folder whose images lie beside its label
+file (a Hugging Face ``imagefolder`` export's ``train/`` with
+``metadata.jsonl``, COCO, FiftyOne, Label Studio, CSV): the images are
+imported as any folder is, then each is labeled with its class (the class
+folder's name, or the label file's), matched by content, so a file that was
+already in the pool (a duplicate) is labeled too.  Reading the folder as
+``import-labels`` does keeps a split folder such as ``train`` from being
+taken for a class.  Unknown class names
 are handled as ``import-labels`` handles them: an error before anything is
 imported, unless ``add_classes``.
 """
@@ -16,7 +21,7 @@ from pathlib import Path
 
 from app.domain.class_names import class_name_problem
 from app.pool.importer import ImportReport, import_images
-from app.pool.label_formats.folders import read_class_tree
+from app.pool.label_formats import read_label_file
 from app.pool.label_import import LabelImportReport, apply_labels
 from app.project.workspace import Workspace, WorkspaceError
 
@@ -53,7 +58,7 @@ def import_labeled_folder(
     root = Path(folder)
     if not root.is_dir():
         raise WorkspaceError(f"{folder}: --with-labels needs a folder of class folders")
-    source = read_class_tree(root)
+    source = read_label_file(root, max_bytes)
     known = set(workspace.classes())
     unknown = sorted({e.label for e in source.entries
                       if e.label not in known and class_name_problem(e.label) is None})

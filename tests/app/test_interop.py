@@ -668,3 +668,16 @@ def test_a_label_studio_path_that_climbs_out_is_refused(studio_export):
                                      "reason": "has a '..' component; write the path "
                                                "without it"}]
     assert report.labeled == 1
+
+
+def test_import_with_labels_reads_an_export_folder_as_import_labels_does(labeled, tmp_path):
+    # A Hugging Face export keeps its images in train/CLASS/: the split is no class.
+    export_dataset(labeled, tmp_path / "hf", "hf")
+    Workspace.init(tmp_path / "p", CLASSES).close()
+    summary = json.loads(run_cli_in_process("import", tmp_path / "p", tmp_path / "hf",
+                                            "--with-labels", "--json"))
+    assert summary["labels"]["labeled"] == len(labeled.current_labels())
+    expected = {labeled.sample(i).sha256: c for i, c in labeled.current_labels().items()}
+    with Workspace.open(tmp_path / "p") as ws:
+        assert {ws.sample(i).sha256: c for i, c in ws.current_labels().items()} == expected
+        assert "train" not in ws.classes()
