@@ -18,13 +18,13 @@ pool / 449 test) and letters A-J in 22 fonts (``tests/bench/glyphs.py``:
 1,500 pool / 750 test, 28 px). Both at 16 px inputs to keep the run
 affordable on a shared 2-core machine.
 
-Measured (seeds 0,1, 7 rounds, 2 shared cores, about 40 minutes in all):
-the switch point is 4 labels per class on both datasets. At 3 per class,
-random / margin / typiclust / auto: digits 0.851 / 0.870 / 0.941 / 0.941,
-letters 0.519 / 0.522 / 0.571 / 0.571; at 8 per class digits 0.951 / 0.978 /
-0.978 / 0.980, letters 0.858 / 0.889 / 0.865 / 0.896. Labels to reach
-random's 80-label accuracy: digits margin and auto 40 (2.0x), letters auto 60
-(1.33x), margin 80 (1.0x). Full tables in the README.
+Measured on pixels (digits: seeds 0,1 on 2 shared cores; letters: seeds 0-2
+on a quiet machine, 5 minutes): the switch point is 4 labels per class on the
+digits, and margin leads on the letters from the first model. With a
+backbone pretrained on the pool (LABELLOOP_BENCH_LOW_PRETRAIN_BUDGET=480,
+3 seeds): 7 labels per class on the digits, 4 on the letters. At 3 per class,
+random / margin / auto: letters 0.544 / 0.666 / 0.584 on pixels, 0.696 /
+0.814 / 0.834 from the backbone. Full tables in the README.
 
 Environment: LABELLOOP_BENCH_LOW_SEEDS (``0,1,2``), LABELLOOP_BENCH_LOW_ROUNDS
 (rounds of 1 label per class after the first, default 7),
