@@ -158,29 +158,26 @@ def test_a_killed_test_process_takes_its_ray_cluster_along(tmp_path):
             facts["session"], Path(facts["folder"])))
 
 
-def test_a_normal_stop_of_postgres_ends_its_watchdog_first(pg_bindir):
-    server = start_server(pg_bindir)
-    watchdog = server.watchdog
+def assert_a_normal_stop_ends_the_watchdog_first(watchdog, folder: Path, stop) -> None:
+    """``stop()`` ends the server's ``watchdog`` (which never acts) and removes ``folder``."""
     try:
         assert watchdog.poll() is None
-        assert watchdogs_of(str(server.folder)) == [watchdog.pid]
+        assert watchdogs_of(str(folder)) == [watchdog.pid]
     finally:
-        server.destroy()
-    assert watchdog.returncode == -signal.SIGTERM  # ended by destroy(), not by acting itself
-    assert watchdogs_of(str(server.folder)) == []
-    assert not server.folder.exists()
+        stop()
+    assert watchdog.returncode == -signal.SIGTERM  # ended by the stop, not by acting itself
+    assert watchdogs_of(str(folder)) == []
+    assert not folder.exists()
+
+
+def test_a_normal_stop_of_postgres_ends_its_watchdog_first(pg_bindir):
+    server = start_server(pg_bindir)
+    assert_a_normal_stop_ends_the_watchdog_first(server.watchdog, server.folder, server.destroy)
 
 
 @pytest.mark.slow
 def test_a_normal_stop_of_ray_ends_its_watchdog_first():
     cluster = start_cluster(cpus=1)
-    watchdog = cluster.watchdog
-    try:
-        assert watchdog.poll() is None
-        assert watchdogs_of(str(cluster.temp_dir)) == [watchdog.pid]
-    finally:
-        cluster.stop()
-    assert watchdog.returncode == -signal.SIGTERM  # ended by stop(), not by acting itself
-    assert watchdogs_of(str(cluster.temp_dir)) == []
+    assert_a_normal_stop_ends_the_watchdog_first(cluster.watchdog, cluster.temp_dir,
+                                                 cluster.stop)
     assert not server_watchdog.session_processes(cluster.process.pid)
-    assert not cluster.temp_dir.exists()

@@ -81,6 +81,13 @@ LETTERS_POOL, LETTERS_TEST = 1500, 750
 SCANS_POOL = 3500
 
 
+def shuffled_scans() -> tuple[list[Image.Image], np.ndarray]:
+    """The 5,000 scans in one fixed random order: the first :data:`SCANS_POOL` are the pool."""
+    images, labels = load_scans()
+    order = np.random.default_rng(7).permutation(len(labels))
+    return [images[i] for i in order], labels[order]
+
+
 def simulate_folders(name: str, root: Path) -> tuple[Path, Path]:
     """``(pool, test)`` class folders of dataset ``name`` (digits, letters, scans) under ``root``."""
     if name == "digits":
@@ -90,9 +97,7 @@ def simulate_folders(name: str, root: Path) -> tuple[Path, Path]:
         images, labels = make_glyphs(LETTERS_POOL + LETTERS_TEST, seed=1)
         names, pool_size = CLASSES, LETTERS_POOL
     elif name == "scans":
-        images, labels = load_scans()
-        order = np.random.default_rng(7).permutation(len(labels))
-        images, labels = [images[i] for i in order], labels[order]
+        images, labels = shuffled_scans()
         names, pool_size = tuple(str(c) for c in range(10)), SCANS_POOL
     else:
         raise ValueError(f"unknown dataset {name!r}: digits, letters or scans")

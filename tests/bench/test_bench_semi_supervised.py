@@ -51,9 +51,9 @@ from tests.bench.label_budget import (
     env_ints,
     mean_sd,
     only_when_benchmarking,
+    shuffled_scans,
     write_images,
 )
-from tests.bench.scans import load_scans
 
 pytestmark = only_when_benchmarking
 
@@ -76,11 +76,9 @@ def load_dataset(name: str, root: Path) -> tuple[list[str], np.ndarray, list[str
         labels = np.asarray(targets)[order]
         return paths[:1300], labels[:1300], paths[1300:], labels[1300:]
     if name == "scans":
-        images, labels = load_scans()
-        order = np.random.default_rng(7).permutation(len(labels))
-        paths = write_images([images[i] for i in order], root / "scans")
-        return paths[:SCANS_POOL], labels[order][:SCANS_POOL], paths[SCANS_POOL:], \
-            labels[order][SCANS_POOL:]
+        images, labels = shuffled_scans()
+        paths = write_images(images, root / "scans")
+        return paths[:SCANS_POOL], labels[:SCANS_POOL], paths[SCANS_POOL:], labels[SCANS_POOL:]
     pool, pool_labels = make_glyphs(6000, seed=1)
     test, test_labels = make_glyphs(2000, seed=2)
     return (write_images(pool, root / "letters-pool"), np.asarray(pool_labels),
