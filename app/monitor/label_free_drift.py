@@ -211,6 +211,6 @@ def label_free_drift_report(
         n_reference=len(ref_rows), n_batch_tested=test.n_x, n_reference_tested=test.n_y,
         reference=reference,
         top_samples=[DriftSample(int(batch_ids[i]), paths[int(batch_ids[i])],
-                                          float(distances[i])) for i in order],
+                                 float(distances[i])) for i in order],
         unreadable={k: v for k, v in embedding.unreadable.items() if k in wanted},
     )

@@ -120,42 +120,45 @@ def clean_up_after_a_failure(facts: dict, stop) -> None:
     stop()
 
 
+def assert_the_watchdog_took_it_along(facts: dict, server_gone, stop) -> None:
+    """The server (``server_gone()``), its folder and the watchdog end; ``stop`` if not."""
+    try:
+        assert eventually(server_gone)
+        assert eventually(lambda: not Path(facts["folder"]).exists())
+        assert eventually(lambda: not alive(facts["watchdog"]))
+    finally:
+        clean_up_after_a_failure(facts, stop)
+
+
+def session_gone(facts: dict):
+    return lambda: not server_watchdog.session_processes(facts["session"])
+
+
+def stop_session(facts: dict):
+    return lambda: server_watchdog.stop_ray(facts["session"], Path(facts["folder"]))
+
+
 @pytest.mark.parametrize("options", ["", "--poll"], ids=["pidfd", "polling"])
 def test_a_killed_test_process_takes_its_process_session_along(tmp_path, options):
     facts = start_and_kill(f"session {options}", tmp_path,
                            lambda f: bool(server_watchdog.session_processes(f["session"])))
-    try:
-        assert eventually(lambda: not server_watchdog.session_processes(facts["session"]))
-        assert eventually(lambda: not Path(facts["folder"]).exists())
-        assert eventually(lambda: not alive(facts["watchdog"]))
-    finally:
-        clean_up_after_a_failure(facts, lambda: server_watchdog.stop_ray(
-            facts["session"], Path(facts["folder"])))
+    assert_the_watchdog_took_it_along(facts, session_gone(facts), stop_session(facts))
 
 
 def test_a_killed_test_process_takes_its_postgres_server_along(tmp_path, pg_bindir):
     facts = start_and_kill("postgres", tmp_path, lambda f: accepts_connections(f["port"]))
-    try:
-        assert eventually(lambda: not accepts_connections(facts["port"]))
-        assert eventually(lambda: not Path(facts["folder"]).exists())
-        assert eventually(lambda: not alive(facts["watchdog"]))
-    finally:
-        run_as = "postgres" if os.geteuid() == 0 else None
-        clean_up_after_a_failure(facts, lambda: server_watchdog.stop_postgres(
-            str(pg_bindir / "pg_ctl"), Path(facts["folder"]), run_as))
+    run_as = "postgres" if os.geteuid() == 0 else None
+    assert_the_watchdog_took_it_along(
+        facts, lambda: not accepts_connections(facts["port"]),
+        lambda: server_watchdog.stop_postgres(str(pg_bindir / "pg_ctl"), Path(facts["folder"]),
+                                              run_as))
 
 
 @pytest.mark.slow
 def test_a_killed_test_process_takes_its_ray_cluster_along(tmp_path):
     facts = start_and_kill("ray", tmp_path,
                            lambda f: len(server_watchdog.session_processes(f["session"])) > 1)
-    try:
-        assert eventually(lambda: not server_watchdog.session_processes(facts["session"]))
-        assert eventually(lambda: not Path(facts["folder"]).exists())
-        assert eventually(lambda: not alive(facts["watchdog"]))
-    finally:
-        clean_up_after_a_failure(facts, lambda: server_watchdog.stop_ray(
-            facts["session"], Path(facts["folder"])))
+    assert_the_watchdog_took_it_along(facts, session_gone(facts), stop_session(facts))
 
 
 def assert_a_normal_stop_ends_the_watchdog_first(watchdog, folder: Path, stop) -> None:
