@@ -144,8 +144,10 @@ class Learner(Protocol):
         ...
 
     @classmethod
-    def plan(cls, labels: Sequence[int], config: TrainConfig) -> TrainingPlan:
-        """What :meth:`fit` on these labels (class indices) will do, known before it starts."""
+    def plan(cls, labels: Sequence[int], config: TrainConfig, n_unlabeled: int = 0,
+             num_classes: int | None = None) -> TrainingPlan:
+        """What :meth:`fit` on these labels (class indices) and ``n_unlabeled`` unlabeled
+        images will do, known before it starts."""
         ...
 
     @classmethod

@@ -50,9 +50,10 @@ class NetworkLearner:
         return self._network
 
     @classmethod
-    def plan(cls, labels: Sequence[int], config: TrainConfig) -> TrainingPlan:
+    def plan(cls, labels: Sequence[int], config: TrainConfig, n_unlabeled: int = 0,
+             num_classes: int | None = None) -> TrainingPlan:
         """See :func:`models.training.plan_training`."""
-        return training.plan_training(labels, config)
+        return training.plan_training(labels, config, n_unlabeled, num_classes)
 
     @classmethod
     def fit(

@@ -337,7 +337,11 @@ class TrainingPlan:
     requested_epochs : int
         ``config.epochs``, which ``epochs`` exceeds when it was raised.
     notes : tuple of str
-        Why the plan differs from the settings (no validation, raised epochs).
+        Why the plan differs from the settings (no validation, raised or
+        shared epochs).
+    semi : SemiSupervisedPlan or None
+        The semi-supervised phase after the supervised epochs, when the run
+        has one; the epochs above are then the ones it leaves to the labels.
     """
 
     n_train: int
@@ -349,6 +353,7 @@ class TrainingPlan:
     early_stopping: bool
     requested_epochs: int
     notes: tuple[str, ...]
+    semi: SemiSupervisedPlan | None = None
 
     def describe(self) -> str:
         """One line for people: the epochs, steps, validation and early stopping."""
@@ -358,17 +363,44 @@ class TrainingPlan:
                     f"{self.min_steps_epoch}" if self.early_stopping else "no early stopping")
         raised = (f", raised from {self.requested_epochs} to reach {self.total_steps} steps"
                   if self.epochs > self.requested_epochs else f", {self.total_steps} steps")
+        semi = ""
+        if self.semi:
+            pool = (f"{self.semi.n_unlabeled} of {self.semi.n_pool}"
+                    if self.semi.n_unlabeled < self.semi.n_pool else f"{self.semi.n_pool}")
+            semi = f"; then {self.semi.steps} semi-supervised steps over {pool} unlabeled images"
         return (f"{self.n_train} labels to train on, {validation}; up to {self.epochs} epochs "
-                f"({raised[2:]}), {stopping}")
+                f"({raised[2:]}), {stopping}{semi}")
 
 
-def plan_training(labels: Sequence[int], config: TrainConfig) -> TrainingPlan:
-    """The split sizes, epochs and stopping rule of a run on ``labels`` (class indices)."""
-    return _plan_and_split(np.asarray(labels, dtype=np.int64).reshape(-1), config)[0]
+def plan_training(labels: Sequence[int], config: TrainConfig, n_unlabeled: int = 0,
+                  num_classes: int | None = None) -> TrainingPlan:
+    """The split sizes, epochs, stopping rule and semi-supervised phase of a run.
+
+    ``labels`` are class indices; ``n_unlabeled`` the unlabeled images
+    :func:`train` will be given (they matter only with
+    ``config.semi_supervised``); ``num_classes`` defaults to the highest
+    label + 1.
+    """
+    y = np.asarray(labels, dtype=np.int64).reshape(-1)
+    classes = num_classes if num_classes is not None else int(y.max(initial=-1)) + 1
+    return _plan_and_split(y, config, n_unlabeled, classes)[0]
+
+
+def epochs_left_to_labels(epochs: int, image_cost: int, images_per_epoch: int,
+                          min_steps_epoch: int) -> int:
+    """Supervised epochs that remain when a semi-supervised phase costing ``image_cost`` follows.
+
+    The phase takes over whole epochs worth of its images, so a retrain with
+    the pool costs about what one without it does; the labels keep at least
+    half of their epochs (the phase's pseudo-labels come from this model)
+    and at least ``min_steps_epoch`` (the step floor of a cold start).
+    """
+    given_up = image_cost // max(1, images_per_epoch)
+    return max(min_steps_epoch, math.ceil(epochs / 2), epochs - given_up)
 
 
 def _plan_and_split(
-    y: np.ndarray, config: TrainConfig
+    y: np.ndarray, config: TrainConfig, n_unlabeled: int = 0, num_classes: int = 0
 ) -> tuple[TrainingPlan, np.ndarray, np.ndarray]:
     train_idx, val_idx, note = split_train_val(y, config.val_fraction, config.seed)
     notes = [note] if note else []
@@ -378,6 +410,21 @@ def _plan_and_split(
                      f"min_steps={config.min_steps} optimiser steps")
     steps_per_epoch = len(_epoch_batches(len(train_idx), config.batch_size, None))
     min_steps_epoch = min(epochs, max(1, math.ceil(config.min_steps / steps_per_epoch)))
+    semi = None
+    if config.semi_supervised and n_unlabeled:
+        images_per_epoch = len(train_idx)
+        semi = plan_semi_supervised(len(train_idx), n_unlabeled, num_classes,
+                                    config.batch_size, config.semi_supervised_steps,
+                                    config.semi_supervised_method,
+                                    image_budget=epochs * images_per_epoch)
+        shared = epochs_left_to_labels(epochs, semi.image_cost, images_per_epoch,
+                                       min_steps_epoch)
+        if shared < epochs:
+            notes.append(f"{epochs - shared} of {epochs} epochs given to the semi-supervised "
+                         "phase, so the retrain with the pool costs about what one without it "
+                         "does")
+            epochs = shared
+            min_steps_epoch = min(min_steps_epoch, epochs)
     plan = TrainingPlan(
         n_train=len(train_idx),
         n_val=len(val_idx),
@@ -388,6 +435,7 @@ def _plan_and_split(
         early_stopping=bool(len(val_idx)) and config.patience > 0 and min_steps_epoch < epochs,
         requested_epochs=config.epochs,
         notes=tuple(notes),
+        semi=semi,
     )
     return plan, train_idx, val_idx
 
@@ -456,7 +504,7 @@ def train(
             )
         except ImageReadError as err:
             raise TrainingError(str(err)) from err
-        plan, train_idx, val_idx = _plan_and_split(y, config)
+        plan, train_idx, val_idx = _plan_and_split(y, config, len(unlabeled), len(classes))
         notes.extend(plan.notes)
         cache = _decode_cache(paths, input_size, config.cache_bytes)
         if cache is None:
@@ -465,11 +513,7 @@ def train(
         train_set = _subset(paths, y, train_idx, input_size, cache, config.augment, config.flip)
         val_set = _subset(paths, y, val_idx, input_size, cache, False, False)
         del cache  # the subsets hold their own copies
-        epochs = plan.epochs
-        semi = (plan_semi_supervised(len(train_idx), len(unlabeled), len(classes),
-                                     config.batch_size, config.semi_supervised_steps,
-                                     config.semi_supervised_method)
-                if config.semi_supervised and len(unlabeled) else None)
+        epochs, semi = plan.epochs, plan.semi
         if config.semi_supervised and semi is None:
             notes.append("semi-supervised training asked for, but no unlabeled images: "
                          "trained on the labels alone")

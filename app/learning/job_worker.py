@@ -161,7 +161,7 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
     # Say up front what will really happen (raised epochs, no validation with
     # few labels, when early stopping may end the run), so a bar that ends
     # early is expected rather than a surprise.
-    plan = learner.plan(data.labels, config)
+    plan = learner.plan(data.labels, config, len(unlabeled), len(data.classes))
     emit(TrainingPlan(epochs=plan.epochs, total_steps=plan.total_steps, n_train=plan.n_train,
                       n_val=plan.n_val, early_stopping=plan.early_stopping,
                       min_steps_epoch=plan.min_steps_epoch, plan=plan.describe(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +43,12 @@ def test_the_projects_setting_trains_on_the_pool_and_the_option_turns_it_off(dig
     run_cli_in_process("settings", digits_project, "--semi-supervised")
     with Workspace.open(digits_project) as ws:
         assert training_settings(ws).semi_supervised is True
-    # No option: the project's setting applies.
-    run_cli_in_process("train", digits_project, "--epochs", "1", "--min-steps", "0")
+    # No option: the project's setting applies, and the plan printed first says so.
+    printed = run_cli_in_process("train", digits_project, "--epochs", "1", "--min-steps", "0",
+                                 "--json")
+    plan = json.loads(printed.splitlines()[0])
+    assert plan["event"] == "plan"
+    assert "semi-supervised steps over 12 unlabeled images" in plan["plan"]
     run_cli_in_process("train", digits_project, "--epochs", "1", "--min-steps", "0",
                        "--no-semi-supervised")
     with Workspace.open(digits_project) as ws:
