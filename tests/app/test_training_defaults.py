@@ -30,11 +30,13 @@ def test_the_train_command_defaults_are_a_jobs_defaults():
                                 JOB_DEFAULTS.lr, JOB_DEFAULTS.batch_size, JOB_DEFAULTS.augment)
 
 
-def test_a_job_without_params_trains_with_the_library_settings_but_the_step_floor():
+def test_a_job_without_params_trains_with_the_library_settings_but_the_floor_and_no_early_stop():
     config = job_worker.training_config({}, [])
     expected_size = DEFAULT_INPUT_SIZE[JOB_DEFAULTS.arch]
     assert config == replace(JOB_DEFAULTS, input_size=expected_size)
-    assert config == replace(TrainConfig(), min_steps=JOB_MIN_STEPS, input_size=expected_size)
+    # A job runs its whole learning-rate schedule: no early stopping.
+    assert config == replace(TrainConfig(), min_steps=JOB_MIN_STEPS, patience=0,
+                             input_size=expected_size)
 
 
 def test_a_job_started_by_the_command_without_options_gets_the_same_config():
