@@ -56,11 +56,10 @@ METHODS: tuple[str, ...] = ("self-training", "fixmatch")
 #: :func:`confidence_threshold`.
 THRESHOLD = 0.95
 
-#: Unlabeled images per labeled image in a FixMatch step. FixMatch uses 7;
-#: each unlabeled image costs a forward pass and a forward-backward pass, so
-#: 3 keeps one retrain within minutes on two CPU cores. Lowered where the
-#: pool holds fewer unlabeled images than that per label. Self-training
-#: steps are always half labels, half pseudo-labels (a ratio of 1).
+#: Unlabeled images per labeled image in a step. FixMatch uses 7; each
+#: unlabeled image costs a forward pass and a forward-backward pass, so 3
+#: keeps one retrain within minutes on two CPU cores. Lowered where the pool
+#: holds fewer unlabeled images than that per label.
 UNLABELED_RATIO = 3
 
 #: Times each used unlabeled image is seen (as a strong view) in the phase.
@@ -70,14 +69,6 @@ PASSES = 2
 #: move, at most what fits the cost target (the unlabeled images used are
 #: subsampled to fit when the pool is larger).
 MIN_STEPS, MAX_STEPS = 150, 500
-
-#: Share of a retrain's image budget (the images a supervised retrain of the
-#: same labels would pass through the network) that the phase may spend
-#: beyond :data:`MIN_STEPS`; the supervised fit gives up as much (see
-#: :func:`models.training.plan_training`), so a retrain with the pool costs
-#: about what one without it does. Before, the phase came on top: 2,000
-#: labels and 8,000 unlabeled images took 201 s against 99 s supervised.
-BUDGET_SHARE = 0.5
 
 #: Most times one unlabeled image is seen in the phase: on a small pool,
 #: :data:`MIN_STEPS` would show each image hundreds of times, which
@@ -133,24 +124,13 @@ class SemiSupervisedPlan:
     ema_decay: float
     unlabeled_weight: float
 
-    @property
-    def images_per_step(self) -> int:
-        """Images one optimiser step passes through the network (labeled and unlabeled)."""
-        return (1 + self.ratio) * self.batch_size
-
-    @property
-    def image_cost(self) -> int:
-        """Images the phase passes through the network in training (its steps times the above)."""
-        return self.steps * self.images_per_step
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def plan_semi_supervised(n_labeled: int, n_pool: int, num_classes: int,
                          batch_size: int, steps: int | None = None,
-                         method: str = METHODS[0],
-                         image_budget: int | None = None) -> SemiSupervisedPlan:
+                         method: str = METHODS[0]) -> SemiSupervisedPlan:
     """Derive the phase's settings from the label and pool counts.
 
     Parameters
@@ -166,14 +146,9 @@ def plan_semi_supervised(n_labeled: int, n_pool: int, num_classes: int,
     steps : int, optional
         Optimiser steps; by default enough to show each unlabeled image
         :data:`PASSES` times, within [:data:`MIN_STEPS`, :data:`MAX_STEPS`],
-        never so many that it is shown more than :data:`MAX_PASSES` times,
-        and, given ``image_budget``, no more than :data:`BUDGET_SHARE` of it
-        buys (but :data:`MIN_STEPS` at least).
+        and never so many that it is shown more than :data:`MAX_PASSES` times.
     method : str
         One of :data:`METHODS`.
-    image_budget : int, optional
-        Images the supervised recipe would pass through the network on these
-        labels (its optimiser steps times its batch).
 
     Raises
     ------
@@ -187,15 +162,11 @@ def plan_semi_supervised(n_labeled: int, n_pool: int, num_classes: int,
     if method not in METHODS:
         raise ValueError(f"unknown semi-supervised method {method!r}; expected one of {METHODS}")
     batch = max(1, min(batch_size, n_labeled))
-    ratio = (max(1, min(UNLABELED_RATIO, n_pool // max(1, n_labeled))) if method == "fixmatch"
-             else 1)
+    ratio = max(1, min(UNLABELED_RATIO, n_pool // max(1, n_labeled)))
     per_step = ratio * batch
     if steps is None:
         steps = min(MAX_STEPS, max(MIN_STEPS, math.ceil(PASSES * n_pool / per_step)),
                     max(1, math.ceil(MAX_PASSES * n_pool / per_step)))
-        if image_budget is not None:
-            affordable = int(BUDGET_SHARE * image_budget) // (per_step + batch)
-            steps = min(steps, max(MIN_STEPS, affordable))
     n_used = min(n_pool, steps * per_step // PASSES)
     return SemiSupervisedPlan(method=method, n_unlabeled=n_used, n_pool=n_pool, steps=steps, batch_size=batch,
                               ratio=ratio, threshold=confidence_threshold(num_classes),

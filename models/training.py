@@ -337,11 +337,9 @@ class TrainingPlan:
     requested_epochs : int
         ``config.epochs``, which ``epochs`` exceeds when it was raised.
     notes : tuple of str
-        Why the plan differs from the settings (no validation, raised or
-        shared epochs).
+        Why the plan differs from the settings (no validation, raised epochs).
     semi : SemiSupervisedPlan or None
-        The semi-supervised phase after the supervised epochs, when the run
-        has one; the epochs above are then the ones it leaves to the labels.
+        The semi-supervised phase that follows the epochs, when the run has one.
     """
 
     n_train: int
@@ -386,19 +384,6 @@ def plan_training(labels: Sequence[int], config: TrainConfig, n_unlabeled: int =
     return _plan_and_split(y, config, n_unlabeled, classes)[0]
 
 
-def epochs_left_to_labels(epochs: int, image_cost: int, images_per_epoch: int,
-                          min_steps_epoch: int) -> int:
-    """Supervised epochs that remain when a semi-supervised phase costing ``image_cost`` follows.
-
-    The phase takes over whole epochs worth of its images, so a retrain with
-    the pool costs about what one without it does; the labels keep at least
-    half of their epochs (the phase's pseudo-labels come from this model)
-    and at least ``min_steps_epoch`` (the step floor of a cold start).
-    """
-    given_up = image_cost // max(1, images_per_epoch)
-    return max(min_steps_epoch, math.ceil(epochs / 2), epochs - given_up)
-
-
 def _plan_and_split(
     y: np.ndarray, config: TrainConfig, n_unlabeled: int = 0, num_classes: int = 0
 ) -> tuple[TrainingPlan, np.ndarray, np.ndarray]:
@@ -410,21 +395,6 @@ def _plan_and_split(
                      f"min_steps={config.min_steps} optimiser steps")
     steps_per_epoch = len(_epoch_batches(len(train_idx), config.batch_size, None))
     min_steps_epoch = min(epochs, max(1, math.ceil(config.min_steps / steps_per_epoch)))
-    semi = None
-    if config.semi_supervised and n_unlabeled:
-        images_per_epoch = len(train_idx)
-        semi = plan_semi_supervised(len(train_idx), n_unlabeled, num_classes,
-                                    config.batch_size, config.semi_supervised_steps,
-                                    config.semi_supervised_method,
-                                    image_budget=epochs * images_per_epoch)
-        shared = epochs_left_to_labels(epochs, semi.image_cost, images_per_epoch,
-                                       min_steps_epoch)
-        if shared < epochs:
-            notes.append(f"{epochs - shared} of {epochs} epochs given to the semi-supervised "
-                         "phase, so the retrain with the pool costs about what one without it "
-                         "does")
-            epochs = shared
-            min_steps_epoch = min(min_steps_epoch, epochs)
     plan = TrainingPlan(
         n_train=len(train_idx),
         n_val=len(val_idx),
@@ -435,7 +405,9 @@ def _plan_and_split(
         early_stopping=bool(len(val_idx)) and config.patience > 0 and min_steps_epoch < epochs,
         requested_epochs=config.epochs,
         notes=tuple(notes),
-        semi=semi,
+        semi=(plan_semi_supervised(len(train_idx), n_unlabeled, num_classes, config.batch_size,
+                                   config.semi_supervised_steps, config.semi_supervised_method)
+              if config.semi_supervised and n_unlabeled else None),
     )
     return plan, train_idx, val_idx
 
