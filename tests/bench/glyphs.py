@@ -66,17 +66,29 @@ def draw_letter(letter: str, font_path: Path, rng: np.random.Generator) -> Image
                                anchor="mm")
     glyph = glyph.rotate(rng.uniform(-5, 5), resample=Image.Resampling.BILINEAR,
                          translate=tuple(rng.uniform(-0.03, 0.03, size=2) * canvas))
+    return on_paper(glyph, rng)
+
+
+def on_paper(glyph: Image.Image, rng: np.random.Generator, *, paper: float = 150,
+             contrast: float = 90, shade: float = 30,
+             noise: tuple[float, float] = (2, 12), blur: float = 0.7) -> Image.Image:
+    """``glyph`` (white on black, any size) as ``SIZE`` px dark ink on shaded light paper.
+
+    The paper's brightness is drawn from ``[paper, 245]``, the ink at least
+    ``contrast`` darker, a linear shading of up to ``shade`` grey levels each
+    way, noise of a standard deviation drawn from ``noise`` and a blur of up
+    to ``blur`` px: as in scans, with varying contrast.
+    """
     mask = np.asarray(glyph.resize((SIZE, SIZE), Image.Resampling.LANCZOS),
                       dtype=np.float32) / 255
-    # Dark ink on light paper, as in scans, with varying contrast.
-    background = rng.uniform(150, 245)
-    ink = background - rng.uniform(90, background)
+    background = rng.uniform(paper, 245)
+    ink = background - rng.uniform(contrast, background)
     ramp = np.linspace(-1, 1, SIZE, dtype=np.float32)
-    shading = rng.uniform(-30, 30) * ramp[None, :] + rng.uniform(-30, 30) * ramp[:, None]
+    shading = rng.uniform(-shade, shade) * ramp[None, :] + rng.uniform(-shade, shade) * ramp[:, None]
     pixels = background + shading + mask * (ink - background)
-    pixels += rng.normal(0, rng.uniform(2, 12), size=pixels.shape)
+    pixels += rng.normal(0, rng.uniform(*noise), size=pixels.shape)
     image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), mode="L")
-    return image.filter(ImageFilter.GaussianBlur(rng.uniform(0, 0.7)))
+    return image.filter(ImageFilter.GaussianBlur(rng.uniform(0, blur)))
 
 
 def make_glyphs(count: int, seed: int) -> tuple[list[Image.Image], np.ndarray]:
