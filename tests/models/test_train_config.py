@@ -25,10 +25,12 @@ def test_the_settings_import_without_torch(module):
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def test_a_job_differs_from_the_library_only_in_its_step_floor():
+def test_a_job_differs_from_the_library_only_in_its_step_floor_and_early_stopping():
     assert TrainConfig().min_steps == 0
     assert JOB_DEFAULTS.min_steps == JOB_MIN_STEPS > 0
-    assert JOB_DEFAULTS == replace(TrainConfig(), min_steps=JOB_MIN_STEPS)
+    # A job runs its whole learning-rate schedule; the library keeps patience for callers.
+    assert TrainConfig().patience > 0 and JOB_DEFAULTS.patience == 0
+    assert JOB_DEFAULTS == replace(TrainConfig(), min_steps=JOB_MIN_STEPS, patience=0)
     assert JOB_DEFAULTS.arch in ARCHITECTURES
 
 
