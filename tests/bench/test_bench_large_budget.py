@@ -78,10 +78,14 @@ REPO = Path(__file__).resolve().parents[2]
 BASELINE_RUN = """
 import json, sys
 import numpy as np
+import models
 from models.inference import predict_all
 from models.networks import build_network
 from models.training import TrainConfig, train
 job = json.load(sys.stdin)
+if job.get("where"):
+    print(json.dumps({"models": models.__file__}))
+    sys.exit(0)
 config = TrainConfig(epochs=30, min_steps=200, val_fraction=0.2, patience=5, seed=job["seed"],
                      input_size=job["input_size"], num_threads=job["threads"])
 result = train(job["paths"], job["labels"], job["classes"], config)
@@ -118,6 +122,19 @@ def baseline_package(root: Path) -> Path | None:
     root.mkdir(parents=True, exist_ok=True)
     subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
     return root
+
+
+def run_release(package: Path, job: dict) -> dict:
+    """:data:`BASELINE_RUN` on ``job`` with the earlier release's ``models/`` in ``package``.
+
+    The child runs in ``package``: ``python -c`` puts its working folder
+    first on the path, so from the checkout it would import today's
+    ``models/`` instead.
+    """
+    child = subprocess.run([sys.executable, "-c", BASELINE_RUN], input=json.dumps(job),
+                           capture_output=True, text=True, check=True, cwd=package,
+                           env={**os.environ, "PYTHONPATH": str(package)})
+    return json.loads(child.stdout)
 
 
 def accuracy_of(state_dict, classes: list[str], input_size: int, test: list[str],
@@ -162,10 +179,7 @@ def test_bench_2000_labels_against_an_earlier_release_and_with_the_pool(tmp_path
                 job = {"paths": paths, "labels": y, "classes": classes, "seed": seed,
                        "input_size": config.input_size, "threads": THREADS, "test": test,
                        "test_labels": test_labels.tolist()}
-                child = subprocess.run([sys.executable, "-c", BASELINE_RUN], input=json.dumps(job),
-                                       capture_output=True, text=True, check=True,
-                                       env={**os.environ, "PYTHONPATH": str(package)})
-                scores["earlier release"].append(json.loads(child.stdout)["accuracy"])
+                scores["earlier release"].append(run_release(package, job)["accuracy"])
                 seconds["earlier release"].append(time.perf_counter() - started)
             for column, (run_config, unlabeled) in runs.items():
                 started = time.perf_counter()
@@ -187,6 +201,8 @@ def test_bench_2000_labels_against_an_earlier_release_and_with_the_pool(tmp_path
 
 
 @pytest.mark.skipif(not BASELINE, reason="no earlier release to compare with")
-def test_the_earlier_release_can_be_taken_from_history(tmp_path):
+def test_the_earlier_release_is_the_code_the_baseline_runs(tmp_path):
     package = baseline_package(tmp_path / "baseline")
     assert package is not None and (package / "models" / "training.py").is_file()
+    imported = Path(run_release(package, {"where": True})["models"]).resolve()
+    assert imported.is_relative_to(package.resolve())
