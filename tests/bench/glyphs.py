@@ -12,6 +12,7 @@ The images are 28 px greyscale, like many small-photo datasets.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -91,11 +92,19 @@ def on_paper(glyph: Image.Image, rng: np.random.Generator, *, paper: float = 150
     return image.filter(ImageFilter.GaussianBlur(rng.uniform(0, blur)))
 
 
-def make_glyphs(count: int, seed: int) -> tuple[list[Image.Image], np.ndarray]:
-    """``count`` images with balanced labels (indices into :data:`CLASSES`)."""
+def balanced_drawings(count: int, seed: int, classes: Sequence[str],
+                      draw: Callable[[str, Path, np.random.Generator], Image.Image]
+                      ) -> tuple[list[Image.Image], np.ndarray]:
+    """``count`` images by ``draw(letter, font, rng)``, in one of :func:`font_files` each,
+    with balanced labels (indices into ``classes``) in a random order."""
     rng = np.random.default_rng(seed)
     fonts = font_files()
-    labels = np.arange(count) % len(CLASSES)
+    labels = np.arange(count) % len(classes)
     rng.shuffle(labels)
-    images = [draw_letter(CLASSES[y], fonts[rng.integers(len(fonts))], rng) for y in labels]
+    images = [draw(classes[y], fonts[rng.integers(len(fonts))], rng) for y in labels]
     return images, labels
+
+
+def make_glyphs(count: int, seed: int) -> tuple[list[Image.Image], np.ndarray]:
+    """``count`` images with balanced labels (indices into :data:`CLASSES`)."""
+    return balanced_drawings(count, seed, CLASSES, draw_letter)

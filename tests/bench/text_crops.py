@@ -13,15 +13,17 @@ their ceilings there. Nothing is downloaded; the images are 28 px greyscale.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from tests.bench.glyphs import SIZE, font_files, on_paper
+from tests.bench.glyphs import SIZE, balanced_drawings, on_paper
 
 CLASSES: tuple[str, ...] = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-def draw_crop(letter: str, font_path, rng: np.random.Generator) -> Image.Image:
+def draw_crop(letter: str, font_path: Path, rng: np.random.Generator) -> Image.Image:
     """One ``SIZE`` px crop centred on ``letter`` in a random line of three letters."""
     canvas = 4 * SIZE
     font = ImageFont.truetype(str(font_path), size=int(canvas * rng.uniform(0.45, 0.7)))
@@ -47,9 +49,4 @@ def draw_crop(letter: str, font_path, rng: np.random.Generator) -> Image.Image:
 
 def make_text_crops(count: int, seed: int) -> tuple[list[Image.Image], np.ndarray]:
     """``count`` crops with balanced labels (indices into :data:`CLASSES`)."""
-    rng = np.random.default_rng(seed)
-    fonts = font_files()
-    labels = np.arange(count) % len(CLASSES)
-    rng.shuffle(labels)
-    images = [draw_crop(CLASSES[y], fonts[rng.integers(len(fonts))], rng) for y in labels]
-    return images, labels
+    return balanced_drawings(count, seed, CLASSES, draw_crop)
