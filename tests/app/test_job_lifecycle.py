@@ -204,9 +204,11 @@ def test_closing_the_terminal_of_train_leaves_the_job_running_detached(labeled):
     cli = _start_train_cli(labeled)
     first = json.loads(cli.stdout.readline())
     assert first["event"] == "plan"  # the worker is running: it states its plan first
-    # The terminal goes away: its reader closes, its process group gets SIGHUP.
-    cli.stdout.close()
+    # The terminal goes away: its process group gets SIGHUP, its reader closes. In
+    # this order: closing first lets a progress line written in between end the
+    # command by a broken pipe (exit 0, the other way a vanished reader is handled).
     os.killpg(cli.pid, signal.SIGHUP)
+    cli.stdout.close()
     assert cli.wait(timeout=60) == -signal.SIGHUP
     cli.stderr.close()
     with Workspace.open(labeled) as ws:
