@@ -197,16 +197,21 @@ def _start_train_cli(root: Path, *extra: str) -> subprocess.Popen:
          "--min-steps", "300", "--json", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
         cwd=REPO, start_new_session=True,  # its own process group, as a terminal gives it
+        # A hang-up ends it, as in a terminal, even where pytest itself was started
+        # with SIGHUP ignored (nohup), which children inherit.
+        preexec_fn=_hang_up_ends_the_process,
     )
+
+
+def _hang_up_ends_the_process() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def test_closing_the_terminal_of_train_leaves_the_job_running_detached(labeled):
     cli = _start_train_cli(labeled)
     first = json.loads(cli.stdout.readline())
     assert first["event"] == "plan"  # the worker is running: it states its plan first
-    # The terminal goes away: its process group gets SIGHUP, its reader closes. In
-    # this order: closing first lets a progress line written in between end the
-    # command by a broken pipe (exit 0, the other way a vanished reader is handled).
+    # The terminal goes away: its process group gets SIGHUP, its reader closes.
     os.killpg(cli.pid, signal.SIGHUP)
     cli.stdout.close()
     assert cli.wait(timeout=60) == -signal.SIGHUP
