@@ -88,6 +88,14 @@ def shuffled_scans() -> tuple[list[Image.Image], np.ndarray]:
     return [images[i] for i in order], labels[order]
 
 
+def scans_pool_and_test(root: Path) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+    """The shuffled scans written under ``root``: ``(pool paths, pool labels, test paths,
+    test labels)``, the first :data:`SCANS_POOL` the pool and the rest the test set."""
+    images, labels = shuffled_scans()
+    paths = write_images(images, root / "scans")
+    return paths[:SCANS_POOL], labels[:SCANS_POOL], paths[SCANS_POOL:], labels[SCANS_POOL:]
+
+
 def simulate_folders(name: str, root: Path) -> tuple[Path, Path]:
     """``(pool, test)`` class folders of dataset ``name`` (digits, letters, scans) under ``root``."""
     if name == "digits":

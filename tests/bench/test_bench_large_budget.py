@@ -52,11 +52,10 @@ from models.pretrain import pretrain_backbone
 from models.pretrain_config import DEFAULT_TIME_BUDGET_S, plan_pretraining
 from models.training import train
 from tests.bench.label_budget import (
-    SCANS_POOL,
     env_ints,
     mean_sd,
     only_when_benchmarking,
-    shuffled_scans,
+    scans_pool_and_test,
     write_images,
 )
 from tests.bench.text_crops import make_text_crops
@@ -99,9 +98,7 @@ print(json.dumps({"accuracy": float(np.mean(probs.argmax(1) == np.array(job["tes
 def load_dataset(name: str, root: Path) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
     """``(pool paths, pool labels, test paths, test labels)`` of ``name``, written to ``root``."""
     if name == "scans":
-        images, labels = shuffled_scans()
-        paths = write_images(images, root / "scans")
-        return paths[:SCANS_POOL], labels[:SCANS_POOL], paths[SCANS_POOL:], labels[SCANS_POOL:]
+        return scans_pool_and_test(root)
     if name != "crops":
         raise ValueError(f"unknown dataset {name!r}: crops or scans")
     pool, pool_labels = make_text_crops(6000, seed=1)

@@ -51,7 +51,7 @@ from tests.bench.label_budget import (
     env_ints,
     mean_sd,
     only_when_benchmarking,
-    shuffled_scans,
+    scans_pool_and_test,
     write_images,
 )
 
@@ -76,9 +76,7 @@ def load_dataset(name: str, root: Path) -> tuple[list[str], np.ndarray, list[str
         labels = np.asarray(targets)[order]
         return paths[:1300], labels[:1300], paths[1300:], labels[1300:]
     if name == "scans":
-        images, labels = shuffled_scans()
-        paths = write_images(images, root / "scans")
-        return paths[:SCANS_POOL], labels[:SCANS_POOL], paths[SCANS_POOL:], labels[SCANS_POOL:]
+        return scans_pool_and_test(root)
     pool, pool_labels = make_glyphs(6000, seed=1)
     test, test_labels = make_glyphs(2000, seed=2)
     return (write_images(pool, root / "letters-pool"), np.asarray(pool_labels),
