@@ -1,11 +1,14 @@
 """Benchmark: semi-supervised training (labels + the unlabeled pool) against ``train`` on the labels.
 
 Run with ``pytest tests/bench/test_bench_semi_supervised.py -s``. For each
-dataset, budget and seed, the same labeled images train twice: with
-``labelloop train``'s defaults (:func:`app.learning.job_worker.training_config`,
-supervised), and with the same settings plus ``semi_supervised`` and the rest
-of the pool as unlabeled images. Both are scored on a held-out test set that
-is in neither the labels nor the pool.
+dataset a backbone is first pretrained on the pool (``models.pretrain``,
+labels unseen, the default time budget, as ``labelloop pretrain`` would).
+Then, for each budget and seed, the same labeled images train four ways with
+``labelloop train``'s settings (:func:`app.learning.job_worker.training_config`):
+on the labels alone from random weights (the supervised-only model), from
+the backbone, with ``semi_supervised`` and the rest of the pool as unlabeled
+images, and both. All are scored on a held-out test set that is in neither
+the labels nor the pool (nor the backbone's images).
 
 Two datasets, so that the recipe is not fitted to one look:
 
@@ -17,15 +20,17 @@ Two datasets, so that the recipe is not fitted to one look:
 * with ``scans`` in LABELLOOP_BENCH_SEMI_DATASETS, the 5,000 MNIST scans
   (``tests/bench/scans.py``): a pool of 3,500 and a test set of 1,500.
 
-Printed: accuracy mean ± sd over the seeds for both, the ratio and the
-difference, and the wall and CPU seconds per retrain (CPU: what it costs on
-a shared machine). Nothing is asserted.
+Printed: accuracy mean ± sd over the seeds of the four, the ratio and the
+difference of backbone + semi-supervised against the supervised-only model,
+the seeds it won, and the wall and CPU seconds per retrain (CPU: what it
+costs on a shared machine). Nothing is asserted.
 
 Environment: LABELLOOP_BENCH_SEMI_SEEDS (default ``0,1,2``),
 LABELLOOP_BENCH_SEMI_BUDGETS (labels per class, or a total with a ``t``
 suffix; default ``3,20,L`` where ``L`` is the large budget),
 LABELLOOP_BENCH_SEMI_DATASETS (``digits,letters``), LABELLOOP_BENCH_SEMI_THREADS
-(torch threads, default 1 as a training job uses).
+(torch threads, default 1 as a training job uses), LABELLOOP_BENCH_SEMI_PRETRAIN_BUDGET
+(seconds per backbone, default the library's; 0 leaves the backbone columns out).
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ from app.learning.job_worker import training_config
 from app.pool.demo import digit_image, load_digits_arrays
 from models.inference import predict_all
 from models.networks import build_network
+from models.pretrain import pretrain_backbone
+from models.pretrain_config import DEFAULT_TIME_BUDGET_S, plan_pretraining
 from models.training import train
 from tests.bench.glyphs import make_glyphs
 from tests.bench.label_budget import (
@@ -61,6 +68,10 @@ SEEDS = env_ints("LABELLOOP_BENCH_SEMI_SEEDS", "0,1,2")
 BUDGETS = os.environ.get("LABELLOOP_BENCH_SEMI_BUDGETS", "3,20,L").split(",")
 DATASETS = os.environ.get("LABELLOOP_BENCH_SEMI_DATASETS", "digits,letters").split(",")
 THREADS = int(os.environ.get("LABELLOOP_BENCH_SEMI_THREADS", "1"))
+PRETRAIN_BUDGET = float(os.environ.get("LABELLOOP_BENCH_SEMI_PRETRAIN_BUDGET",
+                                       DEFAULT_TIME_BUDGET_S))
+#: Pretraining gets the issue's 2 cores, as ``labelloop pretrain`` would on them.
+PRETRAIN_THREADS = 2
 
 #: Large budget per dataset: 2,000 labels of the letters' 6,000-image pool,
 #: the same third of the digits' 1,300-image pool and of the scans' 3,500.
@@ -95,7 +106,7 @@ def pick_labels(labels: np.ndarray, budget: str, large: int, seed: int) -> np.nd
 
 
 def run_once(pool: list[str], labels: np.ndarray, test: list[str], test_labels: np.ndarray,
-             picked: np.ndarray, seed: int, semi: bool
+             picked: np.ndarray, seed: int, semi: bool, backbone: dict | None = None
              ) -> tuple[float, float, float, dict | None]:
     """Accuracy on the test set, wall and CPU seconds of one retrain, with or without the pool.
 
@@ -105,7 +116,7 @@ def run_once(pool: list[str], labels: np.ndarray, test: list[str], test_labels: 
     """
     classes = [str(c) for c in range(int(labels.max()) + 1)]
     config = training_config({"seed": seed}, [Image.open(p).size for p in pool[:256]])
-    config = replace(config, semi_supervised=semi, num_threads=THREADS)
+    config = replace(config, semi_supervised=semi, num_threads=THREADS, backbone_state=backbone)
     rest = np.setdiff1d(np.arange(len(pool)), picked)
     started, cpu_started = time.perf_counter(), time.process_time()
     result = train([pool[i] for i in picked], labels[picked].tolist(), classes, config,
@@ -118,39 +129,62 @@ def run_once(pool: list[str], labels: np.ndarray, test: list[str], test_labels: 
     return accuracy, seconds, cpu, result.semi_supervised
 
 
+def pool_backbone(name: str, pool: list[str]) -> dict | None:
+    """A backbone pretrained on ``pool`` as ``labelloop pretrain`` would; None with no budget."""
+    if PRETRAIN_BUDGET <= 0:
+        return None
+    input_size = training_config({}, [Image.open(p).size for p in pool[:256]]).input_size
+    plan = plan_pretraining(len(pool), input_size, time_budget_s=PRETRAIN_BUDGET,
+                            num_threads=PRETRAIN_THREADS)
+    started = time.perf_counter()
+    result = pretrain_backbone(pool, plan)
+    print(f"[semi] {name}: backbone pretrained on {len(pool)} pool images, "
+          f"{result.steps_run} of {result.planned_steps} steps in "
+          f"{time.perf_counter() - started:.0f} s", flush=True)
+    return result.state_dict
+
+
+#: The four ways each draw of labels is trained: (column, from the backbone, semi-supervised).
+RECIPES = (("supervised only", False, False), ("from backbone", True, False),
+           ("semi-supervised", False, True), ("backbone + semi", True, True))
+
+
 def test_bench_semi_supervised_against_supervised(tmp_path):
     rows = []
+    recipes = [r for r in RECIPES if PRETRAIN_BUDGET > 0 or not r[1]]
     for name in DATASETS:
         pool, labels, test, test_labels = load_dataset(name, tmp_path)
+        backbone = pool_backbone(name, pool)
         for budget in BUDGETS:
-            acc = {False: [], True: []}
-            secs = {False: [], True: []}
-            cpus = {False: [], True: []}
+            acc = {r[0]: [] for r in recipes}
+            secs = {r[0]: [] for r in recipes}
+            cpus = {r[0]: [] for r in recipes}
             for seed in SEEDS:
                 picked = pick_labels(labels, budget, LARGE[name], seed)
-                for semi in (False, True):
+                for column, from_backbone, semi in recipes:
                     a, s, c, stats = run_once(pool, labels, test, test_labels, picked, seed,
-                                              semi)
-                    acc[semi].append(a)
-                    secs[semi].append(s)
-                    cpus[semi].append(c)
+                                              semi, backbone if from_backbone else None)
+                    acc[column].append(a)
+                    secs[column].append(s)
+                    cpus[column].append(c)
                     print(f"[semi] {name} budget {budget} ({len(picked)} labels) seed {seed} "
-                          f"{'semi' if semi else 'supervised'}: {a:.3f} in {s:.0f} s"
+                          f"{column}: {a:.3f} in {s:.0f} s"
                           + (f", pseudo-labels kept {stats['mask_rate']:.2f}" if stats else ""),
                           flush=True)
-            sup, semi_acc = np.array(acc[False]), np.array(acc[True])
+            base, best = np.array(acc[recipes[0][0]]), np.array(acc[recipes[-1][0]])
             rows.append([name, f"{len(picked)}", f"{len(pool) - len(picked)}",
-                         mean_sd(acc[False]), mean_sd(acc[True]),
-                         f"{semi_acc.mean() / sup.mean():.2f}x",
-                         f"{semi_acc.mean() - sup.mean():+.3f}",
-                         f"{int(np.sum(semi_acc > sup))}/{len(SEEDS)}",
-                         f"{np.mean(secs[False]):.0f} s ({np.mean(cpus[False]):.0f} s CPU)",
-                         f"{np.mean(secs[True]):.0f} s ({np.mean(cpus[True]):.0f} s CPU)"])
+                         *(mean_sd(acc[r[0]]) for r in recipes),
+                         f"{best.mean() / base.mean():.2f}x", f"{best.mean() - base.mean():+.3f}",
+                         f"{int(np.sum(best > base))}/{len(SEEDS)}",
+                         *(f"{np.mean(secs[r[0]]):.0f} s ({np.mean(cpus[r[0]]):.0f} s CPU)"
+                           for r in recipes[::len(recipes) - 1])])
     print(f"\n[semi-supervised] held-out accuracy, mean ± sd over seeds {SEEDS}, "
-          f"{THREADS} torch thread(s); retrain: wall (CPU) seconds, load average "
+          f"{THREADS} torch thread(s); ratio, difference and seeds won: {recipes[-1][0]} "
+          f"against {recipes[0][0]}; retrain: wall (CPU) seconds, load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end:")
-    print_table(["dataset", "labels", "unlabeled", "supervised (train)", "semi-supervised",
-                 "ratio", "difference", "seeds won", "retrain sup.", "retrain semi"], rows)
+    print_table(["dataset", "labels", "unlabeled", *(r[0] for r in recipes), "ratio",
+                 "difference", "seeds won", f"retrain {recipes[0][0]}",
+                 f"retrain {recipes[-1][0]}"], rows)
 
 
 COST_THREADS = int(os.environ.get("LABELLOOP_BENCH_SEMI_COST_THREADS", "2"))
