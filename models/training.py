@@ -50,7 +50,12 @@ from models.semi_supervised import (
     run_semi_supervised,
 )
 from models.threads import torch_threads
-from models.train_config import ARCHITECTURES, default_input_size, epochs_to_reach
+from models.train_config import (
+    ARCHITECTURES,
+    default_input_size,
+    epochs_to_reach,
+    semi_supervised_applies,
+)
 from models.train_config import TrainConfig as TrainConfig  # its home is torch-free
 
 #: A validation split is taken only when the labels number at least this many
@@ -407,7 +412,9 @@ def _plan_and_split(
         notes=tuple(notes),
         semi=(plan_semi_supervised(len(train_idx), n_unlabeled, num_classes, config.batch_size,
                                    config.semi_supervised_steps, config.semi_supervised_method)
-              if config.semi_supervised and n_unlabeled else None),
+              if n_unlabeled and semi_supervised_applies(config.semi_supervised, len(y),
+                                                         len(np.unique(y)))
+              else None),
     )
     return plan, train_idx, val_idx
 
@@ -486,7 +493,7 @@ def train(
         val_set = _subset(paths, y, val_idx, input_size, cache, False, False)
         del cache  # the subsets hold their own copies
         epochs, semi = plan.epochs, plan.semi
-        if config.semi_supervised and semi is None:
+        if config.semi_supervised is True and semi is None:
             notes.append("semi-supervised training asked for, but no unlabeled images: "
                          "trained on the labels alone")
         # The phase reports every SEMI_REPORT_EVERY steps, counted as epochs.

@@ -29,6 +29,7 @@ from app.learning.training_settings import (
 )
 from app.project.workspace import Workspace
 from models.pretrain_config import DEFAULT_GROWTH, DEFAULT_TIME_BUDGET_S
+from models.train_config import semi_supervised_setting
 
 _RECIPE_OPTIONS = ("epochs", "min_steps", "lr", "batch_size", "patience", "augment",
                    "semi_supervised")
@@ -63,12 +64,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     recipe.add_argument("--batch-size", type=validators.int_range(1, 65_536))
     recipe.add_argument("--patience", type=validators.int_range(0, validators.MAX_EPOCHS))
     recipe.add_argument("--augment", action=argparse.BooleanOptionalAction)
-    recipe.add_argument("--semi-supervised", action=argparse.BooleanOptionalAction,
-                        help="also train on the unlabeled pool with pseudo-labels")
+    validators.add_semi_supervised_option(
+        recipe, "also train on the unlabeled pool with pseudo-labels, whatever the labels")
     recipe.add_argument("--reset-training", action="store_true",
                         help="forget the recipe: jobs use the built-in defaults again")
     settings.add_argument("--json", action="store_true")
     settings.set_defaults(run=run_settings)
+
+
+def _readable(recipe: dict) -> dict:
+    # None is the automatic choice of the semi-supervised phase, not "unset".
+    if recipe.get("semi_supervised") is None:
+        return {**recipe, "semi_supervised": "auto"}
+    return recipe
 
 
 def run_settings(args: argparse.Namespace) -> int:
@@ -87,6 +95,8 @@ def run_settings(args: argparse.Namespace) -> int:
         recipe = TrainingSettings() if args.reset_training else training_settings(workspace)
         changes = {name: getattr(args, name) for name in _RECIPE_OPTIONS
                    if getattr(args, name) is not None}
+        if "semi_supervised" in changes:  # "auto" clears the setting: the default decides
+            changes["semi_supervised"] = semi_supervised_setting(changes["semi_supervised"])
         if changes or args.reset_training:
             save_training_settings(workspace, replace(recipe, **changes))
         current = {
@@ -95,7 +105,7 @@ def run_settings(args: argparse.Namespace) -> int:
             "compute": describe_compute(compute_address(workspace)),
             "pretrain_growth": growth_setting(workspace),
             "pretrain_budget_s": time_budget(workspace),
-            "training": training_settings(workspace).effective(),
+            "training": _readable(training_settings(workspace).effective()),
             "training_set": sorted(training_settings(workspace).job_params()),
         }
     if args.json:

@@ -31,7 +31,7 @@ from app.learning.job_events import (
 )
 from app.learning.jobs import JobHandle, cancel_job, job_log_path, reconcile_jobs, start_job
 from app.project.workspace import Workspace, WorkspaceError
-from models.train_config import ARCHITECTURES, JOB_DEFAULTS
+from models.train_config import ARCHITECTURES, JOB_DEFAULTS, SEMI_SUPERVISED_BELOW_PER_CLASS
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -68,11 +68,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--augment", action=argparse.BooleanOptionalAction,
                        help="random affine jitter while training (default: the project's "
                             f"setting, else {'on' if defaults.augment else 'off'})")
-    train.add_argument("--semi-supervised", action=argparse.BooleanOptionalAction,
-                       help="after fitting the labels, also train on the project's unlabeled "
-                            "samples with confident pseudo-labels (self-training; slower: "
-                            "see the README) (default: the project's setting, else "
-                            f"{'on' if defaults.semi_supervised else 'off'})")
+    validators.add_semi_supervised_option(
+        train, "after fitting the labels, also train on the project's unlabeled samples with "
+               "confident pseudo-labels (self-training; see the README); default: the "
+               "project's setting, else only below "
+               f"{SEMI_SUPERVISED_BELOW_PER_CLASS} labels per class")
     train.add_argument("--weights", help="local state_dict to start from (e.g. ImageNet resnet18)")
     train.add_argument("--no-pretrained", action="store_true",
                        help="start from random weights even when a pretrained backbone "

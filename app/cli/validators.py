@@ -123,6 +123,23 @@ def add_max_file_size_option(parser: argparse.ArgumentParser) -> None:
              "FIFOs and devices are never read")
 
 
+def add_semi_supervised_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--semi-supervised``, ``--no-semi-supervised`` and ``--semi-supervised-auto``.
+
+    They store ``"on"``, ``"off"`` or ``"auto"`` in ``args.semi_supervised``
+    (None when none is given), which
+    :func:`models.train_config.semi_supervised_setting` reads. Three flags
+    rather than one with an optional value, which would swallow a project
+    path written after it.
+    """
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--semi-supervised", action="store_const", const="on", help=help_text)
+    group.add_argument("--no-semi-supervised", dest="semi_supervised", action="store_const",
+                       const="off", help="train on the labels alone")
+    group.add_argument("--semi-supervised-auto", dest="semi_supervised", action="store_const",
+                       const="auto", help="the phase only while the labels are few (the default)")
+
+
 def check_input_size(arch: str, size: int | None) -> None:
     """Refuse an input side the architecture cannot take (argparse checks each option alone)."""
     # Imported here: the parser of a light command (hash) must not load the store.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -40,12 +41,19 @@ from app.learning.training_settings import (
     training_settings,
 )
 from app.project.workspace import Workspace
-from models.train_config import JOB_DEFAULTS
+from models.train_config import JOB_DEFAULTS, SEMI_SUPERVISED_BELOW_PER_CLASS
 
 ANNOTATOR_KEY = "annotator"
 THUMBNAIL_KEY = "thumbnail_size"
 DEFAULT_THUMBNAIL = TILE
 THUMBNAIL_RANGE = (48, 256)
+
+#: The semi-supervised choices of the training recipe: (shown, setting).
+SEMI_SUPERVISED_CHOICES: tuple[tuple[str, bool | None], ...] = (
+    (f"Automatic: while under {SEMI_SUPERVISED_BELOW_PER_CLASS} labels per class", None),
+    ("Always (a retrain takes about twice as long)", True),
+    ("Never: the labels alone", False),
+)
 
 
 def thumbnail_size(settings: QSettings) -> int:
@@ -99,11 +107,14 @@ class SettingsDialog(QDialog):
         self.patience.setSpecialValueText("off")
         self.augment = QCheckBox("Random shifts, rotations and scales while training")
         self.augment.setChecked(recipe["augment"])
-        self.semi_supervised = QCheckBox("Also learn from the unlabeled samples (slower)")
+        self.semi_supervised = QComboBox()
+        for text, value in SEMI_SUPERVISED_CHOICES:
+            self.semi_supervised.addItem(text, value)
         self.semi_supervised.setToolTip(
             "After fitting the labels, keep training on the project's unlabeled samples "
-            "with the model's confident guesses (pseudo-labels)")
-        self.semi_supervised.setChecked(recipe["semi_supervised"])
+            "with the model's confident guesses (pseudo-labels). It lifts first models "
+            "the most; with many labels it gains little and doubles a retrain")
+        self._choose_semi_supervised(recipe["semi_supervised"])
 
         you = QGroupBox("You (this computer)")
         you_form = QFormLayout(you)
@@ -150,7 +161,11 @@ class SettingsDialog(QDialog):
         self.batch_size.setValue(JOB_DEFAULTS.batch_size)
         self.patience.setValue(JOB_DEFAULTS.patience)
         self.augment.setChecked(JOB_DEFAULTS.augment)
-        self.semi_supervised.setChecked(JOB_DEFAULTS.semi_supervised)
+        self._choose_semi_supervised(JOB_DEFAULTS.semi_supervised)
+
+    def _choose_semi_supervised(self, value: bool | None) -> None:
+        self.semi_supervised.setCurrentIndex(
+            [v for _, v in SEMI_SUPERVISED_CHOICES].index(value))
 
     def _ok(self) -> None:
         change = self.apply()
@@ -170,7 +185,7 @@ class SettingsDialog(QDialog):
             epochs=self.epochs.value(), min_steps=self.min_steps.value(), lr=self.lr.value(),
             batch_size=self.batch_size.value(), patience=self.patience.value(),
             augment=self.augment.isChecked(),
-            semi_supervised=self.semi_supervised.isChecked())
+            semi_supervised=self.semi_supervised.currentData())
         # Only what differs from the defaults is stored, so a later change of a
         # default reaches projects that never chose otherwise.
         chosen = TrainingSettings(**{k: v for k, v in recipe.job_params().items()

@@ -40,7 +40,13 @@ from app.learning.job_events import (
 )
 from app.learning.jobs import EXIT_CANCELLED
 from app.project.workspace import Workspace, WorkspaceError
-from models.train_config import JOB_DEFAULTS, TrainConfig, default_input_size
+from models.train_config import (
+    JOB_DEFAULTS,
+    TrainConfig,
+    default_input_size,
+    semi_supervised_applies,
+    semi_supervised_setting,
+)
 
 
 class _StopFlag:
@@ -108,7 +114,7 @@ def training_config(params: dict, pool_sizes: list[tuple[int, int]],
         lr=float(pick("lr")),
         batch_size=int(pick("batch_size")),
         augment=bool(pick("augment")),
-        semi_supervised=bool(pick("semi_supervised")),
+        semi_supervised=semi_supervised_setting(pick("semi_supervised")),
     )
 
 
@@ -145,7 +151,11 @@ def run_training(workspace: Workspace, job_id: int, params: dict, should_stop: _
         if backbone is not None:
             config = replace(config, backbone_state=load_backbone_checkpoint(workspace, backbone))
     learner = learner_type(config.arch)
-    unlabeled = unlabeled_paths(workspace, data.sample_ids) if config.semi_supervised else []
+    # The default (None) adds the phase only to runs on few labels per class.
+    # A cluster worker trains on the labels alone for now (see the README).
+    wants_pool = not params.get("ray") and semi_supervised_applies(
+        config.semi_supervised, len(data.labels), len(set(data.labels)))
+    unlabeled = unlabeled_paths(workspace, data.sample_ids) if wants_pool else []
     if unlabeled:
         import torch
 

@@ -63,6 +63,56 @@ def test_the_projects_setting_trains_on_the_pool_and_the_option_turns_it_off(dig
     assert supervised.metrics["unlabeled_used"] == 0
 
 
+def test_by_default_a_run_on_few_labels_per_class_trains_on_the_pool(digits_project):
+    # 4 labels per class: under the automatic threshold, so no option is needed.
+    printed = run_cli_in_process("train", digits_project, "--epochs", "1", "--min-steps", "0",
+                                 "--json")
+    assert "semi-supervised steps over 12 unlabeled images" in json.loads(
+        printed.splitlines()[0])["plan"]
+    # A project that said never keeps to it, and --semi-supervised-auto overrides it.
+    run_cli_in_process("settings", digits_project, "--no-semi-supervised")
+    run_cli_in_process("train", digits_project, "--epochs", "1", "--min-steps", "0")
+    run_cli_in_process("train", digits_project, "--epochs", "1", "--min-steps", "0",
+                       "--semi-supervised-auto")
+    with Workspace.open(digits_project) as ws:
+        automatic, never, overridden = ws.model_versions()[-3:]
+    assert automatic.hyperparameters["semi_supervised"] == "auto"
+    assert automatic.hyperparameters["semi_supervised_run"]["n_unlabeled"] == 12
+    assert never.hyperparameters["semi_supervised"] is False
+    assert never.hyperparameters["semi_supervised_run"] is None
+    assert overridden.hyperparameters["semi_supervised_run"]["n_unlabeled"] == 12
+    # "auto" in the project's settings is no setting: the default decides again.
+    shown = json.loads(run_cli_in_process("settings", digits_project, "--semi-supervised-auto",
+                                          "--json"))
+    assert shown["training"]["semi_supervised"] == "auto"
+    assert "semi_supervised" not in shown["training_set"]
+
+
+def test_by_default_a_run_on_ten_labels_per_class_trains_on_the_labels_alone(tmp_path):
+    digits = load_digits()
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for c in (0, 1):
+        for i in np.flatnonzero(digits.target == c)[:14]:
+            image = Image.fromarray((digits.images[i] * 255 / 16).astype(np.uint8), mode="L")
+            image.save(folder / f"{c}-{i:04d}.png")
+    root = tmp_path / "proj"
+    with Workspace.init(root, ["0", "1"]) as ws:
+        import_images(ws, [folder], workers=1)
+        counts = {"0": 0, "1": 0}
+        for sample in ws.samples():
+            label = Path(sample.path).name[0]
+            if counts[label] < 10:
+                ws.label(sample.id, label, "t")
+                counts[label] += 1
+    printed = run_cli_in_process("train", root, "--epochs", "1", "--min-steps", "0", "--json")
+    assert "semi-supervised" not in json.loads(printed.splitlines()[0])["plan"]
+    with Workspace.open(root) as ws:
+        version = ws.model_versions()[-1]
+    assert version.hyperparameters["semi_supervised"] == "auto"
+    assert version.hyperparameters["semi_supervised_run"] is None
+
+
 def test_a_setting_that_is_not_a_flag_is_refused():
     with pytest.raises(WorkspaceError, match="semi_supervised must be true or false"):
         TrainingSettings(semi_supervised="yes")  # type: ignore[arg-type]

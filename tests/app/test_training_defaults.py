@@ -34,9 +34,10 @@ def test_a_job_without_params_trains_with_the_library_settings_but_the_floor_and
     config = job_worker.training_config({}, [])
     expected_size = DEFAULT_INPUT_SIZE[JOB_DEFAULTS.arch]
     assert config == replace(JOB_DEFAULTS, input_size=expected_size)
-    # A job runs its whole learning-rate schedule: no early stopping.
+    # A job runs its whole learning-rate schedule (no early stopping), and
+    # decides from the labels whether to add the semi-supervised phase.
     assert config == replace(TrainConfig(), min_steps=JOB_MIN_STEPS, patience=0,
-                             input_size=expected_size)
+                             semi_supervised=None, input_size=expected_size)
 
 
 def test_a_job_started_by_the_command_without_options_gets_the_same_config():

@@ -26,7 +26,11 @@ def test_ok_writes_every_setting_where_it_belongs_and_the_window_follows(qtbot, 
     dialog.epochs.setValue(7)
     dialog.lr.setValue(0.01)
     dialog.augment.setChecked(False)
-    dialog.semi_supervised.setChecked(True)
+    # The phase is automatic by default (on while the labels are few); choose never.
+    assert dialog.semi_supervised.currentData() is None
+    assert dialog.semi_supervised.currentText().startswith("Automatic: while under 10")
+    dialog.semi_supervised.setCurrentIndex(
+        dialog.semi_supervised.findText("Never", Qt.MatchFlag.MatchStartsWith))
     dialog._ok()  # the OK button
     assert not dialog.isVisible()
 
@@ -36,9 +40,10 @@ def test_ok_writes_every_setting_where_it_belongs_and_the_window_follows(qtbot, 
     recipe = training_settings(workspace)
     # Only what differs from the built-in defaults is stored with the project.
     assert recipe.job_params() == {"epochs": 7, "lr": 0.01, "augment": False,
-                                   "semi_supervised": True}
+                                   "semi_supervised": False}
     shown = json.loads(run_cli_in_process("settings", workspace.root, "--json"))
     assert shown["queue_size"] == 40 and shown["training"]["epochs"] == 7
+    assert shown["training"]["semi_supervised"] is False
 
     assert window.workbench.grid.iconSize().width() == 128
     assert window.workbench.thumbnails.box == 128
@@ -65,7 +70,10 @@ def test_the_panels_epochs_write_the_projects_recipe(qtbot, window):
     assert training_settings(window.project.workspace).epochs == 11
     dialog = _open(qtbot, window)
     assert dialog.epochs.value() == 11
+    dialog.semi_supervised.setCurrentIndex(
+        dialog.semi_supervised.findText("Always", Qt.MatchFlag.MatchStartsWith))
     dialog.restore_defaults()
+    assert dialog.semi_supervised.currentData() is None
     dialog._ok()
     assert training_settings(window.project.workspace).job_params() == {}
     assert window.workbench.training.epochs.value() == 30

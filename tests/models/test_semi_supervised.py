@@ -13,12 +13,19 @@ from models.semi_supervised import (
     MAX_PASSES,
     MAX_STEPS,
     MIN_STEPS,
+    OWN_WEIGHT,
     THRESHOLD,
     UNLABELED_RATIO,
     balanced_pseudo_labels,
     confidence_threshold,
+    neighbour_smoothed,
     plan_semi_supervised,
     pseudo_labels,
+)
+from models.train_config import (
+    SEMI_SUPERVISED_BELOW_PER_CLASS,
+    semi_supervised_applies,
+    semi_supervised_setting,
 )
 from models.training import TrainConfig, TrainingError, plan_training, train
 
@@ -145,6 +152,48 @@ def test_the_training_plan_names_the_phase_and_the_pool_it_uses():
     # The phase comes after the supervised epochs; they stay as they were.
     assert (plan.epochs, plan.total_steps) == (alone.epochs, alone.total_steps)
     assert plan_training(labels, replace(config, semi_supervised=False), 100_000) == alone
+
+
+def test_neighbours_outvote_an_isolated_mistake_of_the_model():
+    # Two tight clusters far apart; the model got one image of cluster A wrong.
+    generator = torch.Generator().manual_seed(0)
+    a = torch.tensor([1.0, 0.0, 0.0]) + 0.01 * torch.randn(6, 3, generator=generator)
+    b = torch.tensor([0.0, 1.0, 0.0]) + 0.01 * torch.randn(6, 3, generator=generator)
+    embeddings = torch.cat([a, b])
+    probs = torch.tensor([[0.9, 0.1]] * 6 + [[0.2, 0.8]] * 6)
+    probs[0] = torch.tensor([0.3, 0.7])  # the mistake
+    smoothed = neighbour_smoothed(probs, embeddings, k=5)
+    assert smoothed.argmax(1).tolist() == [0] * 6 + [1] * 6
+    assert torch.allclose(smoothed.sum(1), torch.ones(12))
+    # Its own row counts with OWN_WEIGHT, its 5 neighbours (all of A but itself) the rest.
+    expected = OWN_WEIGHT * probs[0] + (1 - OWN_WEIGHT) * probs[1:6].mean(0)
+    assert torch.allclose(smoothed[0], expected)
+    # Blocks of any size give the same result.
+    assert torch.allclose(neighbour_smoothed(probs, embeddings, k=5, block=5), smoothed)
+    # A lone image has no neighbour; fewer images than k use all the others.
+    assert torch.equal(neighbour_smoothed(probs[:1], embeddings[:1]), probs[:1])
+    two = neighbour_smoothed(probs[:2], embeddings[:2], k=10)
+    assert torch.allclose(two[0], OWN_WEIGHT * probs[0] + (1 - OWN_WEIGHT) * probs[1])
+
+
+def test_the_automatic_setting_adds_the_phase_only_below_ten_labels_per_class():
+    auto = TrainConfig(epochs=30, min_steps=200, semi_supervised=None)
+    few = np.repeat(np.arange(10), 9)  # 9 per class
+    assert plan_training(few, auto, n_unlabeled=1000).semi is not None
+    assert plan_training(few, replace(auto, semi_supervised=False), 1000).semi is None
+    # Counted over the classes that have labels, as the validation split is.
+    assert plan_training(np.repeat(np.arange(3), 9), auto, 1000, num_classes=10).semi is not None
+    enough = np.repeat(np.arange(10), SEMI_SUPERVISED_BELOW_PER_CLASS)
+    assert plan_training(enough, auto, n_unlabeled=1000).semi is None
+    assert plan_training(enough, replace(auto, semi_supervised=True), 1000).semi is not None
+    assert semi_supervised_applies(None, 99, 10) and not semi_supervised_applies(None, 100, 10)
+    assert semi_supervised_applies(True, 10**6, 2) and not semi_supervised_applies(False, 1, 2)
+    # The recorded settings say "auto", not a null that reads as "not set".
+    assert auto.to_dict()["semi_supervised"] == "auto"
+    assert [semi_supervised_setting(w) for w in ("on", "off", "auto", True, None)] == \
+        [True, False, None, True, None]
+    with pytest.raises(ValueError, match="semi-supervised must be one of"):
+        semi_supervised_setting("sometimes")
 
 
 def test_a_semi_supervised_run_trains_on_the_pool_and_says_so(digits, digit_classes):

@@ -25,12 +25,15 @@ def test_the_settings_import_without_torch(module):
     assert done.returncode == 0, done.stderr[-2000:]
 
 
-def test_a_job_differs_from_the_library_only_in_its_step_floor_and_early_stopping():
+def test_a_job_differs_from_the_library_in_its_step_floor_early_stopping_and_pool_use():
     assert TrainConfig().min_steps == 0
     assert JOB_DEFAULTS.min_steps == JOB_MIN_STEPS > 0
     # A job runs its whole learning-rate schedule; the library keeps patience for callers.
     assert TrainConfig().patience > 0 and JOB_DEFAULTS.patience == 0
-    assert JOB_DEFAULTS == replace(TrainConfig(), min_steps=JOB_MIN_STEPS, patience=0)
+    # A job decides from its labels whether to use the pool; the library does as told.
+    assert TrainConfig().semi_supervised is False and JOB_DEFAULTS.semi_supervised is None
+    assert JOB_DEFAULTS == replace(TrainConfig(), min_steps=JOB_MIN_STEPS, patience=0,
+                                   semi_supervised=None)
     assert JOB_DEFAULTS.arch in ARCHITECTURES
 
 
