@@ -52,6 +52,7 @@ from models.semi_supervised import (
 from models.threads import torch_threads
 from models.train_config import (
     ARCHITECTURES,
+    SEMI_SUPERVISED_BELOW_PER_CLASS,
     default_input_size,
     epochs_to_reach,
     semi_supervised_applies,
@@ -400,6 +401,14 @@ def _plan_and_split(
                      f"min_steps={config.min_steps} optimiser steps")
     steps_per_epoch = len(_epoch_batches(len(train_idx), config.batch_size, None))
     min_steps_epoch = min(epochs, max(1, math.ceil(config.min_steps / steps_per_epoch)))
+    semi = (plan_semi_supervised(len(train_idx), n_unlabeled, num_classes, config.batch_size,
+                                 config.semi_supervised_steps, config.semi_supervised_method)
+            if n_unlabeled and semi_supervised_applies(config.semi_supervised, len(y),
+                                                       len(np.unique(y)))
+            else None)
+    if semi is not None and config.semi_supervised is None:
+        notes.append(f"semi-supervised phase added: fewer than {SEMI_SUPERVISED_BELOW_PER_CLASS} "
+                     "labels per class (the default; turn it off with --no-semi-supervised)")
     plan = TrainingPlan(
         n_train=len(train_idx),
         n_val=len(val_idx),
@@ -410,11 +419,7 @@ def _plan_and_split(
         early_stopping=bool(len(val_idx)) and config.patience > 0 and min_steps_epoch < epochs,
         requested_epochs=config.epochs,
         notes=tuple(notes),
-        semi=(plan_semi_supervised(len(train_idx), n_unlabeled, num_classes, config.batch_size,
-                                   config.semi_supervised_steps, config.semi_supervised_method)
-              if n_unlabeled and semi_supervised_applies(config.semi_supervised, len(y),
-                                                         len(np.unique(y)))
-              else None),
+        semi=semi,
     )
     return plan, train_idx, val_idx
 

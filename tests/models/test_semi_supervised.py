@@ -179,7 +179,12 @@ def test_neighbours_outvote_an_isolated_mistake_of_the_model():
 def test_the_automatic_setting_adds_the_phase_only_below_ten_labels_per_class():
     auto = TrainConfig(epochs=30, min_steps=200, semi_supervised=None)
     few = np.repeat(np.arange(10), 9)  # 9 per class
-    assert plan_training(few, auto, n_unlabeled=1000).semi is not None
+    added = plan_training(few, auto, n_unlabeled=1000)
+    assert added.semi is not None
+    assert any("semi-supervised phase added: fewer than 10 labels per class" in note
+               for note in added.notes)
+    asked = plan_training(few, replace(auto, semi_supervised=True), 1000)
+    assert asked.semi == added.semi and not any("phase added" in n for n in asked.notes)
     assert plan_training(few, replace(auto, semi_supervised=False), 1000).semi is None
     # Counted over the classes that have labels, as the validation split is.
     assert plan_training(np.repeat(np.arange(3), 9), auto, 1000, num_classes=10).semi is not None
