@@ -49,10 +49,14 @@ def test_thirty_labels_plan_no_validation_and_the_bar_never_jumps(qtbot, setting
     training.trainer.progress.connect(lambda _e: bar.append(training.progress.value()))
     with qtbot.waitSignal(training.trainer.succeeded, timeout=TRAIN_TIMEOUT_MS):
         qtbot.mouseClick(training.retrain, Qt.MouseButton.LeftButton)
+    # Under 10 labels per class the default adds the semi-supervised phase
+    # over the other 1,767 images: 150 steps, reported every 50.
     assert plans == ["30 labels to train on, no validation split; up to 12 epochs (raised from 2 "
-                     "to reach 12 steps), no early stopping."]
-    # One value per epoch, each 1/12 further: no jump from 5 % to 100 %.
-    assert bar == [int(1000 * (epoch / 12)) for epoch in range(1, 13)]
+                     "to reach 12 steps), no early stopping; then 150 semi-supervised steps "
+                     "over 1767 unlabeled images."]
+    # One value per epoch, then per 50 steps of the phase, each 1/15 further:
+    # no jump from 5 % to 100 %.
+    assert bar == [int(1000 * (report / 15)) for report in range(1, 16)]
     assert "not validated" in training.state.text()
     table = win.models_tab.table_model
     table.reload()
