@@ -223,3 +223,32 @@ def test_bench_retrain_cost_of_2000_labels_with_a_10000_image_pool(tmp_path):
           f"load average {os.getloadavg()[0]:.1f}; scoring the 10,000 files (decoding "
           f"included): {per_s:.0f} images/s")
     print_table(["retrain", "wall", "CPU"], rows)
+
+
+def test_bench_scoring_throughput_on_10000_files(tmp_path):
+    """The issue's "scoring stays > 1,000 images/s", alone: ``predict_all`` over 10,000 PNGs.
+
+    Against the bare decoding of the same files (the part no network can
+    save) in the same process, three runs each, on LABELLOOP_BENCH_SEMI_COST_THREADS
+    torch threads. Weights do not change the cost, so the network is untrained.
+    """
+    from models.data import decode_images
+
+    images, _ = make_glyphs(10000, seed=11)
+    paths = write_images(images, tmp_path / "letters")
+    input_size = training_config({}, [Image.open(paths[0]).size]).input_size
+    network = build_network("small_cnn", 10, input_size, pretrained=False)
+    torch.set_num_threads(COST_THREADS)
+    rows = []
+    for run in range(3):
+        started = time.perf_counter()
+        decode_images(paths, input_size)
+        decoded = len(paths) / (time.perf_counter() - started)
+        started = time.perf_counter()
+        predict_all(network, paths, input_size)
+        scored = len(paths) / (time.perf_counter() - started)
+        rows.append([run, f"{scored:.0f}", f"{decoded:.0f}", f"{scored / decoded:.2f}"])
+    print(f"\n[scoring] 10,000 PNG files of 28 px at {input_size} px, {COST_THREADS} torch "
+          f"threads, load average {os.getloadavg()[0]:.1f}:")
+    print_table(["run", "scoring images/s (decoding included)", "decoding alone images/s",
+                 "ratio"], rows)
