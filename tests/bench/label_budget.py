@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from PIL import Image
 from app.pool.demo import build_demo, digit_image, load_digits_arrays
 from models.inference import predict_all
 from models.networks import build_network
+from models.pretrain import PretrainResult, pretrain_backbone
+from models.pretrain_config import plan_pretraining
 from models.train_config import TrainConfig
 from models.training import train
 from tests.bench.glyphs import CLASSES, make_glyphs
@@ -114,6 +117,16 @@ def simulate_folders(name: str, root: Path) -> tuple[Path, Path]:
         folder.mkdir(parents=True, exist_ok=True)
         image.save(folder / f"{i:05d}.png")
     return root / name / "pool", root / name / "test"
+
+
+def pretrain_on_pool(paths: list[str], input_size: int, arch: str, time_budget_s: float,
+                     num_threads: int) -> tuple[PretrainResult, float]:
+    """A backbone pretrained on ``paths`` as ``labelloop pretrain`` plans it, and the seconds taken."""
+    plan = plan_pretraining(len(paths), input_size, arch=arch, time_budget_s=time_budget_s,
+                            num_threads=num_threads)
+    started = time.perf_counter()
+    result = pretrain_backbone(paths, plan)
+    return result, time.perf_counter() - started
 
 
 def per_class_split(labels: np.ndarray, per_class: int,

@@ -48,13 +48,13 @@ from app.cli.output import print_table
 from app.learning.job_worker import training_config
 from models.inference import predict_all
 from models.networks import build_network
-from models.pretrain import pretrain_backbone
-from models.pretrain_config import DEFAULT_TIME_BUDGET_S, plan_pretraining
+from models.pretrain_config import DEFAULT_TIME_BUDGET_S
 from models.training import train
 from tests.bench.label_budget import (
     env_ints,
     mean_sd,
     only_when_benchmarking,
+    pretrain_on_pool,
     scans_pool_and_test,
     write_images,
 )
@@ -152,12 +152,10 @@ def test_bench_2000_labels_against_an_earlier_release_and_with_the_pool(tmp_path
         classes = [str(c) for c in range(int(labels.max()) + 1)]
         base = replace(training_config({}, [Image.open(p).size for p in pool[:256]]),
                        num_threads=THREADS)
-        started = time.perf_counter()
-        backbone = pretrain_backbone(pool, plan_pretraining(
-            len(pool), base.input_size, arch=base.arch, time_budget_s=PRETRAIN_BUDGET,
-            num_threads=THREADS))
+        backbone, seconds = pretrain_on_pool(pool, base.input_size, base.arch, PRETRAIN_BUDGET,
+                                             THREADS)
         print(f"\n[large budget] {name}: backbone pretrained on the {len(pool)} pool images "
-              f"in {time.perf_counter() - started:.0f} s ({backbone.steps_run} steps)", flush=True)
+              f"in {seconds:.0f} s ({backbone.steps_run} steps)", flush=True)
         scores: dict[str, list[float]] = {c: [] for c in columns}
         seconds: dict[str, list[float]] = {c: [] for c in columns}
         for seed in SEEDS:

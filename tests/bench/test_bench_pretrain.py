@@ -49,6 +49,7 @@ from tests.bench.label_budget import (
     mean_sd,
     only_when_benchmarking,
     per_class_split,
+    pretrain_on_pool,
     trained_accuracy,
     write_images,
 )
@@ -73,11 +74,8 @@ def test_bench_pretrained_backbone_against_supervised_only(datasets):
     for name, (paths, labels) in datasets.items():
         sizes = [Image.open(p).size for p in paths]
         base = training_config({}, sizes)
-        plan = plan_pretraining(len(paths), base.input_size, arch=base.arch,
-                                time_budget_s=BUDGET, num_threads=THREADS)
-        started = time.perf_counter()
-        backbone = pretrain_backbone(paths, plan)
-        pretrain_s = time.perf_counter() - started
+        backbone, pretrain_s = pretrain_on_pool(paths, base.input_size, base.arch, BUDGET,
+                                                THREADS)
         print(f"\n[pretrain] {name}: {backbone.steps_run} steps, {pretrain_s:.0f} s, "
               f"notes {backbone.notes}", flush=True)
         supervised, pretrained = [], []

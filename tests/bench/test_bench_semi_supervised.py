@@ -49,8 +49,7 @@ from app.learning.job_worker import training_config
 from app.pool.demo import digit_image, load_digits_arrays
 from models.inference import predict_all
 from models.networks import build_network
-from models.pretrain import pretrain_backbone
-from models.pretrain_config import DEFAULT_TIME_BUDGET_S, plan_pretraining
+from models.pretrain_config import DEFAULT_TIME_BUDGET_S
 from models.training import train
 from tests.bench.glyphs import make_glyphs
 from tests.bench.label_budget import (
@@ -58,6 +57,7 @@ from tests.bench.label_budget import (
     env_ints,
     mean_sd,
     only_when_benchmarking,
+    pretrain_on_pool,
     scans_pool_and_test,
     write_images,
 )
@@ -133,14 +133,11 @@ def pool_backbone(name: str, pool: list[str]) -> dict | None:
     """A backbone pretrained on ``pool`` as ``labelloop pretrain`` would; None with no budget."""
     if PRETRAIN_BUDGET <= 0:
         return None
-    input_size = training_config({}, [Image.open(p).size for p in pool[:256]]).input_size
-    plan = plan_pretraining(len(pool), input_size, time_budget_s=PRETRAIN_BUDGET,
-                            num_threads=PRETRAIN_THREADS)
-    started = time.perf_counter()
-    result = pretrain_backbone(pool, plan)
+    base = training_config({}, [Image.open(p).size for p in pool[:256]])
+    result, seconds = pretrain_on_pool(pool, base.input_size, base.arch, PRETRAIN_BUDGET,
+                                       PRETRAIN_THREADS)
     print(f"[semi] {name}: backbone pretrained on {len(pool)} pool images, "
-          f"{result.steps_run} of {result.planned_steps} steps in "
-          f"{time.perf_counter() - started:.0f} s", flush=True)
+          f"{result.steps_run} of {result.planned_steps} steps in {seconds:.0f} s", flush=True)
     return result.state_dict
 
 
