@@ -52,21 +52,13 @@ from models.semi_supervised import (
 from models.threads import torch_threads
 from models.train_config import (
     ARCHITECTURES,
+    MIN_LABELS_PER_CLASS_TO_VALIDATE,
     SEMI_SUPERVISED_BELOW_PER_CLASS,
     default_input_size,
     epochs_to_reach,
     semi_supervised_applies,
 )
 from models.train_config import TrainConfig as TrainConfig  # its home is torch-free
-
-#: A validation split is taken only when the labels number at least this many
-#: per class that has labels. Below it, a held-out split is a handful of
-#: samples (6 of 30 labels at the default fraction): its accuracy is noise,
-#: early stopping on it ends training at random, and the labels it withholds
-#: are a fifth of all the model could learn from. So everything trains and the
-#: metrics say "not validated"; ``labelloop evaluate`` on a test folder and the
-#: live accuracy of new labels are the honest read-outs then.
-MIN_LABELS_PER_CLASS_TO_VALIDATE = 10
 
 #: Steps of the semi-supervised phase between two progress reports.
 SEMI_REPORT_EVERY = 50
