@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from app.gui.garbage_collection import collect_on_ui_thread
 from app.learning.compute_setting import with_compute
 from app.learning.job_events import (
     EpochProgress,
@@ -78,6 +79,7 @@ class JobRunner(QObject):
             self.failed.emit(str(exc))
             return False
         self._final = None
+        collect_on_ui_thread()  # the reader thread never collects the UI thread's cycles
         self._reader = _EventReader(self._handle)
         self._reader.event.connect(self._on_event)
         self._reader.ended.connect(self._on_ended)

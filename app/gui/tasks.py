@@ -13,7 +13,6 @@ thread's delivery of its last signal — an occasional segmentation fault.
 
 from __future__ import annotations
 
-import gc
 import sys
 import threading
 import traceback
@@ -25,6 +24,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
 
+from app.gui.garbage_collection import collect_on_ui_thread
 from app.project.workspace import Workspace, WorkspaceError
 
 # fn(workspace, progress) -> result; progress(done, total)
@@ -39,18 +39,10 @@ def import_torch_once() -> None:
     if "torch" in sys.modules and "torchvision" in sys.modules:
         return
     with _TORCH_IMPORT:
-        # A segmentation fault struck once in the UI thread's cycle
-        # collection while this thread was inside torch's import (its
-        # extension modules release the interpreter lock while they build
-        # objects): no automatic collection until the import is done.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            import torch  # noqa: F401
-            import torchvision  # noqa: F401
-        finally:
-            if collecting:
-                gc.enable()
+        # No cycle collection races the import: the UI thread's collector
+        # holds off while any task runs (app.gui.garbage_collection).
+        import torch  # noqa: F401
+        import torchvision  # noqa: F401
 
 
 TaskFunction = Callable[[Workspace, Callable[[int, int], None]], Any]
@@ -84,6 +76,10 @@ class _Relay(QObject):
     def add(self, ticket: int, pending: _Pending) -> None:
         with self._lock:
             self.pending[ticket] = pending
+
+    def busy(self) -> bool:
+        """Whether a task is queued or running, or its result is still on its way."""
+        return bool(self.pending)
 
     def function(self, ticket: int) -> TaskFunction:
         with self._lock:
@@ -128,6 +124,8 @@ def _the_relay() -> _Relay:
     global _relay
     if _relay is None:
         _relay = _Relay(QCoreApplication.instance())
+        # Tasks run torch with the interpreter lock released: no collection meanwhile.
+        collect_on_ui_thread().hold_while(_relay.busy)
     return _relay
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageReader, QPixmap
 
+from app.gui.garbage_collection import collect_on_ui_thread
+
 
 def decode_scaled(path: str, box: int, enlarge: bool = True) -> QImage:
     """The image at ``path``, upright (EXIF), scaled to fit ``box`` x ``box``.
@@ -82,6 +84,7 @@ def _the_relay() -> _DecodeRelay:
     """Created on first use, on the UI thread, and parented to the application."""
     global _relay
     if _relay is None:
+        collect_on_ui_thread()  # before the first decoding thread starts
         _relay = _DecodeRelay(QCoreApplication.instance())
     return _relay
 

@@ -12,6 +12,7 @@ import threading
 
 from PySide6.QtCore import QThreadPool
 
+from app.gui.garbage_collection import CHECK_INTERVAL_MS, _due_generation
 from app.gui.tasks import run_task
 from app.gui.thumbnails import ImageCache
 from tests.conftest import write_noise_images
@@ -81,3 +82,57 @@ def test_a_cache_closed_while_its_images_decode_gets_nothing_and_nothing_breaks(
     qtbot.waitUntil(lambda: len(arrived) == len(paths), timeout=30_000)
     assert sorted(arrived) == list(range(len(paths)))
     assert all(not open_cache.get(i).isNull() for i in arrived)
+
+
+class _Cycle:
+    """An object only the cycle collector can free: it refers to itself."""
+
+    def __init__(self, record: list[str]) -> None:
+        self.itself = self
+        self.witness = _Witness(record)
+
+
+def _allocate_past_every_threshold() -> list[list[int]]:
+    """Enough new containers that Python's own trigger would collect every generation."""
+    return [[i] for i in range(50 * gc.get_threshold()[0] * gc.get_threshold()[1])]
+
+
+def test_cycles_are_collected_on_the_ui_thread_and_not_while_a_task_runs(qtbot, project):
+    ui_thread = threading.current_thread().name
+    destroyed: list[str] = []
+    cycle_dropped, release = threading.Event(), threading.Event()
+    seen_by_task: list[bool] = []
+
+    def allocating_task(workspace, progress):
+        # A pool thread that allocates heavily: with automatic collection on,
+        # it would collect the UI thread's cycle here, on the pool thread.
+        cycle_dropped.wait(30)
+        _allocate_past_every_threshold()
+        seen_by_task.append(bool(destroyed))
+        release.wait(30)
+        return None
+
+    finished: list[object] = []
+    run_task(project.root, allocating_task, on_done=finished.append, on_error=finished.append)
+    assert not gc.isenabled()
+    _Cycle(destroyed)
+    _allocate_past_every_threshold()
+    cycle_dropped.set()
+    qtbot.waitUntil(lambda: bool(seen_by_task), timeout=30_000)
+    qtbot.wait(4 * CHECK_INTERVAL_MS)  # the collector's timer fires, and holds off
+    assert seen_by_task == [False]
+    assert destroyed == []
+    release.set()
+    qtbot.waitUntil(lambda: finished == [None], timeout=30_000)
+    qtbot.waitUntil(lambda: bool(destroyed), timeout=10 * CHECK_INTERVAL_MS)
+    assert destroyed == [ui_thread]
+
+
+def test_the_collector_collects_the_generation_python_would():
+    thresholds = (700, 10, 10)
+    assert _due_generation((0, 0, 0), thresholds) is None
+    assert _due_generation((701, 0, 0), thresholds) == 0
+    assert _due_generation((701, 11, 0), thresholds) == 1
+    assert _due_generation((701, 11, 11), thresholds) == 2
+    assert _due_generation((5, 0, 11), thresholds) == 2
+    assert _due_generation((10**6, 0, 0), (0, 10, 10)) is None  # threshold 0: collection off
