@@ -116,7 +116,9 @@ def test_cycles_are_collected_on_the_ui_thread_and_not_while_a_task_runs(qtbot, 
     run_task(project.root, allocating_task, on_done=finished.append, on_error=finished.append)
     assert not gc.isenabled()
     _Cycle(destroyed)
-    _allocate_past_every_threshold()
+    # Kept alive: Python's counts fall back as objects are freed, and the
+    # collection is due only while the count stays over the threshold.
+    allocated = _allocate_past_every_threshold()
     cycle_dropped.set()
     qtbot.waitUntil(lambda: bool(seen_by_task), timeout=30_000)
     qtbot.wait(4 * CHECK_INTERVAL_MS)  # the collector's timer fires, and holds off
@@ -126,6 +128,7 @@ def test_cycles_are_collected_on_the_ui_thread_and_not_while_a_task_runs(qtbot, 
     qtbot.waitUntil(lambda: finished == [None], timeout=30_000)
     qtbot.waitUntil(lambda: bool(destroyed), timeout=10 * CHECK_INTERVAL_MS)
     assert destroyed == [ui_thread]
+    del allocated
 
 
 def test_the_collector_collects_the_generation_python_would():
