@@ -141,7 +141,7 @@ def test_cli_pretrain_then_train_records_the_backbone_and_no_pretrained_does_not
     assert events[0]["event"] == "progress" and events[0]["steps"] > 0
     assert events[-1]["event"] == "done" and events[-1]["n_images"] == N_IMAGES
     backbone_id = events[-1]["backbone"]
-    fast = ["--epochs", "1", "--patience", "0", "--min-steps", "0"]
+    fast = ["--epochs", "1", "--patience", "0", "--min-steps", "0", "--no-semi-supervised"]
     run_cli_in_process("train", digits_project, *fast)
     run_cli_in_process("train", digits_project, *fast, "--no-pretrained")
     versions = json.loads(run_cli_in_process("models", digits_project, "--json"))

@@ -42,7 +42,8 @@ def test_the_models_table_shows_which_backbone_a_version_started_from(
     with Workspace.open(root) as ws:
         backbone = pretrain_pool(ws, checkpoint=backbone_checkpoint_path(ws, 99), creator="t",
                                  epochs=1, time_budget_s=0).backbone_id
-    run_cli("train", root, "--epochs", "1", "--patience", "0", "--min-steps", "0")
+    run_cli("train", root, "--epochs", "1", "--patience", "0", "--min-steps", "0",
+            "--no-semi-supervised")
     win = MainWindow(settings, "t")  # no automatic pretraining: the pool has its backbone
     qtbot.addWidget(win)
     try:
