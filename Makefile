@@ -65,10 +65,11 @@ fiftyone:
 # The window's tests run in a process of their own: Qt then shares it with no
 # thread or native state left behind by the headless tests (Ray drivers,
 # torch pools, database clients).  A native crash prints every thread's stack
-# (tests/conftest.py writes it to $(CRASH_LOG)) before the failure.
+# (tests/conftest.py writes it to $(CRASH_LOG)) before the failure.  The
+# slowest tests are listed at the end: the suite is meant to stay near 15 minutes.
 CRASH_LOG := $(CURDIR)/.pytest-crash.log
 PYTEST    := QT_QPA_PLATFORM=offscreen LABELLOOP_CRASH_LOG=$(CRASH_LOG) \
-             $(BIN)/python -m pytest -q -p no:faulthandler
+             $(BIN)/python -m pytest -q -p no:faulthandler --durations=10
 SHOW_CRASH := { status=$$?; test ! -s $(CRASH_LOG) || cat $(CRASH_LOG); exit $$status; }
 
 test: lint postgres fiftyone

@@ -158,8 +158,7 @@ class TrainConfig:
         values = asdict(self)
         values["warm_start_state"] = self.warm_start_state is not None
         values["backbone_state"] = self.backbone_state is not None
-        if self.semi_supervised is None:
-            values["semi_supervised"] = "auto"
+        values["semi_supervised"] = semi_supervised_shown(self.semi_supervised)
         return values
 
 
@@ -202,6 +201,11 @@ def semi_supervised_applies(setting: bool | None, n_labels: int, n_classes: int)
     if setting is not None:
         return bool(setting)
     return n_labels < SEMI_SUPERVISED_BELOW_PER_CLASS * max(1, n_classes)
+
+
+def semi_supervised_shown(setting: bool | None) -> bool | str:
+    """A setting as JSON shows it: None is the automatic choice, ``"auto"``, not "unset"."""
+    return "auto" if setting is None else setting
 
 
 def semi_supervised_setting(value: bool | str | None) -> bool | None:

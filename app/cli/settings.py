@@ -29,7 +29,7 @@ from app.learning.training_settings import (
 )
 from app.project.workspace import Workspace
 from models.pretrain_config import DEFAULT_GROWTH, DEFAULT_TIME_BUDGET_S
-from models.train_config import semi_supervised_setting
+from models.train_config import semi_supervised_setting, semi_supervised_shown
 
 _RECIPE_OPTIONS = ("epochs", "min_steps", "lr", "batch_size", "patience", "augment",
                    "semi_supervised")
@@ -73,9 +73,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _readable(recipe: dict) -> dict:
-    # None is the automatic choice of the semi-supervised phase, not "unset".
-    if recipe.get("semi_supervised") is None:
-        return {**recipe, "semi_supervised": "auto"}
+    if "semi_supervised" in recipe:
+        return {**recipe, "semi_supervised": semi_supervised_shown(recipe["semi_supervised"])}
     return recipe
 
 

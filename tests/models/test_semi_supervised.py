@@ -26,6 +26,7 @@ from models.train_config import (
     SEMI_SUPERVISED_BELOW_PER_CLASS,
     semi_supervised_applies,
     semi_supervised_setting,
+    semi_supervised_shown,
 )
 from models.training import TrainConfig, TrainingError, plan_training, train
 
@@ -199,6 +200,9 @@ def test_the_automatic_setting_adds_the_phase_only_below_ten_labels_per_class():
         [True, False, None, True, None]
     with pytest.raises(ValueError, match="semi-supervised must be one of"):
         semi_supervised_setting("sometimes")
+    # What is shown reads back as the same setting.
+    for setting in (True, False, None):
+        assert semi_supervised_setting(semi_supervised_shown(setting)) is setting
 
 
 def test_a_semi_supervised_run_trains_on_the_pool_and_says_so(digits, digit_classes):
