@@ -33,7 +33,6 @@ class UiThreadCollector(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._busy_checks: list[Callable[[], bool]] = []
-        self.collections = [0, 0, 0]  # per generation, for tests and diagnostics
         gc.disable()
         self._timer = QTimer(self)
         self._timer.setInterval(CHECK_INTERVAL_MS)
@@ -50,8 +49,7 @@ class UiThreadCollector(QObject):
             return None
         generation = _due_generation(gc.get_count(), gc.get_threshold())
         if generation is not None:
-            gc.collect(generation)
-            self.collections[generation] += 1
+            gc.collect(generation)  # counted per generation by gc.get_stats()
         return generation
 
 
