@@ -152,10 +152,10 @@ def test_bench_2000_labels_against_an_earlier_release_and_with_the_pool(tmp_path
         classes = [str(c) for c in range(int(labels.max()) + 1)]
         base = replace(training_config({}, [Image.open(p).size for p in pool[:256]]),
                        num_threads=THREADS)
-        backbone, seconds = pretrain_on_pool(pool, base.input_size, base.arch, PRETRAIN_BUDGET,
-                                             THREADS)
+        backbone, pretrain_s = pretrain_on_pool(pool, base.input_size, base.arch,
+                                                PRETRAIN_BUDGET, THREADS)
         print(f"\n[large budget] {name}: backbone pretrained on the {len(pool)} pool images "
-              f"in {seconds:.0f} s ({backbone.steps_run} steps)", flush=True)
+              f"in {pretrain_s:.0f} s ({backbone.steps_run} steps)", flush=True)
         scores: dict[str, list[float]] = {c: [] for c in columns}
         seconds: dict[str, list[float]] = {c: [] for c in columns}
         for seed in SEEDS:
