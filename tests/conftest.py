@@ -19,9 +19,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # can say which test ran. With LABELLOOP_CRASH_LOG set (`make test` sets it),
 # every thread's Python stack goes to that file at the crash, and `make test`
 # prints it; pytest's own faulthandler is turned off there, as it would
-# replace this one with a copy of its captured stderr.
+# replace this one with a copy of its captured stderr. Each pytest-xdist
+# worker writes a file of its own (the path with ".gw0", ".gw1"... added), so
+# that one worker's stacks are not truncated by another's start.
 if os.environ.get("LABELLOOP_CRASH_LOG"):
-    _crash_log = open(os.environ["LABELLOOP_CRASH_LOG"], "w")  # open until the process ends
+    _crash_path = os.environ["LABELLOOP_CRASH_LOG"]
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        _crash_path += "." + os.environ["PYTEST_XDIST_WORKER"]
+    _crash_log = open(_crash_path, "w")  # open until the process ends
     faulthandler.enable(file=_crash_log, all_threads=True)
 
 REPO = Path(__file__).resolve().parent.parent
