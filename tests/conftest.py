@@ -92,12 +92,32 @@ def project(tmp_path: Path):
     workspace.close()
 
 
+def _demo_images(demo) -> dict[str, tuple[int, int]]:
+    """Size and modification time of each of the demo's images and of its truth CSV."""
+    files = [demo.truth_csv, *(path for folder in (demo.project / "pool", demo.simulate_pool.parent)
+                               for path in folder.rglob("*") if path.is_file())]
+    return {str(path): (path.stat().st_size, path.stat().st_mtime_ns) for path in files}
+
+
 @pytest.fixture(scope="session")
 def digits_demo(tmp_path_factory: pytest.TempPathFactory):
-    """The real demo (1,797 digit PNGs, truth CSV, simulate split), built once."""
+    """The real demo (1,797 digit PNGs, truth CSV, simulate split), built once.
+
+    The whole session shares it, so a test that damages one of its images
+    breaks whichever test reads that image later, in an order that changes
+    with the number of test processes. Its files are checked at the end: a
+    test that needs a damaged image damages a copy.
+    """
     from app.pool.demo import build_demo
 
-    return build_demo(tmp_path_factory.mktemp("demo"))
+    demo = build_demo(tmp_path_factory.mktemp("demo"))
+    before = _demo_images(demo)
+    yield demo
+    after = _demo_images(demo)
+    changed = sorted(name for name in before.keys() | after.keys()
+                     if before.get(name) != after.get(name))
+    assert not changed, (f"a test changed {len(changed)} of the shared demo's files, "
+                         f"first {changed[:3]}: damage a copy instead")
 
 
 # -- a throwaway PostgreSQL server (tests/app/pg_server.py) -----------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -27,12 +28,13 @@ FAST = ["--epochs", "2", "--patience", "0", "--min-steps", "0"]
 RECIPE = ["--epochs", "15", "--min-steps", "0", "--seed", "3"]
 
 
-def _labeled_digits_project(root: Path, demo, n_labels: int) -> Path:
-    """A project over the demo's simulation pool with ``n_labels`` true labels."""
+def _labeled_digits_project(root: Path, pool: Path, n_labels: int) -> Path:
+    """A project over ``pool`` (the demo's simulation pool, one folder per class)
+    with ``n_labels`` true labels; the project reads the images where they are."""
     with Workspace.init(root, [str(d) for d in range(10)]) as ws:
-        import_images(ws, [demo.simulate_pool])
+        import_images(ws, [pool])
         rows = []
-        for class_dir in sorted(demo.simulate_pool.iterdir()):
+        for class_dir in sorted(pool.iterdir()):
             rows += [(f"{class_dir.name}/{p.name}", class_dir.name)
                      for p in sorted(class_dir.iterdir())]
         rng = np.random.default_rng(0)
@@ -48,7 +50,8 @@ def _labeled_digits_project(root: Path, demo, n_labels: int) -> Path:
 @pytest.fixture(scope="module")
 def trained(digits_demo, tmp_path_factory):
     """A project with 500 labels and two versions trained with the same recipe."""
-    root = _labeled_digits_project(tmp_path_factory.mktemp("t") / "proj", digits_demo, 500)
+    root = _labeled_digits_project(tmp_path_factory.mktemp("t") / "proj",
+                                   digits_demo.simulate_pool, 500)
     out = [json.loads(line) for line in
            run_cli("train", root, *RECIPE, "--json").stdout.splitlines()]
     run_cli("train", root, *RECIPE, "--json", "--annotator", "eve")
@@ -179,7 +182,10 @@ def test_retrain_due_counts_new_labels_against_the_setting(trained):
 
 @pytest.fixture
 def small_project(digits_demo, tmp_path):
-    return _labeled_digits_project(tmp_path / "proj", digits_demo, 120)
+    """120 labels over a private copy of the pool: tests here damage its images, and the
+    demo is shared by the whole session (a broken digit once failed the simulations)."""
+    pool = shutil.copytree(digits_demo.simulate_pool, tmp_path / "pool")
+    return _labeled_digits_project(tmp_path / "proj", pool, 120)
 
 
 def _wait_for_progress(handle):
