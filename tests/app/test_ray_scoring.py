@@ -147,22 +147,51 @@ def test_the_cli_refuses_a_malformed_address():
     assert "expected HOST:PORT" in result.stderr
 
 
-def test_a_cluster_that_goes_away_fails_cleanly_and_the_rerun_resumes(cluster, pool_project):
-    ws, version, reference = pool_project
-    _forget_cache(ws, version)
-    # An earlier cache of another T must survive the failed pass untouched.
-    ensure_scores(ws, version, 1)
-    before = {p.name: p.read_bytes() for p in score_cache_dir(ws, version.id).iterdir()}
-    doomed = start_cluster(cpus=1)
-    try:
-        command = [sys.executable, "-m", "app", "score", str(ws.root), "--mc-samples", str(MC),
-                   "--ray", doomed.address, "--shard-batches", "1"]
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+#: Runs of the job in which to catch it between its first staged shard and its end.
+STAGING_ATTEMPTS = 5
+
+
+def _score_until_a_shard_is_staged(ws, version, address: str):
+    """Start ``labelloop score --ray address``; return it, running, once a shard is staged,
+    with the score cache as it was before it started.
+
+    Here the shards are staged about 0.5 s apart and the job ends 2 s after
+    the last, but once, on a loaded machine, a look every 0.1 s saw none
+    before the job had finished. Such a job is run again from an empty cache
+    (a finished job discards its shards), and what each run printed is kept
+    for the failure message should none be caught.
+    """
+    command = [sys.executable, "-m", "app", "score", str(ws.root), "--mc-samples", str(MC),
+               "--ray", address, "--shard-batches", "1"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    missed = []
+    for _ in range(STAGING_ATTEMPTS):
+        _forget_cache(ws, version)
+        # An earlier cache of another T must survive the failed pass untouched.
+        ensure_scores(ws, version, 1)
+        before = {p.name: p.read_bytes() for p in score_cache_dir(ws, version.id).iterdir()}
         job = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not list(shard_root(ws, version.id).rglob("*.npz")):
-            time.sleep(0.1)
+        started = time.monotonic()
+        while job.poll() is None:
+            if any(shard_root(ws, version.id).rglob("*.npz")):
+                return job, before
+            if time.monotonic() > started + 120:
+                job.kill()
+                pytest.fail(f"no shard was staged within 120 s:\n{job.communicate()[1]}")
+            time.sleep(0.01)
+        stdout, stderr = job.communicate()
+        assert job.returncode == 0, stderr  # it finished before a look: run it again
+        missed.append(f"ended after {time.monotonic() - started:.1f} s; stdout: {stdout[-300:]!r}; "
+                      f"stderr: {stderr[-300:]!r}")
+    pytest.fail("the job finished before a shard could be seen staged:\n" + "\n".join(missed))
+
+
+def test_a_cluster_that_goes_away_fails_cleanly_and_the_rerun_resumes(cluster, pool_project):
+    ws, version, reference = pool_project
+    doomed = start_cluster(cpus=1)
+    try:
+        job, before = _score_until_a_shard_is_staged(ws, version, doomed.address)
         doomed.kill()
         stopped = time.monotonic()
         _, stderr = job.communicate(timeout=60)
