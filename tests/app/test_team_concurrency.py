@@ -79,7 +79,9 @@ def test_eight_annotators_label_two_hundred_each_at_once(pg_url, tmp_path):
 def test_a_killed_annotator_s_items_come_back_when_its_leases_expire(pg_url, tmp_path):
     root = pool_project(tmp_path / "proj", 30, pg_url)
     log = tmp_path / "hang.log"
-    hung = _start(root, "laptop", 10, 0.02, log, "hang")  # 0.02 min = 1.2 s leases
+    # 0.1 min = 6 s leases: long enough for a loaded machine to claim while
+    # they live (the test checks that it did), short enough to wait for.
+    hung = _start(root, "laptop", 10, 0.1, log, "hang")
     deadline = time.monotonic() + 60
     while not (log.exists() and _claims(log)) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -88,9 +90,12 @@ def test_a_killed_annotator_s_items_come_back_when_its_leases_expire(pg_url, tmp
     hung.wait(timeout=10)
     assert len(held) == 10
     with Workspace.open(root) as ws:
+        lives_until = [expires for _, who, expires in ws.active_leases() if who == "laptop"]
+        assert len(lives_until) == 10
         others = {c.ranked.sample_id for c in claim_next(ws, "desk", 30, lease_minutes=0.02)}
+        assert time.time() < min(lives_until), "the claim came after the leases had ended"
         assert others == set(range(1, 31)) - held  # while the leases live, not handed out
-        time.sleep(1.4)
+        time.sleep(max(0.0, max(lives_until) - time.time()) + 0.4)
         back = {c.ranked.sample_id for c in claim_next(ws, "desk2", 30)}
         assert held <= back
 
