@@ -45,9 +45,12 @@ def test_a_label_ends_the_lease_and_a_labeled_item_is_not_handed_out(pool):
 
 def test_an_expired_lease_returns_the_item_to_the_pool(pool):
     with Workspace.open(pool) as ws:
-        held = {c.ranked.sample_id for c in claim_next(ws, "ann", 4, lease_minutes=0.005)}
+        # 0.02 min = 1.2 s: bob claims while they live (checked), carol after.
+        held = {c.ranked.sample_id for c in claim_next(ws, "ann", 4, lease_minutes=0.02)}
+        ends = [expires for _, who, expires in ws.active_leases() if who == "ann"]
         assert not held & {c.ranked.sample_id for c in claim_next(ws, "bob", 36)}
-        time.sleep(0.5)  # 0.005 min = 0.3 s
+        assert time.time() < min(ends), "bob's claim came after ann's leases had ended"
+        time.sleep(max(0.0, max(ends) - time.time()) + 0.2)
         assert ws.active_leases() and all(who == "bob" for _, who, _ in ws.active_leases())
         assert {c.ranked.sample_id for c in claim_next(ws, "carol", 10)} == held
 
