@@ -96,7 +96,8 @@ def _demo_images(demo) -> dict[str, tuple[int, int]]:
     """Size and modification time of each of the demo's images and of its truth CSV."""
     files = [demo.truth_csv, *(path for folder in (demo.project / "pool", demo.simulate_pool.parent)
                                for path in folder.rglob("*") if path.is_file())]
-    return {str(path): (path.stat().st_size, path.stat().st_mtime_ns) for path in files}
+    stats = {str(path): path.stat() for path in files}
+    return {name: (stat.st_size, stat.st_mtime_ns) for name, stat in stats.items()}
 
 
 @pytest.fixture(scope="session")
