@@ -73,9 +73,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _readable(recipe: dict) -> dict:
-    if "semi_supervised" in recipe:
-        return {**recipe, "semi_supervised": semi_supervised_shown(recipe["semi_supervised"])}
-    return recipe
+    """An effective recipe (every setting present) as JSON shows it."""
+    return {**recipe, "semi_supervised": semi_supervised_shown(recipe["semi_supervised"])}
 
 
 def run_settings(args: argparse.Namespace) -> int:
